@@ -1,0 +1,58 @@
+/**
+ * The seam between the core and a backend class: what the registry loads for a class name
+ * (`memory`, `sql`, …), and what it hands a backend when the config asks for a queue.
+ *
+ * @packageDocumentation
+ */
+import type { Clock } from './clock.js';
+import type { Issue } from './errors.js';
+import type { JobQueue, JobQueueOptions } from './job-queue.js';
+import type { MetricsSink } from './metrics.js';
+import type { Supports } from './supports.js';
+
+/** Backend-specific settings from the config file (everything but the common queue options). */
+export type BackendSettings = Readonly<Record<string, unknown>>;
+
+/** A connection a backend opened from a `connections` entry; shared by every queue that names it. */
+export interface BackendConnection {
+  /** The backend-specific handle (a knex instance, an ioredis client, a memory store…). */
+  readonly handle: unknown;
+  /** Closes what was opened. Called once, by the farm that owns the connection. */
+  close(): Promise<void>;
+}
+
+/** What a backend gets to build one queue. */
+export interface BackendContext {
+  /** Common queue options (domain, type, claimTTL, maxTries, order, clock, metrics, …), validated. */
+  readonly queue: JobQueueOptions & {
+    readonly domain: string;
+    readonly clock: Clock;
+    readonly metrics: MetricsSink;
+  };
+  /** Backend-specific settings of the `jobTypeConf` entry, validated by `validateSettings`. */
+  readonly settings: BackendSettings;
+  /**
+   * The shared connection named by the entry's `connection`, or null when the entry names none
+   * (the backend then uses a private default and owns it).
+   */
+  readonly connection: BackendConnection | null;
+  /** The connection's name (for `storeKey`), or null. */
+  readonly connectionName: string | null;
+}
+
+/**
+ * A backend class as the registry knows it. Backend authors: export one of these from your
+ * module and register it with `registerBackend(name, loader)`.
+ */
+export interface BackendModule {
+  /** The manifest every queue of this class declares (read at config load to check orders). */
+  readonly supports: Supports;
+  /** Checks the backend-specific settings of a `jobTypeConf` entry; `path` prefixes each issue. */
+  validateSettings?(settings: BackendSettings, path: string): Issue[];
+  /** Checks a `connections` entry of this class; `path` prefixes each issue. */
+  validateConnection?(settings: BackendSettings, path: string): Issue[];
+  /** Opens a shared connection from a validated `connections` entry. */
+  openConnection?(settings: BackendSettings): BackendConnection;
+  /** Builds one queue. Must not do I/O before the first call on the queue. */
+  createQueue(context: BackendContext): JobQueue;
+}

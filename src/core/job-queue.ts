@@ -1,0 +1,794 @@
+/**
+ * The abstract JobQueue (SPEC §2): one queue per (domain, type). Public methods validate and
+ * normalise their arguments, enforce the capability manifest, emit metrics, and only then call a
+ * `protected` hook that a backend implements. Backends never repeat those checks.
+ *
+ * @packageDocumentation
+ */
+import { randomUUID } from 'node:crypto';
+import { type Clock, systemClock } from './clock.js';
+import {
+  configInvalid,
+  ErrorCode,
+  type Issue,
+  notSupported,
+  queueClosed,
+  readOnly,
+  SwitchyardError,
+} from './errors.js';
+import {
+  type Job,
+  type JobSpecification,
+  type JobState,
+  type JobType,
+  type ListedJob,
+  type NormalizedJob,
+  normalizeJobs,
+  type RootJob,
+} from './job.js';
+import { type CounterName, type MetricLabels, type MetricsSink, noopMetrics } from './metrics.js';
+import { defineSupports, ORDERS, type Order, type Supports } from './supports.js';
+
+/** Options every queue accepts (SPEC §2). Durations are in seconds, as in MediaWiki. */
+export interface JobQueueOptions {
+  /** The tenant (MediaWiki's wiki). Default `"default"`. */
+  readonly domain?: string;
+  /** The job type this queue holds. */
+  readonly type: string;
+  /** Seconds a claim lasts before it is recycled; 0 = no claim tracking. Default 3600. */
+  readonly claimTTL?: number;
+  /** Claims allowed before a job is abandoned. Default 3. */
+  readonly maxTries?: number;
+  /** Pop order. Default `any` (the backend's fastest). */
+  readonly order?: Order;
+  /** When set, the queue is read-only and writes throw `SWITCHYARD_READ_ONLY` with this reason. */
+  readonly readOnlyReason?: string | null;
+  /** Seconds abandoned jobs are kept after their last claim. Default 7 days. */
+  readonly abandonedTTL?: number;
+  /** Seconds a root-job record is kept. Default 28 days. */
+  readonly rootJobTTL?: number;
+  /**
+   * Minimum seconds between opportunistic maintenance passes run after an empty pop, so an
+   * embedded app needs no chron (P-20). `null` disables them. Default 10.
+   */
+  readonly maintenanceInterval?: number | null;
+  /** Source of "now" (Unix ms). Default: the wall clock. Tests pass a ManualClock. */
+  readonly clock?: Clock;
+  /** Receives metric events (SPEC §10). */
+  readonly metrics?: MetricsSink;
+}
+
+/** Defaults of {@link JobQueueOptions}. */
+export const QUEUE_DEFAULTS = Object.freeze({
+  domain: 'default',
+  claimTTL: 3600,
+  maxTries: 3,
+  order: 'any' as Order,
+  abandonedTTL: 7 * 24 * 3600,
+  rootJobTTL: 28 * 24 * 3600,
+  maintenanceInterval: 10,
+});
+
+/** Options of `push()`. */
+export interface PushOptions {
+  /** All-or-nothing batch (P-16); needs `supports.atomicBatchPush`. */
+  readonly atomic?: boolean;
+  /**
+   * A host transaction to enlist in (transactional enqueue): the jobs exist iff it commits.
+   * Needs `supports.transactionalPush`; the object's type is the backend's (e.g. a knex transaction).
+   */
+  readonly transaction?: unknown;
+}
+
+/** What `push()` did. */
+export interface PushResult {
+  /** Jobs stored. */
+  readonly inserted: number;
+  /** Jobs skipped as duplicates of a ready/delayed job or of an earlier job in the batch (P-13). */
+  readonly duplicates: number;
+}
+
+/** What `runMaintenance()` did (P-20). */
+export interface MaintenanceResult {
+  /** Expired claims returned to ready. */
+  readonly recycled: number;
+  /** Expired claims that had used every try, now abandoned. */
+  readonly abandoned: number;
+  /** Abandoned jobs deleted after abandonedTTL. */
+  readonly pruned: number;
+  /** Due delayed jobs moved to ready (0 where the store releases them on pop). */
+  readonly released: number;
+}
+
+/** The fields a backend hook returns for a claimed job; the base class adds `isDuplicate`. */
+export type ClaimedJob = Omit<Job<string>, 'isDuplicate'>;
+
+/** A job handle as ack / release / extend need it (a popped {@link Job}, or a listed claimed job). */
+export interface ClaimRef {
+  readonly id: string;
+  readonly type: string;
+  readonly claimToken: string;
+}
+
+/** Normalised options passed to `doBatchPush`. Backend authors: always present. */
+export interface PushHookOptions {
+  readonly atomic: boolean;
+  /** The host transaction, or null. Only passed when `supports.transactionalPush`. */
+  readonly transaction: unknown;
+}
+
+/** Normalised options passed to `doRelease`. */
+export interface ReleaseHookOptions {
+  /** Delay in milliseconds (0 = ready at once). */
+  readonly delayMs: number;
+}
+
+/**
+ * What `release()` did: the job went back to ready/delayed, or it had used its last try and is now
+ * abandoned, or (false) the claim was no longer held and nothing changed.
+ */
+export type ReleaseOutcome = 'released' | 'abandoned' | false;
+
+/** Unix-ms "now" plus derived deadlines handed to maintenance hooks. */
+export interface MaintenanceHookOptions {
+  readonly now: number;
+}
+
+/** A new random job id. */
+export function newJobId(): string {
+  return randomUUID();
+}
+
+/** A new random claim token. */
+export function newClaimToken(): string {
+  return randomUUID();
+}
+
+type Settled = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+
+/**
+ * One queue of one job type in one domain. Subclass it to write a backend: implement the
+ * `protected do*` hooks your manifest promises and leave the rest to their defaults, which either
+ * work through other hooks or throw `SWITCHYARD_NOT_SUPPORTED` (never a silent no-op).
+ *
+ * @typeParam T - the job type, so params are typed through {@link JobTypes}.
+ */
+export abstract class JobQueue<T extends string = JobType> {
+  /** The backend's frozen capability manifest. */
+  readonly supports: Supports;
+  readonly domain: string;
+  readonly type: T;
+  /** Seconds; 0 = no claim tracking. */
+  readonly claimTTL: number;
+  readonly maxTries: number;
+  readonly order: Order;
+  readonly readOnlyReason: string | null;
+  /** Seconds. */
+  readonly abandonedTTL: number;
+  /** Seconds. */
+  readonly rootJobTTL: number;
+  /** Seconds, or null when opportunistic maintenance is off. */
+  readonly maintenanceInterval: number | null;
+  protected readonly clock: Clock;
+  protected readonly metrics: MetricsSink;
+  #labels: MetricLabels;
+  #closed = false;
+  #lastMaintenance = Number.NEGATIVE_INFINITY;
+
+  /**
+   * @param backendName - the class name for messages and metric labels (`memory`, `sql`, …).
+   * @param supports - the backend's manifest (merged over all-false defaults, then frozen).
+   * @throws `SWITCHYARD_CONFIG_INVALID` naming every bad option (e.g. an order the backend lacks).
+   */
+  protected constructor(
+    readonly backendName: string,
+    supports: Partial<Supports>,
+    options: JobQueueOptions,
+  ) {
+    this.supports = defineSupports(supports);
+    const issues = validateQueueOptions(options, this.supports);
+    if (issues.length > 0) throw configInvalid(issues, `options of ${backendName} queue "${options.type}"`);
+    this.domain = options.domain ?? QUEUE_DEFAULTS.domain;
+    this.type = options.type as T;
+    this.claimTTL = this.supports.ack ? (options.claimTTL ?? QUEUE_DEFAULTS.claimTTL) : 0;
+    this.maxTries = options.maxTries ?? QUEUE_DEFAULTS.maxTries;
+    this.order = options.order ?? QUEUE_DEFAULTS.order;
+    this.readOnlyReason = options.readOnlyReason ?? null;
+    this.abandonedTTL = options.abandonedTTL ?? QUEUE_DEFAULTS.abandonedTTL;
+    this.rootJobTTL = options.rootJobTTL ?? QUEUE_DEFAULTS.rootJobTTL;
+    this.maintenanceInterval =
+      options.maintenanceInterval === undefined
+        ? QUEUE_DEFAULTS.maintenanceInterval
+        : options.maintenanceInterval;
+    this.clock = options.clock ?? systemClock;
+    this.metrics = options.metrics ?? noopMetrics;
+    this.#labels = Object.freeze({ domain: this.domain, type: this.type, backend: backendName });
+  }
+
+  /** True when claims are tracked (the backend can ack and `claimTTL > 0`). */
+  get tracksClaims(): boolean {
+    return this.supports.ack && this.claimTTL > 0;
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * An identity shared by queues that live in the same store and can answer sibling queries for
+   * each other (SPEC §6), or null. Backend authors: return e.g. the connection name.
+   */
+  get storeKey(): string | null {
+    return null;
+  }
+
+  /** `memory:default/refreshLinks`, for messages. */
+  toString(): string {
+    return `${this.backendName} queue ${this.domain}/${this.type}`;
+  }
+
+  // ---------------------------------------------------------------- push
+
+  /**
+   * Pushes one job or a batch (P-1). Duplicates inside the batch collapse to the first (P-13);
+   * root jobs marked `isSelf` register their root after the insert (P-14).
+   *
+   * @throws `SWITCHYARD_INVALID_JOB` listing every bad field (nothing stored),
+   *   `SWITCHYARD_READ_ONLY`, `SWITCHYARD_NOT_SUPPORTED` (delayed jobs, atomic or transactional
+   *   push on a backend without them: the whole batch is rejected), `SWITCHYARD_QUEUE_CLOSED`.
+   */
+  async push(
+    specs: JobSpecification<T> | readonly JobSpecification<T>[],
+    options: PushOptions = {},
+  ): Promise<PushResult> {
+    this.#assertWritable();
+    const list: readonly unknown[] = Array.isArray(specs) ? specs : [specs];
+    if (list.length === 0) return { inserted: 0, duplicates: 0 };
+    const jobs = normalizeJobs(list, {
+      domain: this.domain,
+      type: this.supports.typeAgnostic ? null : this.type,
+    });
+    const atomic = options.atomic === true;
+    const transaction = options.transaction ?? null;
+    if (atomic && !this.supports.atomicBatchPush) throw notSupported('atomic batch push', String(this));
+    if (transaction !== null && !this.supports.transactionalPush) {
+      throw notSupported('transactional push', String(this));
+    }
+    if (!this.supports.delayedJobs && jobs.some((j) => j.releaseTimestamp !== null)) {
+      throw notSupported('delayed jobs (releaseTimestamp)', String(this));
+    }
+    const unique = collapseBatchDuplicates(jobs);
+    const collapsed = jobs.length - unique.length;
+    const result = await this.#timed('push', () => this.doBatchPush(unique, { atomic, transaction }));
+    this.#count('inserts', jobs.length);
+    this.#count('actual_inserts', result.inserted);
+    this.#count('dupe_inserts', result.duplicates + collapsed);
+    if (this.supports.rootJobs) {
+      const roots = newestRoots(unique);
+      if (roots.length > 0) await this.doRegisterRootJobs(roots, { transaction });
+    }
+    return { inserted: result.inserted, duplicates: result.duplicates + collapsed };
+  }
+
+  // ---------------------------------------------------------------- pop
+
+  /**
+   * Claims the next ready job, or returns null when none is ready (P-6). The claim lasts
+   * `claimTTL` seconds; with `claimTTL: 0` the job is removed at once.
+   *
+   * @throws `SWITCHYARD_NOT_SUPPORTED` on push-only backends (P-22), `SWITCHYARD_READ_ONLY`.
+   */
+  async pop(): Promise<Job<T> | null> {
+    const jobs = await this.popBatch(1);
+    return jobs[0] ?? null;
+  }
+
+  /**
+   * Claims up to `count` ready jobs in one go (one store round trip where `supports.batchPop`).
+   * Returns fewer, or none, when fewer are ready.
+   */
+  async popBatch(count: number): Promise<Job<T>[]> {
+    this.#assertWritable();
+    if (!Number.isInteger(count) || count < 1)
+      throw new TypeError('popBatch(count): count must be an integer ≥ 1');
+    if (!this.supports.pop) throw notSupported('pop', String(this));
+    let claimed = await this.#timed('pop', () => this.#popHook(count));
+    if (claimed.length === 0 && this.#maintenanceDue()) {
+      const m = await this.runMaintenance();
+      if (m.recycled + m.released > 0) claimed = await this.#timed('pop', () => this.#popHook(count));
+    }
+    if (claimed.length === 0) return [];
+    this.#count('pops', claimed.length);
+    const out: Job<T>[] = [];
+    let dupes = 0;
+    for (const c of claimed) {
+      const isDuplicate = await this.#checkRootDuplicate(c);
+      if (isDuplicate) dupes++;
+      const readyAt = Math.max(c.enqueuedAt, c.releaseTimestamp ?? 0);
+      this.metrics.observe('pickup_delay', this.#labels, Math.max(0, c.claimedAt - readyAt));
+      if (c.rootJob)
+        this.metrics.observe('root_job_age', this.#labels, Math.max(0, c.claimedAt - c.rootJob.timestamp));
+      out.push({ ...c, isDuplicate } as Job<T>);
+    }
+    if (dupes > 0) this.#count('dupe_pops', dupes);
+    return out;
+  }
+
+  #popHook(count: number): Promise<ClaimedJob[]> {
+    return count === 1 ? this.doPop().then((j) => (j ? [j] : [])) : this.doBatchPop(count);
+  }
+
+  async #checkRootDuplicate(job: ClaimedJob): Promise<boolean> {
+    if (!job.rootJob || !this.supports.rootJobs) return false;
+    try {
+      const newest = await this.doGetRootJobTimestamp(job.rootJob.signature);
+      return newest !== null && job.rootJob.timestamp < newest;
+    } catch {
+      // A failure of this check never loses the job (P-14): run it.
+      this.#count('errors', 1, 'root_job_check');
+      return false;
+    }
+  }
+
+  // ---------------------------------------------------------------- ack / release / extend
+
+  /**
+   * Acknowledges a popped job: removes it for good (P-8). Fenced by the claim token (P-11):
+   * returns false, and changes nothing, when the claim was already recycled or settled.
+   * With `claimTTL: 0` the job was removed at pop and this returns true.
+   */
+  async ack(job: ClaimRef): Promise<boolean> {
+    const [ok] = await this.ackBatch([job]);
+    return ok === true;
+  }
+
+  /** Acknowledges many jobs in one call; one boolean per job, as {@link JobQueue.ack}. */
+  async ackBatch(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    this.#assertWritable();
+    if (!this.supports.ack) throw notSupported('ack', String(this));
+    for (let i = 0; i < jobs.length; i++) this.#assertClaimRef(jobs[i], `ackBatch(jobs[${i}])`);
+    if (jobs.length === 0) return [];
+    if (this.claimTTL === 0) return jobs.map(() => true);
+    const results = await this.#timed('ack', () =>
+      jobs.length === 1 ? this.doAck(jobs[0] as ClaimRef).then((r) => [r]) : this.doBatchAck(jobs),
+    );
+    const acked = results.filter(Boolean).length;
+    this.#count('acks', acked);
+    if (acked < jobs.length) this.#count('acks_stale', jobs.length - acked);
+    return results;
+  }
+
+  /**
+   * Returns a claimed job to ready at once, or to delayed after `delay` seconds (P-12), keeping its
+   * attempt count. A job whose stored attempts reached `maxTries` becomes abandoned instead.
+   * Fenced like ack: false when the claim is no longer held.
+   */
+  async release(job: ClaimRef, options: { readonly delay?: number } = {}): Promise<ReleaseOutcome> {
+    this.#assertWritable();
+    if (!this.tracksClaims)
+      throw notSupported('release (needs claim tracking: ack and claimTTL > 0)', String(this));
+    this.#assertClaimRef(job, 'release(job)');
+    const delay = options.delay ?? 0;
+    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+      throw new TypeError(`release(job, { delay }): delay must be seconds ≥ 0, got ${String(delay)}`);
+    }
+    if (delay > 0 && !this.supports.delayedJobs) throw notSupported('release with a delay', String(this));
+    const outcome = await this.#timed('release', () =>
+      this.doRelease(job, { delayMs: Math.round(delay * 1000) }),
+    );
+    if (outcome === 'released') this.#count('releases', 1);
+    else if (outcome === 'abandoned') this.#count('abandons', 1);
+    return outcome;
+  }
+
+  /** Renews a claim for another `claimTTL` from now (P-12). False when the claim is no longer held. */
+  async extendClaim(job: ClaimRef): Promise<boolean> {
+    this.#assertWritable();
+    if (!this.tracksClaims) throw notSupported('extendClaim (needs claim tracking)', String(this));
+    this.#assertClaimRef(job, 'extendClaim(job)');
+    return this.#timed('extend', () => this.doExtendClaim(job));
+  }
+
+  // ---------------------------------------------------------------- root jobs
+
+  /**
+   * Registers a root job so older jobs of the same root become duplicates (P-14). `push()` does
+   * this itself for jobs whose `rootJob.isSelf` is true.
+   */
+  async deduplicateRootJob(spec: { readonly rootJob?: RootJob | null }): Promise<boolean> {
+    this.#assertWritable();
+    if (!this.supports.rootJobs) throw notSupported('root-job deduplication', String(this));
+    const root = spec.rootJob;
+    if (!root || typeof root.signature !== 'string' || typeof root.timestamp !== 'number') {
+      throw new TypeError('deduplicateRootJob(spec): spec.rootJob { signature, timestamp } is required');
+    }
+    await this.doRegisterRootJobs([{ signature: root.signature, timestamp: root.timestamp }], {
+      transaction: null,
+    });
+    return true;
+  }
+
+  /** True when a newer root job than `job`'s is registered (strictly newer; P-14). */
+  async isRootJobOldDuplicate(job: { readonly rootJob?: RootJob | null }): Promise<boolean> {
+    this.#assertOpen();
+    if (!this.supports.rootJobs) throw notSupported('root-job deduplication', String(this));
+    const root = job.rootJob;
+    if (!root) return false;
+    const newest = await this.doGetRootJobTimestamp(root.signature);
+    return newest !== null && root.timestamp < newest;
+  }
+
+  // ---------------------------------------------------------------- counts
+
+  /** Ready jobs (P-17). */
+  getSize(): Promise<number> {
+    return this.#sized('getSize', () => this.doGetSize());
+  }
+
+  /** Claimed, not abandoned (P-17). */
+  getAcquiredCount(): Promise<number> {
+    return this.#sized('getAcquiredCount', () => this.doGetAcquiredCount());
+  }
+
+  /** Delayed jobs whose release time is in the future (P-17). */
+  getDelayedCount(): Promise<number> {
+    return this.#sized('getDelayedCount', () => this.doGetDelayedCount());
+  }
+
+  /** Abandoned jobs (P-17). */
+  getAbandonedCount(): Promise<number> {
+    return this.#sized('getAbandonedCount', () => this.doGetAbandonedCount());
+  }
+
+  /** True when no job is ready (P-17). */
+  isEmpty(): Promise<boolean> {
+    return this.#sized('isEmpty', () => this.doIsEmpty());
+  }
+
+  async #sized<R>(op: string, fn: () => Promise<R>): Promise<R> {
+    this.#assertOpen();
+    if (!this.supports.pop || this.supports.sizes === 'none') throw notSupported(op, String(this));
+    return this.#timed(op, fn);
+  }
+
+  // ---------------------------------------------------------------- delete / listing / maintenance
+
+  /** Removes every job of the queue in every state (P-18). */
+  async delete(): Promise<void> {
+    this.#assertWritable();
+    await this.#timed('delete', () => this.doDelete());
+  }
+
+  /**
+   * Lists the jobs in one state (P-19). The listing is a snapshot per page; jobs that change
+   * state while you iterate may be missed or seen twice.
+   */
+  list(state: JobState): AsyncIterable<ListedJob> {
+    this.#assertOpen();
+    if (!this.supports.listing) throw notSupported('listing', String(this));
+    if (!LIST_STATES.has(state)) {
+      throw new TypeError(
+        `list(state): state must be one of ${[...LIST_STATES].join(', ')}, got ${String(state)}`,
+      );
+    }
+    return this.doList(state);
+  }
+
+  /**
+   * Recycles expired claims, abandons exhausted ones, prunes old abandoned jobs and releases due
+   * delayed jobs (P-20). Safe to run from many processes at once.
+   */
+  async runMaintenance(): Promise<MaintenanceResult> {
+    this.#assertWritable();
+    if (!this.supports.pop) throw notSupported('runMaintenance', String(this));
+    const now = this.clock.now();
+    this.#lastMaintenance = now;
+    const r = await this.#timed('maintenance', () => this.doRunMaintenance({ now }));
+    this.#count('recycles', r.recycled);
+    this.#count('abandons', r.abandoned);
+    this.#count('pruned', r.pruned);
+    this.#count('delayed_released', r.released);
+    return r;
+  }
+
+  /** Puts copies of every abandoned job back as fresh ready jobs (attempts 0) and removes the abandoned ones (P-10). */
+  async repushAbandoned(): Promise<number> {
+    this.#assertWritable();
+    if (!this.supports.listing || !this.supports.pop) throw notSupported('repushAbandoned', String(this));
+    return this.#timed('repush', () => this.doRepushAbandoned());
+  }
+
+  // ---------------------------------------------------------------- siblings (SPEC §6)
+
+  /**
+   * Which of `types` (in this queue's domain and store) have ready jobs, in one store call; null
+   * when the backend cannot answer for siblings (the group then asks each queue).
+   */
+  async getSiblingQueuesWithJobs(types: readonly string[]): Promise<string[] | null> {
+    this.#assertOpen();
+    if (!this.supports.siblingQueries) return null;
+    return this.#timed('siblings', () => this.doGetSiblingQueuesWithJobs(types));
+  }
+
+  /** Ready counts of `types` in one store call; null as for {@link JobQueue.getSiblingQueuesWithJobs}. */
+  async getSiblingQueueSizes(types: readonly string[]): Promise<Record<string, number> | null> {
+    this.#assertOpen();
+    if (!this.supports.siblingQueries) return null;
+    return this.#timed('siblings', () => this.doGetSiblingQueueSizes(types));
+  }
+
+  // ---------------------------------------------------------------- close
+
+  /** Releases what the queue owns (never a connection the host passed in) (P-21). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.doClose();
+  }
+
+  // ================================================================ hooks
+
+  /**
+   * Stores a batch. Backend authors: mandatory. `jobs` are validated and normalised, never empty,
+   * with in-batch duplicates already collapsed; skip (and count) jobs whose `sha1` matches a ready
+   * or delayed job when `removeDuplicates` (atomically, P-13). With `atomic`, all or nothing.
+   */
+  protected abstract doBatchPush(
+    jobs: readonly NormalizedJob[],
+    options: PushHookOptions,
+  ): Promise<PushResult>;
+
+  /** Claims one ready job (due delayed jobs count as ready, P-5). Mandatory when `supports.pop`. */
+  protected doPop(): Promise<ClaimedJob | null> {
+    return Promise.reject(notSupported('pop', String(this)));
+  }
+
+  /** Claims up to `count` jobs. Default: loops {@link JobQueue.doPop}. `count` ≥ 2. */
+  protected async doBatchPop(count: number): Promise<ClaimedJob[]> {
+    const out: ClaimedJob[] = [];
+    while (out.length < count) {
+      const job = await this.doPop();
+      if (!job) break;
+      out.push(job);
+    }
+    return out;
+  }
+
+  /** Deletes a claimed job iff `job.claimToken` still holds its claim. Mandatory when `supports.ack`. */
+  protected doAck(_job: ClaimRef): Promise<boolean> {
+    return Promise.reject(notSupported('ack', String(this)));
+  }
+
+  /** Acks many (≥ 2). Default: loops {@link JobQueue.doAck}. */
+  protected async doBatchAck(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const job of jobs) out.push(await this.doAck(job));
+    return out;
+  }
+
+  /**
+   * Iff the token still holds the claim: returns the job to ready (or delayed by `delayMs`), or to
+   * abandoned when its stored attempts reached `this.maxTries`. Mandatory when `supports.ack`.
+   */
+  protected doRelease(_job: ClaimRef, _options: ReleaseHookOptions): Promise<ReleaseOutcome> {
+    return Promise.reject(notSupported('release', String(this)));
+  }
+
+  /** Sets the claim time to now iff the token still holds the claim. Mandatory when `supports.ack`. */
+  protected doExtendClaim(_job: ClaimRef): Promise<boolean> {
+    return Promise.reject(notSupported('extendClaim', String(this)));
+  }
+
+  /**
+   * Records `(type, signature) → timestamp` for each root, keeping the newest, for `rootJobTTL`.
+   * Mandatory when `supports.rootJobs`.
+   */
+  protected doRegisterRootJobs(
+    _roots: readonly RootJob[],
+    _options: { readonly transaction: unknown },
+  ): Promise<void> {
+    return Promise.reject(notSupported('root-job deduplication', String(this)));
+  }
+
+  /** The newest registered timestamp for `signature`, or null. Mandatory when `supports.rootJobs`. */
+  protected doGetRootJobTimestamp(_signature: string): Promise<number | null> {
+    return Promise.reject(notSupported('root-job deduplication', String(this)));
+  }
+
+  /** Ready count. Mandatory when `supports.sizes` is not `none`. */
+  protected doGetSize(): Promise<number> {
+    return Promise.reject(notSupported('getSize', String(this)));
+  }
+
+  /** Claimed count. Mandatory when `supports.sizes` is not `none`. */
+  protected doGetAcquiredCount(): Promise<number> {
+    return Promise.reject(notSupported('getAcquiredCount', String(this)));
+  }
+
+  /** Delayed count. Default 0 when the backend has no delayed jobs, else mandatory. */
+  protected doGetDelayedCount(): Promise<number> {
+    if (!this.supports.delayedJobs) return Promise.resolve(0);
+    return Promise.reject(notSupported('getDelayedCount', String(this)));
+  }
+
+  /** Abandoned count. Mandatory when `supports.sizes` is not `none`. */
+  protected doGetAbandonedCount(): Promise<number> {
+    return Promise.reject(notSupported('getAbandonedCount', String(this)));
+  }
+
+  /** Default: `doGetSize() === 0`. */
+  protected async doIsEmpty(): Promise<boolean> {
+    return (await this.doGetSize()) === 0;
+  }
+
+  /** Removes every job of this queue. Mandatory. */
+  protected doDelete(): Promise<void> {
+    return Promise.reject(notSupported('delete', String(this)));
+  }
+
+  /** Lists jobs in one state. Mandatory when `supports.listing`; `state` is validated. */
+  protected doList(_state: JobState): AsyncIterable<ListedJob> {
+    throw notSupported('listing', String(this));
+  }
+
+  /** The maintenance pass (P-20). Mandatory when `supports.pop`. */
+  protected doRunMaintenance(_options: MaintenanceHookOptions): Promise<MaintenanceResult> {
+    return Promise.reject(notSupported('runMaintenance', String(this)));
+  }
+
+  /** Moves abandoned jobs back to ready as fresh jobs; returns how many. Mandatory when listing. */
+  protected doRepushAbandoned(): Promise<number> {
+    return Promise.reject(notSupported('repushAbandoned', String(this)));
+  }
+
+  /** Sibling query. Mandatory when `supports.siblingQueries`. */
+  protected doGetSiblingQueuesWithJobs(_types: readonly string[]): Promise<string[]> {
+    return Promise.reject(notSupported('sibling queries', String(this)));
+  }
+
+  /** Sibling query. Mandatory when `supports.siblingQueries`. */
+  protected doGetSiblingQueueSizes(_types: readonly string[]): Promise<Record<string, number>> {
+    return Promise.reject(notSupported('sibling queries', String(this)));
+  }
+
+  /** Releases owned resources. Default: nothing to release. */
+  protected doClose(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // ================================================================ internals
+
+  #assertOpen(): void {
+    if (this.#closed) throw queueClosed(String(this));
+  }
+
+  #assertWritable(): void {
+    if (this.#closed) throw queueClosed(String(this));
+    if (this.readOnlyReason !== null) throw readOnly(String(this), this.readOnlyReason);
+  }
+
+  #assertClaimRef(job: ClaimRef | undefined, where: string): void {
+    if (
+      typeof job !== 'object' ||
+      job === null ||
+      typeof job.id !== 'string' ||
+      typeof job.claimToken !== 'string' ||
+      typeof job.type !== 'string'
+    ) {
+      throw new TypeError(`${where}: expected a popped job with id, type and claimToken`);
+    }
+    if (!this.supports.typeAgnostic && job.type !== this.type) {
+      throw new SwitchyardError(
+        ErrorCode.UNKNOWN_JOB_TYPE,
+        `${where}: job ${job.id} has type "${job.type}", not this queue's "${this.type}"`,
+      );
+    }
+  }
+
+  #maintenanceDue(): boolean {
+    if (this.maintenanceInterval === null) return false;
+    return this.clock.now() - this.#lastMaintenance >= this.maintenanceInterval * 1000;
+  }
+
+  #count(name: CounterName, value: number, op?: string): void {
+    if (value > 0) this.metrics.increment(name, op ? { ...this.#labels, op } : this.#labels, value);
+  }
+
+  async #timed<R>(op: string, fn: () => Promise<R>): Promise<R> {
+    const start = performance.now();
+    let settled: Settled = { ok: true };
+    try {
+      return await fn();
+    } catch (error) {
+      settled = { ok: false, error };
+      throw error;
+    } finally {
+      const labels = { ...this.#labels, op };
+      this.metrics.observe('call_time', labels, performance.now() - start);
+      if (!settled.ok) this.metrics.increment('errors', labels, 1);
+    }
+  }
+}
+
+const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed', 'abandoned']);
+
+/** Keeps the first job of each dedup key among `removeDuplicates` jobs (P-13). */
+function collapseBatchDuplicates(jobs: readonly NormalizedJob[]): readonly NormalizedJob[] {
+  let seen: Set<string> | null = null;
+  let out: NormalizedJob[] | null = null;
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i] as NormalizedJob;
+    if (job.sha1 !== null) {
+      seen ??= new Set();
+      if (seen.has(job.sha1)) {
+        out ??= jobs.slice(0, i);
+        continue;
+      }
+      seen.add(job.sha1);
+    }
+    out?.push(job);
+  }
+  return out ?? jobs;
+}
+
+/** The newest root per signature among jobs that are their own root. */
+function newestRoots(jobs: readonly NormalizedJob[]): RootJob[] {
+  let newest: Map<string, number> | null = null;
+  for (const job of jobs) {
+    const r = job.rootJob;
+    if (!r?.isSelf) continue;
+    newest ??= new Map();
+    const prev = newest.get(r.signature);
+    if (prev === undefined || r.timestamp > prev) newest.set(r.signature, r.timestamp);
+  }
+  if (!newest) return [];
+  return [...newest].map(([signature, timestamp]) => ({ signature, timestamp }));
+}
+
+/** Checks queue options against the manifest; returns every problem. */
+export function validateQueueOptions(options: JobQueueOptions, supports: Supports, at = ''): Issue[] {
+  const issues: Issue[] = [];
+  const p = (k: string) => (at ? `${at}.${k}` : k);
+  if (typeof options.type !== 'string' || options.type.length === 0) {
+    issues.push({ path: p('type'), message: 'must be a non-empty string', value: options.type });
+  }
+  if (options.domain !== undefined && (typeof options.domain !== 'string' || options.domain.length === 0)) {
+    issues.push({ path: p('domain'), message: 'must be a non-empty string', value: options.domain });
+  }
+  const seconds = (k: 'claimTTL' | 'abandonedTTL' | 'rootJobTTL') => {
+    const v = options[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+      issues.push({ path: p(k), message: 'must be a number of seconds ≥ 0', value: v });
+    }
+  };
+  seconds('claimTTL');
+  seconds('abandonedTTL');
+  seconds('rootJobTTL');
+  const mi = options.maintenanceInterval;
+  if (mi !== undefined && mi !== null && (typeof mi !== 'number' || !Number.isFinite(mi) || mi < 0)) {
+    issues.push({ path: p('maintenanceInterval'), message: 'must be seconds ≥ 0 or null', value: mi });
+  }
+  const mt = options.maxTries;
+  if (mt !== undefined && (typeof mt !== 'number' || !Number.isInteger(mt) || mt < 1)) {
+    issues.push({ path: p('maxTries'), message: 'must be an integer ≥ 1', value: mt });
+  }
+  const order = options.order;
+  if (order !== undefined) {
+    if (!ORDERS.includes(order)) {
+      issues.push({ path: p('order'), message: 'is not an order', value: order, choices: ORDERS });
+    } else if (supports.pop && !supports.orders.includes(order)) {
+      issues.push({
+        path: p('order'),
+        message: 'is not supported by this backend',
+        value: order,
+        choices: supports.orders,
+      });
+    }
+  }
+  const ro = options.readOnlyReason;
+  if (ro !== undefined && ro !== null && typeof ro !== 'string') {
+    issues.push({ path: p('readOnlyReason'), message: 'must be a string or null', value: ro });
+  }
+  return issues;
+}

@@ -1,0 +1,389 @@
+/**
+ * Job specifications (SPEC §1): the types a host app pushes, their validation, the canonical
+ * dedup key ("sha1") and root-job parameters.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from 'node:crypto';
+import { type Issue, invalidJob } from './errors.js';
+
+/** A JSON value: what job params may hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A JSON object: the shape of job params. */
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * Payload types by job type, filled in by the host app through declaration merging:
+ *
+ * @example
+ * ```ts
+ * declare module 'switchyard' {
+ *   interface JobTypes { refreshLinks: { pageId: number } }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in host apps.
+export interface JobTypes {}
+
+/** A job type name: a declared one (with typed params) or any other string. */
+export type JobType = keyof JobTypes | (string & {});
+
+/** The params type of job type `T`: the declared payload, else any JSON object. */
+export type ParamsOf<T extends string> = T extends keyof JobTypes ? JobTypes[T] : JsonObject;
+
+/**
+ * Root-job parameters: jobs that belong to one "root" (e.g. every refreshLinks job spawned by one
+ * template edit) share a signature; a newer root timestamp supersedes older pending children.
+ */
+export interface RootJob {
+  /** Identifies the root (usually the SHA-1 of a descriptive key; see {@link newRootJob}). */
+  readonly signature: string;
+  /** When the root was created, Unix milliseconds. */
+  readonly timestamp: number;
+  /** True on the root job itself: its successful push registers the root (P-14). */
+  readonly isSelf?: boolean;
+}
+
+/** What a host app pushes (SPEC §1). */
+export interface JobSpecification<T extends string = JobType> {
+  /** The job type; selects the queue through `jobTypeConf`. */
+  readonly type: T;
+  /** JSON params (no functions, Dates, BigInt, cycles or `undefined` in arrays). */
+  readonly params: ParamsOf<T>;
+  /** The tenant (MediaWiki's wiki); defaults to the queue's domain. */
+  readonly domain?: string;
+  /** Release time (Unix ms or a Date): makes this a delayed job. */
+  readonly releaseTimestamp?: number | Date;
+  /** Skip the push when an identical ready or delayed job is queued (P-13). */
+  readonly removeDuplicates?: boolean;
+  /** Root-job parameters (P-14). */
+  readonly rootJob?: RootJob;
+  /** Request id for tracing; not part of the dedup key. */
+  readonly requestId?: string;
+}
+
+/**
+ * A specification after validation and normalisation: what every backend hook receives.
+ * Backend authors: every field is present; `sha1` is set iff `removeDuplicates`.
+ */
+export interface NormalizedJob {
+  readonly type: string;
+  readonly params: JsonObject;
+  readonly domain: string;
+  /** Unix ms, or null when the job is not delayed. */
+  readonly releaseTimestamp: number | null;
+  readonly removeDuplicates: boolean;
+  /** The dedup key, set iff `removeDuplicates`. */
+  readonly sha1: string | null;
+  readonly rootJob: RootJob | null;
+  readonly requestId: string | null;
+}
+
+/** A job as returned by `pop()` (SPEC §1). */
+export interface Job<T extends string = JobType> {
+  readonly id: string;
+  readonly type: T;
+  readonly params: ParamsOf<T>;
+  readonly domain: string;
+  readonly releaseTimestamp: number | null;
+  readonly removeDuplicates: boolean;
+  readonly sha1: string | null;
+  readonly rootJob: RootJob | null;
+  readonly requestId: string | null;
+  /** Claims so far, including this one. */
+  readonly attempts: number;
+  /** When the job was first stored, Unix ms. */
+  readonly enqueuedAt: number;
+  /** When this claim was taken, Unix ms. */
+  readonly claimedAt: number;
+  /** Fences ack / release / extend: only the holder of the current claim may settle it (P-11). */
+  readonly claimToken: string;
+  /** The partition that popped it (federated backends), else null. */
+  readonly partition: string | null;
+  /** True when a newer root job supersedes this one: ack it without running (P-14). */
+  readonly isDuplicate: boolean;
+}
+
+/** The states of a stored job (SPEC §1). */
+export type JobState = 'ready' | 'claimed' | 'delayed' | 'abandoned';
+
+/** A stored job as listed for inspection (P-19). */
+export interface ListedJob {
+  readonly id: string;
+  readonly state: JobState;
+  readonly type: string;
+  readonly domain: string;
+  readonly params: JsonObject;
+  readonly attempts: number;
+  readonly enqueuedAt: number;
+  readonly releaseTimestamp: number | null;
+  /** Set for claimed and abandoned jobs: when the last claim was taken. */
+  readonly claimedAt: number | null;
+  /** Set for claimed jobs: the live claim token (so an operator can ack or release it). */
+  readonly claimToken: string | null;
+  readonly sha1: string | null;
+  readonly rootJob: RootJob | null;
+  readonly removeDuplicates: boolean;
+  readonly requestId: string | null;
+}
+
+/**
+ * Canonical JSON: object keys sorted recursively, no whitespace. Key order never changes it.
+ */
+export function canonicalJson(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  const parts: string[] = [];
+  for (const key of keys) {
+    const v = value[key];
+    if (v === undefined) continue;
+    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** Params MediaWiki keeps for root jobs and requests; never part of the dedup key. */
+const NON_DEDUP_PARAMS = new Set([
+  'rootJobSignature',
+  'rootJobTimestamp',
+  'rootJobIsSelf',
+  'requestId',
+  'jobReleaseTimestamp',
+]);
+
+/**
+ * The dedup key ("sha1"): SHA-1 hex of the canonical JSON of `{ domain, type, params }` with
+ * root-job, release and request-id fields removed.
+ */
+export function dedupKey(domain: string, type: string, params: JsonObject): string {
+  const kept: JsonObject = {};
+  for (const key of Object.keys(params)) {
+    if (NON_DEDUP_PARAMS.has(key)) continue;
+    const v = params[key];
+    if (v !== undefined) kept[key] = v;
+  }
+  return createHash('sha1')
+    .update(canonicalJson({ domain, type, params: kept }))
+    .digest('hex');
+}
+
+/**
+ * Root-job params for a new root identified by `key` (MediaWiki's `newRootJobParams`).
+ * Give them to the root job with `isSelf: true` and to its children as they are.
+ */
+export function newRootJob(key: string, now: number = Date.now()): RootJob {
+  return { signature: createHash('sha1').update(key).digest('hex'), timestamp: now };
+}
+
+/**
+ * Checks that `value` holds only JSON values; pushes an issue naming the path for each violation.
+ * @returns false when something was wrong.
+ */
+export function collectJsonIssues(value: unknown, path: string, issues: Issue[]): boolean {
+  const before = issues.length;
+  walkJson(value, path, issues, new Set());
+  return issues.length === before;
+}
+
+function walkJson(value: unknown, path: string, issues: Issue[], seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) issues.push({ path, message: 'is not a finite number', value });
+      return;
+    case 'object':
+      break;
+    default:
+      issues.push({ path, message: `is ${kindOf(value)}, not a JSON value` });
+      return;
+  }
+  if (value === null) return;
+  if (seen.has(value)) {
+    issues.push({ path, message: 'is a cycle (refers back to an enclosing value)' });
+    return;
+  }
+  if (Array.isArray(value)) {
+    seen.add(value);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item === undefined) issues.push({ path: `${path}[${i}]`, message: 'is undefined inside an array' });
+      else walkJson(item, `${path}[${i}]`, issues, seen);
+    }
+    seen.delete(value);
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    issues.push({ path, message: `is ${kindOf(value)}, not a plain JSON object` });
+    return;
+  }
+  seen.add(value);
+  for (const key of Object.keys(value)) {
+    const item: unknown = (value as Record<string, unknown>)[key];
+    if (item === undefined) continue; // JSON drops undefined properties, as JSON.stringify does
+    walkJson(item, `${path}.${key}`, issues, seen);
+  }
+  seen.delete(value);
+}
+
+function kindOf(value: unknown): string {
+  if (value instanceof Date) return 'a Date';
+  if (value instanceof Map) return 'a Map';
+  if (value instanceof Set) return 'a Set';
+  if (typeof value === 'bigint') return 'a BigInt';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'object' && value !== null) {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' ? `an instance of ${name}` : 'an object';
+  }
+  return typeof value;
+}
+
+/** Options for {@link normalizeJobs}. */
+export interface NormalizeOptions {
+  /** The queue's domain; a spec with another domain is rejected. */
+  readonly domain: string;
+  /** The queue's type, or null for a type-agnostic queue. */
+  readonly type: string | null;
+}
+
+/**
+ * Validates and normalises a batch of specifications. Throws `SWITCHYARD_INVALID_JOB` listing
+ * every problem (with the job index and field path) and stores nothing. A type other than the
+ * queue's is one of those problems (P-2).
+ */
+export function normalizeJobs(specs: readonly unknown[], opts: NormalizeOptions): NormalizedJob[] {
+  const issues: Issue[] = [];
+  const out: NormalizedJob[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const job = normalizeOne(specs[i], `jobs[${i}]`, opts, issues);
+    if (job) out.push(job);
+  }
+  if (issues.length > 0) throw invalidJob(issues);
+  return out;
+}
+
+function normalizeOne(
+  raw: unknown,
+  at: string,
+  opts: NormalizeOptions,
+  issues: Issue[],
+): NormalizedJob | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    issues.push({ path: at, message: 'is not a job specification object', value: raw });
+    return null;
+  }
+  const spec = raw as Record<string, unknown>;
+  const start = issues.length;
+  const type = spec.type;
+  if (typeof type !== 'string' || type.length === 0) {
+    issues.push({ path: `${at}.type`, message: 'must be a non-empty string', value: type });
+  }
+  const params = spec.params;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    issues.push({ path: `${at}.params`, message: 'must be a JSON object', value: params });
+  } else {
+    collectJsonIssues(params, `${at}.params`, issues);
+  }
+  let domain = opts.domain;
+  if (spec.domain !== undefined) {
+    if (typeof spec.domain !== 'string' || spec.domain.length === 0) {
+      issues.push({ path: `${at}.domain`, message: 'must be a non-empty string', value: spec.domain });
+    } else if (spec.domain !== opts.domain) {
+      issues.push({
+        path: `${at}.domain`,
+        message: `does not match the queue's domain "${opts.domain}"`,
+        value: spec.domain,
+      });
+    } else {
+      domain = spec.domain;
+    }
+  }
+  let releaseTimestamp: number | null = null;
+  const rt = spec.releaseTimestamp;
+  if (rt instanceof Date) {
+    releaseTimestamp = rt.getTime();
+    if (!Number.isFinite(releaseTimestamp)) {
+      issues.push({ path: `${at}.releaseTimestamp`, message: 'is an invalid Date' });
+    }
+  } else if (typeof rt === 'number') {
+    if (!Number.isFinite(rt) || rt < 0) {
+      issues.push({ path: `${at}.releaseTimestamp`, message: 'must be Unix milliseconds ≥ 0', value: rt });
+    } else releaseTimestamp = Math.floor(rt);
+  } else if (rt !== undefined && rt !== null) {
+    issues.push({
+      path: `${at}.releaseTimestamp`,
+      message: 'must be Unix milliseconds or a Date',
+      value: rt,
+    });
+  }
+  const rd = spec.removeDuplicates;
+  if (rd !== undefined && typeof rd !== 'boolean') {
+    issues.push({ path: `${at}.removeDuplicates`, message: 'must be a boolean', value: rd });
+  }
+  let rootJob: RootJob | null = null;
+  const rj = spec.rootJob;
+  if (rj !== undefined && rj !== null) {
+    if (typeof rj !== 'object' || Array.isArray(rj)) {
+      issues.push({ path: `${at}.rootJob`, message: 'must be { signature, timestamp }', value: rj });
+    } else {
+      const r = rj as Record<string, unknown>;
+      if (typeof r.signature !== 'string' || r.signature.length === 0) {
+        issues.push({
+          path: `${at}.rootJob.signature`,
+          message: 'must be a non-empty string',
+          value: r.signature,
+        });
+      }
+      const ts = r.timestamp instanceof Date ? r.timestamp.getTime() : r.timestamp;
+      if (typeof ts !== 'number' || !Number.isFinite(ts)) {
+        issues.push({
+          path: `${at}.rootJob.timestamp`,
+          message: 'must be Unix milliseconds',
+          value: r.timestamp,
+        });
+      }
+      if (r.isSelf !== undefined && typeof r.isSelf !== 'boolean') {
+        issues.push({ path: `${at}.rootJob.isSelf`, message: 'must be a boolean', value: r.isSelf });
+      }
+      if (typeof r.signature === 'string' && typeof ts === 'number') {
+        rootJob =
+          r.isSelf === true
+            ? { signature: r.signature, timestamp: ts, isSelf: true }
+            : { signature: r.signature, timestamp: ts };
+      }
+    }
+  }
+  const rid = spec.requestId;
+  if (rid !== undefined && rid !== null && typeof rid !== 'string') {
+    issues.push({ path: `${at}.requestId`, message: 'must be a string', value: rid });
+  }
+  if (issues.length > start) return null;
+  const typeName = type as string;
+  if (opts.type !== null && typeName !== opts.type) {
+    issues.push({
+      path: `${at}.type`,
+      message: `does not match the queue's type "${opts.type}"`,
+      value: typeName,
+    });
+    return null;
+  }
+  const jsonParams = params as JsonObject;
+  const removeDuplicates = rd === true;
+  return {
+    type: typeName,
+    params: jsonParams,
+    domain,
+    releaseTimestamp,
+    removeDuplicates,
+    sha1: removeDuplicates ? dedupKey(domain, typeName, jsonParams) : null,
+    rootJob,
+    requestId: typeof rid === 'string' ? rid : null,
+  };
+}

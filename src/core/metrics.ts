@@ -1,0 +1,83 @@
+/**
+ * Metric events (SPEC §10). The base queue emits them; exporters (Prometheus, OpenTelemetry)
+ * consume them through a {@link MetricsSink}. Backends never emit these themselves.
+ *
+ * @packageDocumentation
+ */
+
+/** Counter names, per (domain, type). */
+export type CounterName =
+  | 'inserts'
+  | 'actual_inserts'
+  | 'dupe_inserts'
+  | 'pops'
+  | 'dupe_pops'
+  | 'acks'
+  | 'acks_stale'
+  | 'releases'
+  | 'recycles'
+  | 'abandons'
+  | 'pruned'
+  | 'delayed_released'
+  | 'retries'
+  | 'errors';
+
+/** Histogram names (milliseconds), per (domain, type). */
+export type TimingName = 'run_time' | 'pickup_delay' | 'root_job_age' | 'call_time';
+
+/** Labels every metric carries. */
+export interface MetricLabels {
+  readonly domain: string;
+  readonly type: string;
+  /** The backend class name (`memory`, `sql`, …). */
+  readonly backend: string;
+  /** For `call_time` and `errors`: the public method (`push`, `pop`, …). */
+  readonly op?: string;
+}
+
+/** Receives metric events. Implementations must not throw and must be cheap. */
+export interface MetricsSink {
+  increment(name: CounterName, labels: MetricLabels, value: number): void;
+  observe(name: TimingName, labels: MetricLabels, ms: number): void;
+}
+
+/** Discards everything (the default). */
+export const noopMetrics: MetricsSink = Object.freeze({
+  increment() {},
+  observe() {},
+});
+
+/** Keeps running totals in memory; handy for tests, the CLI and small deployments. */
+export class CountingMetrics implements MetricsSink {
+  readonly counters = new Map<string, number>();
+  readonly timings = new Map<string, { count: number; sum: number; max: number }>();
+
+  static key(name: string, labels: MetricLabels): string {
+    return `${name}|${labels.domain}|${labels.type}|${labels.backend}|${labels.op ?? ''}`;
+  }
+
+  increment(name: CounterName, labels: MetricLabels, value: number): void {
+    const key = CountingMetrics.key(name, labels);
+    this.counters.set(key, (this.counters.get(key) ?? 0) + value);
+  }
+
+  observe(name: TimingName, labels: MetricLabels, ms: number): void {
+    const key = CountingMetrics.key(name, labels);
+    const t = this.timings.get(key);
+    if (t) {
+      t.count++;
+      t.sum += ms;
+      if (ms > t.max) t.max = ms;
+    } else this.timings.set(key, { count: 1, sum: ms, max: ms });
+  }
+
+  /** Sum of a counter over every label set (optionally one type). */
+  total(name: CounterName, type?: string): number {
+    let sum = 0;
+    for (const [key, value] of this.counters) {
+      const [n, , t] = key.split('|');
+      if (n === name && (type === undefined || t === type)) sum += value;
+    }
+    return sum;
+  }
+}

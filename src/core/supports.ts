@@ -1,0 +1,73 @@
+/**
+ * The capability manifest every backend declares (SPEC §2). The base class and the conformance
+ * suite read only this; it is frozen so nobody can flip a capability at run time.
+ *
+ * @packageDocumentation
+ */
+
+/** Pop orders (P-15). `any` lets the backend pick its fastest. */
+export type Order = 'fifo' | 'timestamp' | 'random' | 'any';
+
+/** Every order name, for validation messages. */
+export const ORDERS: readonly Order[] = Object.freeze(['fifo', 'timestamp', 'random', 'any']);
+
+/** How exact a backend's counts are (P-17). */
+export type SizesSupport = 'exact' | 'approximate' | 'none';
+
+/** What a backend can do. */
+export interface Supports {
+  /** `pop()` works. False for push-only backends (P-22). */
+  readonly pop: boolean;
+  /** Claims are tracked: `ack`, `release`, `extendClaim` work (P-8, P-11, P-12). */
+  readonly ack: boolean;
+  /** Delayed jobs (`releaseTimestamp`) are stored and released on time (P-4, P-5). */
+  readonly delayedJobs: boolean;
+  /** Orders the backend can honour (P-15). `any` is always accepted when `pop` is. */
+  readonly orders: readonly Order[];
+  /** Counts (P-17). */
+  readonly sizes: SizesSupport;
+  /** `push(jobs, { atomic: true })` is all-or-nothing (P-16). */
+  readonly atomicBatchPush: boolean;
+  /** One queue may hold several job types (P-2 does not apply). */
+  readonly typeAgnostic: boolean;
+  /** Stored jobs survive a process restart. */
+  readonly durable: boolean;
+  /** Listing iterators work (P-19). */
+  readonly listing: boolean;
+  /** `removeDuplicates` is honoured atomically (P-13). */
+  readonly deduplication: boolean;
+  /** Root-job records are kept and checked (P-14). */
+  readonly rootJobs: boolean;
+  /** `popBatch(n)` claims n jobs in one store round trip (else it loops `pop`). */
+  readonly batchPop: boolean;
+  /** The backend answers sizes / queues-with-jobs for many types in one call (SPEC §6). */
+  readonly siblingQueries: boolean;
+  /** `push(jobs, { transaction })` enlists in a host transaction. */
+  readonly transactionalPush: boolean;
+}
+
+/** The all-false baseline a manifest is merged over. */
+export const NO_SUPPORT: Supports = Object.freeze({
+  pop: false,
+  ack: false,
+  delayedJobs: false,
+  orders: Object.freeze([]) as readonly Order[],
+  sizes: 'none',
+  atomicBatchPush: false,
+  typeAgnostic: false,
+  durable: false,
+  listing: false,
+  deduplication: false,
+  rootJobs: false,
+  batchPop: false,
+  siblingQueries: false,
+  transactionalPush: false,
+});
+
+/** Merges a partial manifest over {@link NO_SUPPORT} and freezes the result (arrays too). */
+export function defineSupports(partial: Partial<Supports>): Supports {
+  const merged: Supports = { ...NO_SUPPORT, ...partial };
+  const orders = [...merged.orders];
+  if (merged.pop && !orders.includes('any')) orders.push('any');
+  return Object.freeze({ ...merged, orders: Object.freeze(orders) });
+}
