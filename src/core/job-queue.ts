@@ -100,7 +100,10 @@ export interface MaintenanceResult {
   readonly released: number;
 }
 
-/** The fields a backend hook returns for a claimed job; the base class adds `isDuplicate`. */
+/**
+ * The fields a backend hook returns for a claimed job. Backend authors: return a fresh object per
+ * claim; the base class sets `isDuplicate` on it.
+ */
 export type ClaimedJob = Omit<Job<string>, 'isDuplicate'>;
 
 /** A job handle as ack / release / extend need it (a popped {@link Job}, or a listed claimed job). */
@@ -303,13 +306,16 @@ export abstract class JobQueue<T extends string = JobType> {
     const out: Job<T>[] = [];
     let dupes = 0;
     for (const c of claimed) {
-      const isDuplicate = await this.#checkRootDuplicate(c);
-      if (isDuplicate) dupes++;
       const readyAt = Math.max(c.enqueuedAt, c.releaseTimestamp ?? 0);
       this.metrics.observe('pickup_delay', this.#labels, Math.max(0, c.claimedAt - readyAt));
-      if (c.rootJob)
+      let isDuplicate = false;
+      if (c.rootJob) {
         this.metrics.observe('root_job_age', this.#labels, Math.max(0, c.claimedAt - c.rootJob.timestamp));
-      out.push({ ...c, isDuplicate } as Job<T>);
+        isDuplicate = await this.#checkRootDuplicate(c);
+        if (isDuplicate) dupes++;
+      }
+      (c as { isDuplicate?: boolean }).isDuplicate = isDuplicate;
+      out.push(c as Job<T>);
     }
     if (dupes > 0) this.#count('dupe_pops', dupes);
     return out;

@@ -1,0 +1,57 @@
+/**
+ * The shape of a resolved (validated, normalised, frozen) switchyard configuration: what
+ * `loadConfig()` / `resolveConfig()` return and what JobQueueGroup and JobQueueFarm consume.
+ *
+ * @packageDocumentation
+ */
+import type { BackendModule, BackendSettings } from './backend.js';
+import type { Order } from './supports.js';
+
+/** One `jobTypeConf` entry after validation (`default` or one job type). */
+export interface ResolvedQueueConf {
+  /** Dotted path in the config, e.g. `jobTypeConf.refreshLinks`, for messages. */
+  readonly path: string;
+  /** The backend class name (`memory`, `sql`, …, or a host-registered name). */
+  readonly class: string;
+  /** The loaded backend module for `class`. */
+  readonly backend: BackendModule;
+  /** The named connection, or null. */
+  readonly connection: string | null;
+  /** Common queue options; absent ones take the JobQueue defaults. */
+  readonly claimTTL?: number;
+  readonly maxTries?: number;
+  readonly order?: Order;
+  readonly abandonedTTL?: number;
+  readonly rootJobTTL?: number;
+  readonly maintenanceInterval?: number | null;
+  readonly readOnlyReason?: string | null;
+  /** Everything else in the entry: backend-specific settings. */
+  readonly settings: BackendSettings;
+}
+
+/** One `connections` entry after validation. */
+export interface ResolvedConnectionConf {
+  readonly path: string;
+  readonly name: string;
+  readonly class: string;
+  readonly backend: BackendModule;
+  readonly settings: BackendSettings;
+}
+
+/** A whole resolved configuration. */
+export interface ResolvedConfig {
+  /** Where it came from (a file path, or `"object"`), for messages. */
+  readonly source: string;
+  readonly connections: Readonly<Record<string, ResolvedConnectionConf>>;
+  /** Always has `default`. */
+  readonly jobTypeConf: Readonly<Record<string, ResolvedQueueConf>> & { readonly default: ResolvedQueueConf };
+  readonly typesExcludedFromDefaultQueue: readonly string[];
+  /** Job types the host declares (so `DEFAULT` / `ANY` pops know them even before any push). */
+  readonly jobTypes: readonly string[];
+  /** Global read-only reason (every queue read-only), or null. */
+  readonly readOnlyReason: string | null;
+  /** The domain a group uses when none is given. */
+  readonly defaultDomain: string;
+  /** The farm's domains (empty = only those asked for). */
+  readonly domains: readonly string[];
+}
