@@ -45,6 +45,8 @@ export interface BackendContext {
  * module and register it with `registerBackend(name, loader)`.
  */
 export interface BackendModule {
+  /** The class name, for messages (the registry name is used when absent). */
+  readonly name?: string;
   /** The manifest every queue of this class declares (read at config load to check orders). */
   readonly supports: Supports;
   /** Checks the backend-specific settings of a `jobTypeConf` entry; `path` prefixes each issue. */

@@ -107,11 +107,15 @@ export function invalidJob(issues: readonly Issue[]): SwitchyardError {
 }
 
 /** `SWITCHYARD_CONFIG_INVALID` listing every problem found in a configuration. */
-export function configInvalid(issues: readonly Issue[], source = 'configuration'): SwitchyardError {
+export function configInvalid(
+  issues: readonly Issue[],
+  source = 'configuration',
+  options: { readonly cause?: unknown } = {},
+): SwitchyardError {
   return new SwitchyardError(
     ErrorCode.CONFIG_INVALID,
     `invalid ${source} (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${formatIssues(issues)}`,
-    { issues },
+    { issues, cause: options.cause },
   );
 }
 

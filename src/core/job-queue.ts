@@ -196,7 +196,8 @@ export abstract class JobQueue<T extends string = JobType> {
     this.claimTTL = this.supports.ack ? (options.claimTTL ?? QUEUE_DEFAULTS.claimTTL) : 0;
     this.maxTries = options.maxTries ?? QUEUE_DEFAULTS.maxTries;
     this.order = options.order ?? QUEUE_DEFAULTS.order;
-    this.readOnlyReason = options.readOnlyReason ?? null;
+    // An empty reason means writable: a read-only queue always says why.
+    this.readOnlyReason = options.readOnlyReason ? options.readOnlyReason : null;
     this.abandonedTTL = options.abandonedTTL ?? QUEUE_DEFAULTS.abandonedTTL;
     this.rootJobTTL = options.rootJobTTL ?? QUEUE_DEFAULTS.rootJobTTL;
     this.maintenanceInterval =
@@ -783,7 +784,7 @@ export function validateQueueOptions(options: JobQueueOptions, supports: Support
   if (order !== undefined) {
     if (!ORDERS.includes(order)) {
       issues.push({ path: p('order'), message: 'is not an order', value: order, choices: ORDERS });
-    } else if (supports.pop && !supports.orders.includes(order)) {
+    } else if (supports.pop && order !== 'any' && !supports.orders.includes(order)) {
       issues.push({
         path: p('order'),
         message: 'is not supported by this backend',

@@ -503,6 +503,7 @@ function validateStoreSetting(settings: BackendSettings, path: string): Issue[] 
 
 /** The memory backend as the registry loads it. */
 export const memoryBackend: BackendModule = Object.freeze({
+  name: 'memory',
   supports: memorySupports,
   validateSettings: validateStoreSetting,
   validateConnection: validateStoreSetting,
