@@ -1,0 +1,92 @@
+/**
+ * switchyard: MediaWiki's job queue, reborn in TypeScript. Per-type queues routed by a config
+ * file to pluggable backends, with one conformance suite every backend passes.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  BackendRegistry,
+  createRegistry,
+  defaultRegistry,
+  getBackend,
+  loadConfig,
+  registerBackend,
+  resolveConfig,
+} from './container.js';
+export type { BackendConnection, BackendContext, BackendModule, BackendSettings } from './core/backend.js';
+export { type Clock, ManualClock, systemClock } from './core/clock.js';
+export {
+  type BackendRegistryLike,
+  CONFIG_FILE_NAMES,
+  DEFAULT_JOB_TYPE_CONF,
+  findConfigFile,
+  parseConfigText,
+} from './core/config.js';
+export type { ResolvedConfig, ResolvedConnectionConf, ResolvedQueueConf } from './core/config-types.js';
+export {
+  ErrorCode,
+  type Issue,
+  isSwitchyardError,
+  SwitchyardError,
+  wrapDriverError,
+} from './core/errors.js';
+export { ConnectionPool, createJobQueueGroup, JobQueueFarm, type JobQueueFarmOptions } from './core/farm.js';
+export {
+  canonicalJson,
+  dedupKey,
+  type Job,
+  type JobSpecification,
+  type JobState,
+  type JobType,
+  type JobTypes,
+  type JsonObject,
+  type JsonValue,
+  type ListedJob,
+  type NormalizedJob,
+  newRootJob,
+  type ParamsOf,
+  type RootJob,
+} from './core/job.js';
+export {
+  type ClaimedJob,
+  type ClaimRef,
+  JobQueue,
+  type JobQueueOptions,
+  type MaintenanceHookOptions,
+  type MaintenanceResult,
+  newClaimToken,
+  newJobId,
+  type PushHookOptions,
+  type PushOptions,
+  type PushResult,
+  QUEUE_DEFAULTS,
+  type ReleaseHookOptions,
+  type ReleaseOutcome,
+} from './core/job-queue.js';
+export {
+  ANY,
+  type ConnectionProvider,
+  DEFAULT,
+  type GroupClaimRef,
+  type GroupPopOptions,
+  JobQueueGroup,
+  type JobQueueGroupOptions,
+  type PopSelector,
+} from './core/job-queue-group.js';
+export {
+  type CounterName,
+  CountingMetrics,
+  type MetricLabels,
+  type MetricsSink,
+  noopMetrics,
+  type TimingName,
+} from './core/metrics.js';
+export {
+  defineSupports,
+  NO_SUPPORT,
+  ORDERS,
+  type Order,
+  type SizesSupport,
+  type Supports,
+} from './core/supports.js';
