@@ -172,7 +172,7 @@ export class JobQueueGroup {
    */
   get<T extends string = JobType>(type: T): JobQueue<T> {
     this.#assertOpen();
-    return this.#queue(type) as JobQueue<T>;
+    return this.#queue(type) as unknown as JobQueue<T>;
   }
 
   /**

@@ -29,8 +29,15 @@ export interface JobTypes {}
 /** A job type name: a declared one (with typed params) or any other string. */
 export type JobType = keyof JobTypes | (string & {});
 
-/** The params type of job type `T`: the declared payload, else any JSON object. */
-export type ParamsOf<T extends string> = T extends keyof JobTypes ? JobTypes[T] : JsonObject;
+/**
+ * The params type of job type `T`: the declared payload, else any JSON object. An untyped queue
+ * (`T` is plain `string` or {@link JobType}) takes any JSON object.
+ */
+export type ParamsOf<T extends string> = string extends T
+  ? JsonObject
+  : T extends keyof JobTypes
+    ? JobTypes[T]
+    : JsonObject;
 
 /**
  * Root-job parameters: jobs that belong to one "root" (e.g. every refreshLinks job spawned by one
