@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import type { BackendContext, BackendModule, BackendSettings } from '../../core/backend.js';
-import type { Issue } from '../../core/errors.js';
+import { configInvalid, type Issue } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
 import type { JobQueueOptions } from '../../core/job-queue.js';
 import {
@@ -23,7 +23,7 @@ import {
   type ReleaseHookOptions,
   type ReleaseOutcome,
 } from '../../core/job-queue.js';
-import { defineSupports, type Supports } from '../../core/supports.js';
+import { defineSupports, type Order, type Supports } from '../../core/supports.js';
 import { MinHeap, type ReadyIndex, readyIndexFor } from './ready-index.js';
 
 /** The memory backend's manifest. */
@@ -75,17 +75,34 @@ class QueueState {
   );
   readonly claimed = new Map<string, JobRecord>();
   readonly abandoned = new Map<string, JobRecord>();
-  /** sha1 → id of the ready or delayed job holding it (P-13). */
-  readonly dedup = new Map<string, string>();
+  /** sha1 → ids of the ready or delayed jobs holding it (P-13): a released job and its twin may both. */
+  readonly dedup = new Map<string, Set<string>>();
   /** signature → newest root timestamp and when the record expires. */
   readonly roots = new Map<string, { timestamp: number; expiresAt: number }>();
 
   constructor(
     readonly domain: string,
     readonly type: string,
-    order: JobQueueOptions['order'],
+    readonly order: Order,
   ) {
-    this.ready = readyIndexFor<JobRecord>(order ?? 'any');
+    this.ready = readyIndexFor<JobRecord>(order);
+  }
+
+  hasDuplicate(sha1: string): boolean {
+    return (this.dedup.get(sha1)?.size ?? 0) > 0;
+  }
+
+  holdDedup(rec: JobRecord): void {
+    if (rec.sha1 === null) return;
+    const ids = this.dedup.get(rec.sha1);
+    if (ids) ids.add(rec.id);
+    else this.dedup.set(rec.sha1, new Set([rec.id]));
+  }
+
+  dropDedup(rec: JobRecord): void {
+    if (rec.sha1 === null) return;
+    const ids = this.dedup.get(rec.sha1);
+    if (ids?.delete(rec.id) && ids.size === 0) this.dedup.delete(rec.sha1);
   }
 
   /** Moves delayed jobs whose time has come to ready; returns how many moved. */
@@ -141,13 +158,29 @@ export class MemoryStore {
     return ++this.#seq;
   }
 
-  /** @internal */
-  queue(domain: string, type: string, order: JobQueueOptions['order']): QueueState {
+  /**
+   * The shared state of one queue. Every handle must agree on the order (`any` takes whatever the
+   * queue has): a ready container serves one order only.
+   * @internal
+   */
+  queue(domain: string, type: string, order: Order): QueueState {
     const key = `${domain}\u0000${type}`;
     let state = this.#queues.get(key);
     if (!state) {
       state = new QueueState(domain, type, order);
       this.#queues.set(key, state);
+    } else if (order !== 'any' && state.order !== order && state.order !== 'any') {
+      throw configInvalid(
+        [
+          {
+            path: 'order',
+            message: `differs from the order of the queue already open in store ${this.key}`,
+            value: order,
+            choices: [state.order],
+          },
+        ],
+        `memory queue ${domain}/${type}`,
+      );
     }
     return state;
   }
@@ -195,7 +228,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     let inserted = 0;
     let duplicates = 0;
     for (const job of jobs) {
-      if (job.sha1 !== null && s.dedup.has(job.sha1)) {
+      if (job.sha1 !== null && s.hasDuplicate(job.sha1)) {
         duplicates++;
         continue;
       }
@@ -220,7 +253,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       };
       if (delayed) s.delayed.push(rec);
       else s.ready.push(rec);
-      if (job.sha1 !== null) s.dedup.set(job.sha1, rec.id);
+      s.holdDedup(rec);
       inserted++;
     }
     return { inserted, duplicates };
@@ -246,7 +279,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     if (s.delayed.size > 0) s.promoteDue(now);
     const rec = s.ready.pop();
     if (!rec) return null;
-    if (rec.sha1 !== null && s.dedup.get(rec.sha1) === rec.id) s.dedup.delete(rec.sha1);
+    s.dropDedup(rec);
     rec.attempts++;
     rec.claimedAt = now;
     const token = `c${this.#store.nextSeq().toString(36)}`;
@@ -315,13 +348,8 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       rec.state = 'ready';
       s.ready.push(rec);
     }
-    this.#restoreDedup(rec);
+    s.holdDedup(rec);
     return 'released';
-  }
-
-  /** A job back in ready/delayed holds its dedup key again, unless a newer twin took it. */
-  #restoreDedup(rec: JobRecord): void {
-    if (rec.sha1 !== null && !this.#state.dedup.has(rec.sha1)) this.#state.dedup.set(rec.sha1, rec.id);
   }
 
   protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {
@@ -405,7 +433,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         } else {
           rec.state = 'ready';
           s.ready.pushFront(rec);
-          this.#restoreDedup(rec);
+          s.holdDedup(rec);
           recycled++;
         }
       }
@@ -440,7 +468,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         claimToken: null,
       };
       s.ready.push(rec);
-      this.#restoreDedup(rec);
+      s.holdDedup(rec);
       count++;
     }
     return count;
