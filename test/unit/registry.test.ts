@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory/index.js';
@@ -68,6 +68,17 @@ describe('built-in backends', () => {
     const dir = join(repo, 'src/backends');
     const folders = readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory());
     expect(Object.keys(BUILTIN_BACKENDS).sort()).toEqual(folders.sort());
+  });
+
+  test('every built-in backend runs the conformance suite (test/conformance/<name>*.test.ts)', () => {
+    const files = readdirSync(join(repo, 'test/conformance'));
+    for (const name of Object.keys(BUILTIN_BACKENDS)) {
+      const runs = files.filter((f) => f.startsWith(name) && f.endsWith('.test.ts'));
+      expect(runs, `no conformance run for backend "${name}"`).not.toEqual([]);
+      for (const f of runs) {
+        expect(readFileSync(join(repo, 'test/conformance', f), 'utf8')).toContain('runBackendConformance(');
+      }
+    }
   });
 
   test('memory loads the real memory backend, lazily and once', async () => {
