@@ -284,8 +284,15 @@ export abstract class JobQueue<T extends string = JobType> {
    * @throws `SWITCHYARD_NOT_SUPPORTED` on push-only backends (P-22), `SWITCHYARD_READ_ONLY`.
    */
   async pop(): Promise<Job<T> | null> {
-    const jobs = await this.popBatch(1);
-    return jobs[0] ?? null;
+    this.#assertPoppable();
+    let claimed = await this.#timed('pop', () => this.doPop());
+    if (claimed === null && this.#maintenanceDue()) {
+      const m = await this.runMaintenance();
+      if (m.recycled + m.released > 0) claimed = await this.#timed('pop', () => this.doPop());
+    }
+    if (claimed === null) return null;
+    this.#count('pops', 1);
+    return this.#deliver(claimed);
   }
 
   /**
@@ -293,10 +300,10 @@ export abstract class JobQueue<T extends string = JobType> {
    * Returns fewer, or none, when fewer are ready.
    */
   async popBatch(count: number): Promise<Job<T>[]> {
-    this.#assertWritable();
-    if (!Number.isInteger(count) || count < 1)
+    if (!Number.isInteger(count) || count < 1) {
       throw new TypeError('popBatch(count): count must be an integer ≥ 1');
-    if (!this.supports.pop) throw notSupported('pop', String(this));
+    }
+    this.#assertPoppable();
     let claimed = await this.#timed('pop', () => this.#popHook(count));
     if (claimed.length === 0 && this.#maintenanceDue()) {
       const m = await this.runMaintenance();
@@ -305,21 +312,37 @@ export abstract class JobQueue<T extends string = JobType> {
     if (claimed.length === 0) return [];
     this.#count('pops', claimed.length);
     const out: Job<T>[] = [];
-    let dupes = 0;
     for (const c of claimed) {
-      const readyAt = Math.max(c.enqueuedAt, c.releaseTimestamp ?? 0);
-      this.metrics.observe('pickup_delay', this.#labels, Math.max(0, c.claimedAt - readyAt));
-      let isDuplicate = false;
-      if (c.rootJob) {
-        this.metrics.observe('root_job_age', this.#labels, Math.max(0, c.claimedAt - c.rootJob.timestamp));
-        isDuplicate = await this.#checkRootDuplicate(c);
-        if (isDuplicate) dupes++;
-      }
-      (c as { isDuplicate?: boolean }).isDuplicate = isDuplicate;
-      out.push(c as Job<T>);
+      const job = this.#deliver(c);
+      out.push(job instanceof Promise ? await job : job);
     }
-    if (dupes > 0) this.#count('dupe_pops', dupes);
     return out;
+  }
+
+  #assertPoppable(): void {
+    this.#assertWritable();
+    if (!this.supports.pop) throw notSupported('pop', String(this));
+  }
+
+  /**
+   * Observes pickup metrics and sets `isDuplicate` (P-14) on a freshly claimed job; synchronous
+   * unless the job has a root to check.
+   */
+  #deliver(claimed: ClaimedJob): Job<T> | Promise<Job<T>> {
+    const job = claimed as ClaimedJob & { isDuplicate: boolean };
+    if (this.metrics !== noopMetrics) {
+      const readyAt = Math.max(claimed.enqueuedAt, claimed.releaseTimestamp ?? 0);
+      this.metrics.observe('pickup_delay', this.#labels, Math.max(0, claimed.claimedAt - readyAt));
+    }
+    job.isDuplicate = false;
+    const root = claimed.rootJob;
+    if (!root) return job as Job<T>;
+    this.metrics.observe('root_job_age', this.#labels, Math.max(0, claimed.claimedAt - root.timestamp));
+    return this.#checkRootDuplicate(claimed).then((isDuplicate) => {
+      if (isDuplicate) this.#count('dupe_pops', 1);
+      job.isDuplicate = isDuplicate;
+      return job as Job<T>;
+    });
   }
 
   #popHook(count: number): Promise<ClaimedJob[]> {
@@ -346,8 +369,13 @@ export abstract class JobQueue<T extends string = JobType> {
    * With `claimTTL: 0` the job was removed at pop and this returns true.
    */
   async ack(job: ClaimRef): Promise<boolean> {
-    const [ok] = await this.ackBatch([job]);
-    return ok === true;
+    this.#assertWritable();
+    if (!this.supports.ack) throw notSupported('ack', String(this));
+    this.#assertClaimRef(job, 'ack(job)');
+    if (this.claimTTL === 0) return true;
+    const ok = await this.#timed('ack', () => this.doAck(job));
+    this.#count(ok ? 'acks' : 'acks_stale', 1);
+    return ok;
   }
 
   /** Acknowledges many jobs in one call; one boolean per job, as {@link JobQueue.ack}. */
@@ -702,7 +730,12 @@ export abstract class JobQueue<T extends string = JobType> {
     if (value > 0) this.metrics.increment(name, op ? { ...this.#labels, op } : this.#labels, value);
   }
 
-  async #timed<R>(op: string, fn: () => Promise<R>): Promise<R> {
+  #timed<R>(op: string, fn: () => Promise<R>): Promise<R> {
+    if (this.metrics === noopMetrics) return fn();
+    return this.#timedSlow(op, fn);
+  }
+
+  async #timedSlow<R>(op: string, fn: () => Promise<R>): Promise<R> {
     const start = performance.now();
     let settled: Settled = { ok: true };
     try {

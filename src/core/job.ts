@@ -237,6 +237,38 @@ function walkJson(value: unknown, path: string, issues: Issue[], seen: Set<objec
   seen.delete(value);
 }
 
+/** Allocation-free check: true iff `value` is plain JSON (false = run the slow, reporting walk). */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > 64) return false; // maybe a cycle: let the slow path decide
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item === undefined || !isPlainJson(item, depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const item: unknown = (value as Record<string, unknown>)[key];
+    if (item !== undefined && !isPlainJson(item, depth + 1)) return false;
+  }
+  return true;
+}
+
 function kindOf(value: unknown): string {
   if (value instanceof Date) return 'a Date';
   if (value instanceof Map) return 'a Map';
@@ -296,7 +328,7 @@ function normalizeOne(
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     issues.push({ path: `${at}.params`, message: 'must be a JSON object', value: params });
   } else {
-    collectJsonIssues(params, `${at}.params`, issues);
+    if (!isPlainJson(params, 0)) collectJsonIssues(params, `${at}.params`, issues);
   }
   let domain = opts.domain;
   if (spec.domain !== undefined) {
