@@ -221,7 +221,8 @@ export abstract class JobQueue<T extends string = JobType> {
 
   /**
    * An identity shared by queues that live in the same store and can answer sibling queries for
-   * each other (SPEC §6), or null. Backend authors: return e.g. the connection name.
+   * each other (SPEC §6), or null. Backend authors: return `<backend>:<store identity>` (e.g.
+   * `sql:postgres://db1/app:switchyard_`), never a bare connection name that could clash.
    */
   get storeKey(): string | null {
     return null;

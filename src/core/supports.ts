@@ -64,9 +64,19 @@ export const NO_SUPPORT: Supports = Object.freeze({
   transactionalPush: false,
 });
 
-/** Merges a partial manifest over {@link NO_SUPPORT} and freezes the result (arrays too). */
+/** Capabilities that only make sense for a backend that can pop. */
+const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries'] as const;
+
+/**
+ * Merges a partial manifest over {@link NO_SUPPORT} and freezes the result (arrays too).
+ * @throws `TypeError` for a contradiction (e.g. `ack` without `pop`).
+ */
 export function defineSupports(partial: Partial<Supports>): Supports {
   const merged: Supports = { ...NO_SUPPORT, ...partial };
+  if (!merged.pop) {
+    const bad = NEEDS_POP.filter((k) => merged[k]);
+    if (bad.length > 0) throw new TypeError(`defineSupports: ${bad.join(', ')} need pop: true`);
+  }
   const orders = [...merged.orders];
   if (merged.pop && !orders.includes('any')) orders.push('any');
   return Object.freeze({ ...merged, orders: Object.freeze(orders) });
