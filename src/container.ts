@@ -65,6 +65,10 @@ export const BUILTIN_BACKENDS: Readonly<Record<string, BackendLoaderEntry>> = Ob
       load: () => import('./backends/memory/index.js').then((m) => m.memoryBackend),
       drivers: Object.freeze([]),
     }),
+    redis: Object.freeze({
+      load: () => import('./backends/redis/index.js').then((m) => m.redisBackend),
+      drivers: Object.freeze(['ioredis']),
+    }),
   }),
 );
 

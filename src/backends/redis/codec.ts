@@ -1,0 +1,136 @@
+/**
+ * How the Redis backend stores one job: a short header the Lua scripts read (dedup key, release
+ * time, enqueue time), then the payload (params, request id, root job) as JSON, or as base64 of
+ * gzip'd JSON when it is larger than `compressAbove` bytes. Compression is transparent: the
+ * header says which encoding a job uses, so a queue reads jobs stored with any setting.
+ *
+ * ```
+ * 1|<sha1>|<releaseTimestamp>|<enqueuedAt>|<j or z>|<payload>
+ * ```
+ *
+ * Base64 (not raw gzip bytes) keeps every reply a UTF-8 string, so replies need no Buffer mode.
+ *
+ * @packageDocumentation
+ */
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import type { JsonObject, NormalizedJob, RootJob } from '../../core/job.js';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** What a stored job holds besides its id and its state. */
+export interface StoredJob {
+  readonly sha1: string | null;
+  readonly releaseTimestamp: number | null;
+  readonly enqueuedAt: number;
+  readonly params: JsonObject;
+  readonly requestId: string | null;
+  readonly rootJob: RootJob | null;
+}
+
+/** A stored job that cannot be decoded (a corrupted hash value, or a foreign writer). */
+export class CorruptJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorruptJobError';
+  }
+}
+
+interface Payload {
+  p: JsonObject;
+  q?: string;
+  r?: RootJob;
+}
+
+/**
+ * Encodes a job for the data hash: synchronously, unless the payload is compressed.
+ *
+ * @param compressAbove - gzip the payload when its JSON is longer than this many bytes; null = never.
+ */
+export function encodeJob(
+  job: NormalizedJob,
+  enqueuedAt: number,
+  compressAbove: number | null,
+): string | Promise<string> {
+  const payload: Payload = { p: job.params };
+  if (job.requestId !== null) payload.q = job.requestId;
+  if (job.rootJob !== null) payload.r = job.rootJob;
+  const json = JSON.stringify(payload);
+  const head = `1|${job.sha1 ?? ''}|${job.releaseTimestamp ?? ''}|${enqueuedAt}|`;
+  // json.length ≤ byte length; compare bytes only when the cheap bound says it may matter.
+  if (compressAbove !== null && json.length * 3 > compressAbove && Buffer.byteLength(json) > compressAbove) {
+    return gzipAsync(json).then((zipped) => `${head}z|${zipped.toString('base64')}`);
+  }
+  return `${head}j|${json}`;
+}
+
+/**
+ * Decodes a value of the data hash: synchronously, unless the payload is compressed.
+ *
+ * @throws {@link CorruptJobError} (thrown, or as the rejection of the returned promise) when it
+ *   is not a job this backend wrote.
+ */
+export function decodeJob(blob: unknown): StoredJob | Promise<StoredJob> {
+  if (typeof blob !== 'string' || !blob.startsWith('1|')) throw new CorruptJobError('unknown header');
+  const p1 = blob.indexOf('|', 2);
+  const p2 = p1 < 0 ? -1 : blob.indexOf('|', p1 + 1);
+  const p3 = p2 < 0 ? -1 : blob.indexOf('|', p2 + 1);
+  const p4 = p3 < 0 ? -1 : blob.indexOf('|', p3 + 1);
+  if (p4 < 0 || p4 !== p3 + 2 || p3 === p2 + 1) throw new CorruptJobError('truncated header');
+  const sha1 = blob.slice(2, p1);
+  const release = blob.slice(p1 + 1, p2);
+  const enqueuedAt = Number(blob.slice(p2 + 1, p3));
+  const releaseTimestamp = release === '' ? null : Number(release);
+  if (!Number.isFinite(enqueuedAt) || (releaseTimestamp !== null && !Number.isFinite(releaseTimestamp))) {
+    throw new CorruptJobError('bad timestamps in the header');
+  }
+  const encoding = blob[p3 + 1];
+  const header: Header = {
+    sha1: sha1 === '' ? null : sha1,
+    releaseTimestamp,
+    enqueuedAt,
+  };
+  if (encoding === 'j') return decodePayload(header, blob.slice(p4 + 1));
+  if (encoding === 'z') {
+    return gunzipAsync(Buffer.from(blob.slice(p4 + 1), 'base64')).then(
+      (json) => decodePayload(header, json.toString('utf8')),
+      (err: unknown) => {
+        throw new CorruptJobError(`gzip payload does not inflate: ${(err as Error).message}`);
+      },
+    );
+  }
+  throw new CorruptJobError(`unknown payload encoding ${JSON.stringify(encoding)}`);
+}
+
+type Header = Pick<StoredJob, 'sha1' | 'releaseTimestamp' | 'enqueuedAt'>;
+
+function decodePayload(header: Header, json: string): StoredJob {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(json);
+  } catch (err) {
+    throw new CorruptJobError(`payload is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new CorruptJobError('payload is not an object');
+  }
+  const { p, q, r } = payload as { p?: unknown; q?: unknown; r?: unknown };
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) {
+    throw new CorruptJobError('params is not an object');
+  }
+  if (q !== undefined && typeof q !== 'string') throw new CorruptJobError('requestId is not a string');
+  let rootJob: RootJob | null = null;
+  if (r !== undefined) {
+    const root = r as { signature?: unknown; timestamp?: unknown; isSelf?: unknown };
+    if (typeof root !== 'object' || root === null || typeof root.signature !== 'string') {
+      throw new CorruptJobError('rootJob is malformed');
+    }
+    if (typeof root.timestamp !== 'number') throw new CorruptJobError('rootJob.timestamp is not a number');
+    rootJob =
+      root.isSelf === true
+        ? { signature: root.signature, timestamp: root.timestamp, isSelf: true }
+        : { signature: root.signature, timestamp: root.timestamp };
+  }
+  return { ...header, params: p as JsonObject, requestId: q ?? null, rootJob };
+}

@@ -1,0 +1,136 @@
+/**
+ * Loads the Redis backend's Lua scripts (`scripts/<op>-<nKeys>.lua`, shared fragments in
+ * `scripts/includes/`) and runs them with EVALSHA, falling back to EVAL when the server does not
+ * know the script (NOSCRIPT: first use, a restart, a `SCRIPT FLUSH`, a failover). EVAL caches the
+ * script on the server, so the fallback costs one extra round trip per script and server.
+ *
+ * The `.lua` files are read relative to this module. `tsc` does not copy them; when the compiled
+ * module runs from `dist/` and no copy sits beside it, the files are read from `src/` (a
+ * development build). A published package must copy `src/backends/redis/scripts` to
+ * `dist/backends/redis/scripts` in its build step.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RedisClientLike } from './connection.js';
+
+/** One loaded script: its source with includes inlined, and that source's SHA-1. */
+export interface LuaScript {
+  /** The file name without `.lua`, e.g. `pop-7`. */
+  readonly name: string;
+  /** How many KEYS the script takes (the number after the last dash). */
+  readonly numberOfKeys: number;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+const INCLUDE = /^--- @include "([\w./-]+)"\s*$/gm;
+
+/** The folder holding the `.lua` files: beside this module, else the `src/` copy. */
+function scriptsDir(): URL {
+  const here = new URL('./scripts/', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  // Running from dist/backends/redis/ without copied scripts: use src/backends/redis/scripts/.
+  const fromSource = new URL('../../../src/backends/redis/scripts/', import.meta.url);
+  if (existsSync(fileURLToPath(fromSource))) return fromSource;
+  throw new Error(
+    `switchyard redis backend: Lua scripts not found at ${fileURLToPath(here)} ` +
+      '(copy src/backends/redis/scripts there in the build step)',
+  );
+}
+
+/** Reads `<name>.lua` from `dir` and inlines its `--- @include "…"` lines (each file once). */
+function readScript(dir: URL, name: string): string {
+  const seen = new Set<string>();
+  const expand = (file: string): string => {
+    const text = readFileSync(new URL(`${file}.lua`, dir), 'utf8');
+    return text.replace(INCLUDE, (_line, include: string) => {
+      if (seen.has(include)) return '';
+      seen.add(include);
+      return expand(include).trimEnd();
+    });
+  };
+  return expand(name);
+}
+
+/** Loads one script by file name (`pop-7`). */
+function load(dir: URL, name: string): LuaScript {
+  const m = /-(\d+)$/.exec(name);
+  if (!m) throw new Error(`switchyard redis backend: script name ${name} lacks its -<nKeys> suffix`);
+  const source = readScript(dir, name);
+  return Object.freeze({
+    name,
+    numberOfKeys: Number(m[1]),
+    source,
+    sha1: createHash('sha1').update(source).digest('hex'),
+  });
+}
+
+/** Every script of the backend, by operation. */
+export interface Scripts {
+  readonly push: LuaScript;
+  readonly pop: LuaScript;
+  readonly ack: LuaScript;
+  readonly release: LuaScript;
+  readonly extend: LuaScript;
+  readonly maintenance: LuaScript;
+  readonly delete: LuaScript;
+  readonly repush: LuaScript;
+  readonly registerRoot: LuaScript;
+  readonly promote: LuaScript;
+  readonly size: LuaScript;
+}
+
+let cached: Scripts | null = null;
+
+/** Reads every script once per process (synchronously, on first use). */
+export function scripts(): Scripts {
+  if (cached) return cached;
+  const dir = scriptsDir();
+  cached = Object.freeze({
+    push: load(dir, 'push-4'),
+    pop: load(dir, 'pop-7'),
+    ack: load(dir, 'ack-4'),
+    release: load(dir, 'release-8'),
+    extend: load(dir, 'extend-2'),
+    maintenance: load(dir, 'maintenance-8'),
+    delete: load(dir, 'delete-8'),
+    repush: load(dir, 'repush-5'),
+    registerRoot: load(dir, 'register-root-1'),
+    promote: load(dir, 'promote-2'),
+    size: load(dir, 'size-2'),
+  });
+  return cached;
+}
+
+/** True when `err` is Redis's "NOSCRIPT No matching script" reply. */
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * Runs `script` with EVALSHA; on NOSCRIPT, with EVAL (which caches it for the next EVALSHA).
+ * Builds one argument array per call (the hot path: no intermediate copies).
+ *
+ * @throws the driver's error (the caller wraps it).
+ */
+export function evalScript(
+  client: RedisClientLike,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  if (keys.length !== script.numberOfKeys) {
+    return Promise.reject(
+      new TypeError(`script ${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`),
+    );
+  }
+  const argv: (string | number)[] = [script.sha1, keys.length, ...keys, ...args];
+  return client.call('EVALSHA', argv).catch((err: unknown) => {
+    if (!isNoScript(err)) throw err;
+    argv[0] = script.source;
+    return client.call('EVAL', argv);
+  });
+}

@@ -1,0 +1,43 @@
+#!lua
+--[[
+  Pushes a batch of jobs (P-1, P-13, P-16). One script call is one atomic step: the batch is
+  stored whole (the `#!lua` shebang makes Redis refuse the script up front when it is out of
+  memory, instead of failing half-way), and the dedup check cannot race another push.
+
+  KEYS[1] data      hash   id -> stored job
+  KEYS[2] ready     list   ids; pushed at the head (LPUSH), popped from the tail (RPOP)
+  KEYS[3] delayed   zset   id -> release time (ms)
+  KEYS[4] dedup     hash   sha1 -> number of ready or delayed holders
+
+  ARGV[1]           now (Unix ms, the queue's clock)
+  ARGV[2 + 4i ..]   per job i: id, sha1 ('' = no dedup), release time ('' = not delayed), stored job
+
+  Returns { inserted, duplicates }
+]]
+--- @include "includes/header"
+--- @include "includes/dedup"
+
+local now = tonumber(ARGV[1])
+local inserted, duplicates = 0, 0
+local ready = {}
+for i = 2, #ARGV, 4 do
+  local id, sha1, release, blob = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if sha1 ~= '' and redis.call('HEXISTS', KEYS[4], sha1) == 1 then
+    duplicates = duplicates + 1
+  else
+    redis.call('HSET', KEYS[1], id, blob)
+    if release ~= '' and tonumber(release) > now then
+      redis.call('ZADD', KEYS[3], release, id)
+    else
+      ready[#ready + 1] = id
+      if #ready == 1000 then
+        redis.call('LPUSH', KEYS[2], unpack(ready))
+        ready = {}
+      end
+    end
+    if sha1 ~= '' then dedup_hold(KEYS[4], sha1) end
+    inserted = inserted + 1
+  end
+end
+if #ready > 0 then redis.call('LPUSH', KEYS[2], unpack(ready)) end
+return { inserted, duplicates }

@@ -1,0 +1,46 @@
+#!lua
+--[[
+  Returns a claimed job to ready (at the back), or to delayed, iff the token still holds its
+  claim (P-11, P-12); abandons it instead when its stored attempts reached maxTries (P-9). The
+  attempt count is kept. Also used with maxTries 0 to quarantine a job that cannot be decoded.
+
+  KEYS[1] tokens    hash   id -> live claim token
+  KEYS[2] claimed   zset   id -> claimedAt
+  KEYS[3] attempts  hash   id -> claims so far
+  KEYS[4] data      hash   id -> stored job
+  KEYS[5] ready     list
+  KEYS[6] delayed   zset   id -> release time
+  KEYS[7] abandoned zset   id -> last claimedAt
+  KEYS[8] dedup     hash   sha1 -> holders
+
+  ARGV[1] id
+  ARGV[2] claim token
+  ARGV[3] now (Unix ms)
+  ARGV[4] release time (Unix ms) for a delayed release, '' = ready at once
+  ARGV[5] maxTries
+
+  Returns 0 = the claim was not held (nothing changed), 1 = released, 2 = abandoned
+]]
+--- @include "includes/header"
+--- @include "includes/dedup"
+
+local id = ARGV[1]
+if redis.call('HGET', KEYS[1], id) ~= ARGV[2] then return 0 end
+local claimed_at = redis.call('ZSCORE', KEYS[2], id) or ARGV[3]
+redis.call('HDEL', KEYS[1], id)
+redis.call('ZREM', KEYS[2], id)
+local attempts = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+if attempts >= tonumber(ARGV[5]) then
+  redis.call('ZADD', KEYS[7], claimed_at, id)
+  return 2
+end
+local blob = redis.call('HGET', KEYS[4], id)
+if ARGV[4] ~= '' then
+  local rewritten = header_rewrite(blob, ARGV[4], nil)
+  if rewritten then redis.call('HSET', KEYS[4], id, rewritten) end
+  redis.call('ZADD', KEYS[6], ARGV[4], id)
+else
+  redis.call('LPUSH', KEYS[5], id)
+end
+dedup_hold(KEYS[8], header_sha1(blob))
+return 1
