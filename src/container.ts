@@ -69,6 +69,10 @@ export const BUILTIN_BACKENDS: Readonly<Record<string, BackendLoaderEntry>> = Ob
       load: () => import('./backends/redis/index.js').then((m) => m.redisBackend),
       drivers: Object.freeze(['ioredis']),
     }),
+    sql: Object.freeze({
+      load: () => import('./backends/sql/index.js').then((m) => m.sqlBackend),
+      drivers: Object.freeze(['knex']),
+    }),
   }),
 );
 

@@ -1,0 +1,117 @@
+/**
+ * Driver errors of pg, mysql2 and better-sqlite3, classified: connection failures become
+ * `SWITCHYARD_CONNECTION_LOST`, everything else `SWITCHYARD_BACKEND_ERROR` (both through the core's
+ * `wrapDriverError`, original as `cause`), with every known secret scrubbed from the message.
+ *
+ * @packageDocumentation
+ */
+import { ErrorCode, SwitchyardError, wrapDriverError } from '../../core/errors.js';
+
+/** Node / driver codes that mean the database could not be reached or the connection dropped. */
+const CONNECTION_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  // mysql2
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  // PostgreSQL SQLSTATE class 08 (connection exception) and 57P0x (operator intervention)
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '57P01',
+  '57P02',
+  '57P03',
+  // better-sqlite3
+  'SQLITE_CANTOPEN',
+]);
+
+/** Messages (without a code) that mean the same. */
+const CONNECTION_MESSAGES: readonly RegExp[] = [
+  /Connection terminated/i,
+  /Timeout acquiring a connection/i,
+  /Client has encountered a connection error/i,
+  /connection is closed/i,
+  /Can't add new command when connection is in closed state/i,
+];
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function errnoOf(err: unknown): number | undefined {
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  return typeof errno === 'number' ? errno : undefined;
+}
+
+/** True when `err` says the database is unreachable or the connection dropped. */
+export function isConnectionError(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code !== undefined && CONNECTION_CODES.has(code)) return true;
+  const message = err instanceof Error ? err.message : '';
+  return CONNECTION_MESSAGES.some((re) => re.test(message));
+}
+
+/** True when `err` is a unique-index violation (PG 23505, MySQL 1062, SQLite UNIQUE). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = codeOf(err);
+  return (
+    code === '23505' ||
+    code === 'ER_DUP_ENTRY' ||
+    errnoOf(err) === 1062 ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+/** True when `err` is a deadlock or serialization failure worth one more try. */
+export function isRetryableConflict(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === '40P01' || code === '40001' || code === 'ER_LOCK_DEADLOCK' || errnoOf(err) === 1213;
+}
+
+/** True when `err` says a table does not exist (the schema is not migrated). */
+export function isMissingTable(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code === '42P01' || code === 'ER_NO_SUCH_TABLE' || errnoOf(err) === 1146) return true;
+  return err instanceof Error && /no such table/i.test(err.message);
+}
+
+/** Replaces every secret (of 4+ characters) in `text` with `***`. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    out = out.split(secret).join('***');
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret) out = out.split(encoded).join('***');
+  }
+  return out;
+}
+
+/**
+ * Wraps a driver error as `SWITCHYARD_CONNECTION_LOST` (unreachable / dropped) or
+ * `SWITCHYARD_BACKEND_ERROR`, scrubbing `secrets` (connection passwords) from the message.
+ * Switchyard errors pass through unchanged.
+ */
+export function wrapSqlError(err: unknown, what: string, secrets: readonly string[]): SwitchyardError {
+  if (err instanceof SwitchyardError) return err;
+  const code = isConnectionError(err) ? ErrorCode.CONNECTION_LOST : ErrorCode.BACKEND_ERROR;
+  const message = err instanceof Error ? err.message : String(err);
+  const clean = scrub(message, secrets);
+  if (clean === message) return wrapDriverError(err, what, code);
+  // The message carried a secret: report the scrubbed text; keep the driver's code for callers.
+  const safe = Object.assign(new Error(clean), { code: codeOf(err) });
+  return new SwitchyardError(code, `${what} failed: ${clean}`, { cause: safe });
+}
