@@ -1,11 +1,9 @@
 import { createJobQueueGroup, resolveConfig } from 'switchyard';
 
-// Route every job type to the in-memory backend (no services needed).
-const config = await resolveConfig({
-  jobTypeConf: { default: { class: 'memory', order: 'fifo' } },
-  jobTypes: ['sendEmail', 'refreshLinks'],
-});
+// No jobTypeConf: every job type goes to the embedded default, SQLite at ./switchyard.sqlite.
+const config = await resolveConfig({ jobTypes: ['sendEmail', 'refreshLinks'] });
 const group = createJobQueueGroup(config, 'mywiki');
+for (const type of group.getQueueTypes()) await group.get(type).delete(); // start afresh each run
 
 // Push: one job, a batch, a duplicate (skipped), and a delayed job.
 await group.push({ type: 'sendEmail', params: { to: 'ada@example.org' } });
@@ -21,6 +19,17 @@ for (let job = await group.pop(); job; job = await group.pop()) {
   console.log(`ran ${job.type} ${JSON.stringify(job.params)} (attempt ${job.attempts})`);
   await group.ack(job);
 }
-const refresh = group.get('refreshLinks');
-console.log('delayed refreshLinks jobs:', await refresh.getDelayedCount());
+
+// What is left, per type (what `switchyard show-jobs --group` will print).
+const table: Record<string, Record<string, number>> = {};
+for (const type of group.getQueueTypes()) {
+  const q = group.get(type);
+  table[type] = {
+    ready: await q.getSize(),
+    claimed: await q.getAcquiredCount(),
+    delayed: await q.getDelayedCount(),
+    abandoned: await q.getAbandonedCount(),
+  };
+}
+console.table(table);
 await group.close();

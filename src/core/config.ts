@@ -56,9 +56,9 @@ export interface LoadConfigOptions {
 
 /**
  * The `jobTypeConf.default` entry used when the config has none. The one place to change the
- * out-of-the-box backend (SPEC §3 plans embedded SQLite here).
+ * out-of-the-box backend: embedded SQLite at `./switchyard.sqlite` (SPEC §3).
  */
-export const DEFAULT_JOB_TYPE_CONF: Readonly<{ class: string }> = Object.freeze({ class: 'memory' });
+export const DEFAULT_JOB_TYPE_CONF: Readonly<{ class: string }> = Object.freeze({ class: 'sql' });
 
 /** File names `loadConfig()` looks for, in order of preference. */
 export const CONFIG_FILE_NAMES: readonly string[] = Object.freeze([

@@ -82,7 +82,9 @@ const pushOnly: BackendModule = {
     throw new Error('not used');
   },
 };
-const registry = registryOf({ memory: memoryLike, redis: redisLike, pushonly: pushOnly });
+/** Stands in for the SQL backend: the implicit default entry's class. */
+const sqlLike = fakeBackend({ orders: ['fifo', 'timestamp', 'random'], settings: ['filename', 'prefix'] });
+const registry = registryOf({ memory: memoryLike, redis: redisLike, pushonly: pushOnly, sql: sqlLike });
 
 async function configError(promise: Promise<unknown>): Promise<SwitchyardError> {
   try {
@@ -119,7 +121,7 @@ describe('resolveConfig()', () => {
       connection: null,
       settings: {},
     });
-    expect(config.jobTypeConf.default.backend).toBe(memoryLike);
+    expect(config.jobTypeConf.default.backend).toBe(sqlLike);
     expect(config.typesExcludedFromDefaultQueue).toEqual([]);
     expect(config.jobTypes).toEqual([]);
     expect(config.readOnlyReason).toBeNull();
@@ -133,7 +135,8 @@ describe('resolveConfig()', () => {
   });
 
   test('the default entry is the single constant, and is frozen', () => {
-    expect(DEFAULT_JOB_TYPE_CONF).toEqual({ class: 'memory' });
+    // Embedded SQLite (./switchyard.sqlite) is the zero-infrastructure default.
+    expect(DEFAULT_JOB_TYPE_CONF).toEqual({ class: 'sql' });
     expect(Object.isFrozen(DEFAULT_JOB_TYPE_CONF)).toBe(true);
   });
 
@@ -409,7 +412,7 @@ describe('a bad config', () => {
     const empty = registryOf({ redis: redisLike });
     const err2 = await configError(resolveConfig({}, { registry: empty }));
     const issue = issueAt(err2, 'jobTypeConf.default.class');
-    expect(issue).toMatchObject({ value: 'memory', choices: ['redis'] });
+    expect(issue).toMatchObject({ value: DEFAULT_JOB_TYPE_CONF.class, choices: ['redis'] });
     expect(issue.message).toContain('implicit default');
   });
 
@@ -609,7 +612,7 @@ jobTypes: [refreshLinks]
     const dir = tempDir();
     writeFileSync(join(dir, 'switchyard.config.yaml'), '# nothing yet\n');
     const config = await loadConfig({ cwd: dir, registry });
-    expect(config.jobTypeConf.default.class).toBe('memory');
+    expect(config.jobTypeConf.default.class).toBe(DEFAULT_JOB_TYPE_CONF.class);
   });
 
   test('no file found lists the names looked for', async () => {
