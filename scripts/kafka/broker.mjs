@@ -1,0 +1,469 @@
+#!/usr/bin/env node
+/**
+ * A real single-node Apache Kafka broker (KRaft, combined broker+controller) for tests and local
+ * use, assembled from Maven Central jars: no Docker, no tarball. See scripts/kafka/README.md.
+ *
+ *   node scripts/kafka/broker.mjs start            # foreground; Ctrl-C stops it
+ *   node scripts/kafka/broker.mjs start --daemon   # background; writes .kafka/broker.json and
+ *                                                  # prints `export SWITCHYARD_KAFKA_BROKERS=...`
+ *   node scripts/kafka/broker.mjs env              # re-print the export line of the running daemon
+ *   node scripts/kafka/broker.mjs stop             # stop the daemon (SIGTERM, then SIGKILL)
+ *   node scripts/kafka/broker.mjs fetch            # only collect the jars into .kafka/libs
+ *   options: --auto-create-topics (default off), --heap=512m, --timeout=60000 (ready, in ms)
+ *
+ * Importable: `const { brokers, stop } = await startBroker({ autoCreateTopics: false })`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const KAFKA_VERSION = '3.9.1';
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '../..');
+export const kafkaDir = join(repoRoot, '.kafka');
+export const libsDir = join(kafkaDir, 'libs');
+export const stateFile = join(kafkaDir, 'broker.json');
+const markerJar = join(libsDir, `kafka_2.13-${KAFKA_VERSION}.jar`);
+const STARTED = 'Kafka Server started';
+
+const log = (msg) => process.stderr.write(`kafka: ${msg}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Collects the broker jars into .kafka/libs with Maven, unless they are already there. */
+export function ensureJars({ quiet = false } = {}) {
+  if (existsSync(markerJar)) return { fetched: false, ms: 0 };
+  const started = Date.now();
+  mkdirSync(kafkaDir, { recursive: true });
+  // Copy into a private folder, then rename: concurrent callers never see half a classpath.
+  const tmp = mkdtempSync(join(kafkaDir, 'libs.tmp-'));
+  if (!quiet) log(`collecting Kafka ${KAFKA_VERSION} jars with Maven into ${libsDir}`);
+  const res = spawnSync(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      join(here, 'pom.xml'),
+      'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${tmp}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+  );
+  if (res.error || res.status !== 0) {
+    rmSync(tmp, { recursive: true, force: true });
+    const detail = res.error ? res.error.message : `${res.stdout}\n${res.stderr}`.trim().slice(-2000);
+    throw new Error(
+      `mvn could not collect the Kafka jars (is Maven installed, Central reachable?): ${detail}`,
+    );
+  }
+  if (existsSync(markerJar)) {
+    rmSync(tmp, { recursive: true, force: true }); // someone else won the race
+  } else {
+    rmSync(libsDir, { recursive: true, force: true });
+    renameSync(tmp, libsDir);
+  }
+  const ms = Date.now() - started;
+  if (!quiet) log(`jars ready in ${ms} ms`);
+  return { fetched: true, ms };
+}
+
+/** A TCP port on 127.0.0.1 that nothing listened on a moment ago. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function serverProperties({ port, controllerPort, dataDir, autoCreateTopics }) {
+  return `${[
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'inter.broker.listener.name=PLAINTEXT',
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=1',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
+    'group.initial.rebalance.delay.ms=0',
+    `auto.create.topics.enable=${autoCreateTopics ? 'true' : 'false'}`,
+    'delete.topic.enable=true',
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'log.flush.interval.messages=9223372036854775807',
+  ].join('\n')}\n`;
+}
+
+const LOG4J = `log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.logger.kafka=WARN
+log4j.logger.org.apache.kafka=WARN
+`;
+
+function javaArgs(heap, runDir) {
+  return [
+    `-Xmx${heap}`,
+    '-Xms128m',
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${join(runDir, 'log4j.properties')}`,
+    `-Dkafka.logs.dir=${runDir}`,
+    '-cp',
+    `${libsDir}/*`, // the JVM expands the wildcard, not a shell
+  ];
+}
+
+function tail(file, chars = 3000) {
+  try {
+    return readFileSync(file, 'utf8').slice(-chars);
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function killPid(pid, graceMs = 10_000) {
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(100);
+  if (alive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+    while (alive(pid)) await sleep(50);
+  }
+}
+
+async function loadKafkajs() {
+  const mod = await import('kafkajs');
+  return mod.default ?? mod;
+}
+
+/** Waits until a kafkajs admin lists topics and a consumer group can join (warms __consumer_offsets). */
+export async function waitReady(brokers, { timeoutMs = 60_000, isDead = () => false } = {}) {
+  const { Kafka, logLevel } = await loadKafkajs();
+  const kafka = new Kafka({
+    clientId: 'switchyard-broker-ready',
+    brokers: [brokers],
+    logLevel: process.env.SWITCHYARD_KAFKA_DEBUG === '1' ? logLevel.DEBUG : logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries: 0 },
+  });
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  // 1. Metadata served.
+  for (;;) {
+    if (isDead()) throw new Error('broker process exited');
+    if (Date.now() > deadline) throw new Error(`broker did not serve metadata: ${lastError}`);
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.listTopics();
+      await admin.disconnect();
+      break;
+    } catch (e) {
+      lastError = e;
+      await admin.disconnect().catch(() => {});
+      await sleep(200);
+    }
+  }
+  // 2. A consumer group joins: creates __consumer_offsets and elects its coordinator.
+  // A separate client: a consumer's cluster takes the client's retry settings, not the consumer's,
+  // and the first FindCoordinator answers "coordinator not available" while __consumer_offsets is
+  // being created.
+  const warm = new Kafka({
+    clientId: 'switchyard-broker-warmup',
+    brokers: [brokers],
+    logLevel: process.env.SWITCHYARD_KAFKA_DEBUG === '1' ? logLevel.DEBUG : logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+  const topic = '__switchyard_warmup';
+  const admin = warm.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const consumer = warm.consumer({
+      groupId: 'switchyard-warmup',
+      sessionTimeout: 6000,
+      maxWaitTimeInMs: 100, // disconnect waits for the pending fetch: keep it short
+    });
+    try {
+      const joined = new Promise((res) => consumer.on(consumer.events.GROUP_JOIN, res));
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ eachMessage: async () => {} });
+      let timer;
+      const timeout = new Promise((_, rej) => {
+        timer = setTimeout(
+          () => rej(new Error('consumer group did not join')),
+          Math.max(1000, deadline - Date.now()),
+        );
+      });
+      await Promise.race([joined, timeout]).finally(() => clearTimeout(timer));
+    } finally {
+      await consumer.disconnect().catch(() => {});
+    }
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.deleteGroups(['switchyard-warmup']).catch(() => {});
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Formats a fresh KRaft storage in a temp dir and starts a broker on free 127.0.0.1 ports.
+ * Resolves once it serves (see waitReady). Without `daemon`, the broker is killed when this
+ * process exits, even by SIGKILL (a small watchdog process).
+ */
+export async function startBroker(options = {}) {
+  const {
+    autoCreateTopics = false,
+    heap = '512m',
+    timeoutMs = 60_000,
+    daemon = false,
+    quiet = false,
+  } = options;
+  const t0 = Date.now();
+  const jars = ensureJars({ quiet });
+  const runDir = mkdtempSync(join(tmpdir(), 'switchyard-kafka-'));
+  const port = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === port) controllerPort = await freePort();
+  const brokers = `127.0.0.1:${port}`;
+  const props = join(runDir, 'server.properties');
+  const logFile = join(runDir, 'broker.log');
+  writeFileSync(
+    props,
+    serverProperties({ port, controllerPort, dataDir: join(runDir, 'data'), autoCreateTopics }),
+  );
+  writeFileSync(join(runDir, 'log4j.properties'), LOG4J);
+
+  // 16 random bytes, URL-safe base64 (22 chars), as Uuid.fromString wants. Like Kafka's own
+  // Uuid.randomUuid, never start with '-': argparse4j would read `-t -abc` as a missing value.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
+  const fmt = spawnSync(
+    'java',
+    [...javaArgs('256m', runDir), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+    { encoding: 'utf8' },
+  );
+  if (fmt.error || fmt.status !== 0) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw new Error(`kafka storage format failed: ${fmt.error?.message ?? `${fmt.stdout}${fmt.stderr}`}`);
+  }
+
+  const out = openSync(logFile, 'a');
+  const child = spawn('java', [...javaArgs(heap, runDir), 'kafka.Kafka', props], {
+    stdio: ['ignore', out, out],
+    detached: daemon,
+  });
+  closeSync(out);
+  const pid = child.pid;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+
+  let onExit;
+  let watchdog;
+  if (daemon) {
+    child.unref();
+  } else {
+    // Parent exits normally: kill synchronously. Parent is SIGKILLed: the watchdog kills it.
+    onExit = () => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+      rmSync(runDir, { recursive: true, force: true });
+    };
+    process.once('exit', onExit);
+    watchdog = spawn(
+      process.execPath,
+      [fileURLToPath(import.meta.url), 'watchdog', String(process.pid), String(pid), runDir],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
+    watchdog.unref();
+  }
+
+  let stopped = false;
+  const stop = async (graceMs = 10_000) => {
+    if (stopped) return;
+    stopped = true;
+    await killPid(pid, graceMs);
+    if (onExit) process.removeListener('exit', onExit);
+    if (watchdog?.pid) {
+      try {
+        process.kill(watchdog.pid, 'SIGKILL');
+      } catch {}
+    }
+    rmSync(runDir, { recursive: true, force: true });
+  };
+
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (!tail(logFile, 1_000_000).includes(STARTED)) {
+      if (exited) throw new Error('broker process exited during startup');
+      if (Date.now() > deadline) throw new Error(`no "${STARTED}" within ${timeoutMs} ms`);
+      await sleep(100);
+    }
+    const startedMs = Date.now() - t0;
+    await waitReady(brokers, { timeoutMs: Math.max(5000, deadline - Date.now()), isDead: () => exited });
+    const readyMs = Date.now() - t0;
+    if (!quiet) log(`broker ${brokers} ready in ${readyMs} ms (started ${startedMs} ms; log ${logFile})`);
+    return { brokers, pid, runDir, logFile, autoCreateTopics, stop, timings: { jars, startedMs, readyMs } };
+  } catch (e) {
+    const detail = tail(logFile);
+    await stop(2000);
+    throw new Error(`Kafka broker did not become ready: ${e instanceof Error ? e.message : e}\n${detail}`);
+  }
+}
+
+function readState() {
+  try {
+    return JSON.parse(readFileSync(stateFile, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function printEnv(state) {
+  process.stdout.write(
+    `export SWITCHYARD_KAFKA_BROKERS=${state.brokers}\nexport KAFKAJS_NO_PARTITIONER_WARNING=1\n`,
+  );
+}
+
+async function main(argv) {
+  const [cmd = 'help', ...rest] = argv;
+  const flag = (name) => rest.includes(`--${name}`);
+  const value = (name, dflt) => {
+    const hit = rest.find((a) => a.startsWith(`--${name}=`));
+    return hit ? hit.slice(name.length + 3) : dflt;
+  };
+  const opts = {
+    autoCreateTopics: flag('auto-create-topics') || process.env.SWITCHYARD_KAFKA_AUTO_CREATE === '1',
+    heap: value('heap', '512m'),
+    timeoutMs: Number(value('timeout', '60000')),
+  };
+  switch (cmd) {
+    case 'fetch': {
+      const r = ensureJars();
+      log(r.fetched ? `fetched in ${r.ms} ms` : `already present in ${libsDir}`);
+      return;
+    }
+    case 'start': {
+      if (flag('daemon')) {
+        const old = readState();
+        if (old && alive(old.pid)) {
+          log(`already running (pid ${old.pid}, ${old.brokers})`);
+          printEnv(old);
+          return;
+        }
+        const b = await startBroker({ ...opts, daemon: true });
+        writeFileSync(
+          stateFile,
+          `${JSON.stringify({ pid: b.pid, brokers: b.brokers, runDir: b.runDir, logFile: b.logFile, autoCreateTopics: b.autoCreateTopics, startedAt: new Date().toISOString(), timings: b.timings }, null, 2)}\n`,
+        );
+        printEnv(b);
+        return;
+      }
+      const b = await startBroker(opts);
+      printEnv(b);
+      log('running in the foreground; Ctrl-C stops it');
+      await new Promise((res) => {
+        process.once('SIGINT', res);
+        process.once('SIGTERM', res);
+      });
+      await b.stop();
+      return;
+    }
+    case 'stop': {
+      const s = readState();
+      if (!s) {
+        log('no daemon (.kafka/broker.json missing)');
+        return;
+      }
+      await killPid(s.pid, Number(value('timeout', '10000')));
+      rmSync(s.runDir, { recursive: true, force: true });
+      rmSync(stateFile, { force: true });
+      log(`stopped pid ${s.pid}`);
+      return;
+    }
+    case 'env': {
+      const s = readState();
+      if (!s || !alive(s.pid))
+        throw new Error('no running daemon: run `node scripts/kafka/broker.mjs start --daemon`');
+      printEnv(s);
+      return;
+    }
+    case 'watchdog': {
+      // Internal: kill the broker (and clean its dir) once the parent process is gone.
+      const [parent, child, dir] = rest;
+      while (alive(Number(parent)) && alive(Number(child))) await sleep(1000);
+      if (alive(Number(child))) await killPid(Number(child), 5000);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    default:
+      process.stdout.write(
+        'usage: node scripts/kafka/broker.mjs start [--daemon] [--auto-create-topics] [--heap=512m] [--timeout=ms] | stop | env | fetch\n',
+      );
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((e) => {
+    log(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  });
+}
