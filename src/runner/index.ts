@@ -1,0 +1,31 @@
+/**
+ * The runner: handlers registry, {@link JobRunner}, throttling and signal wiring.
+ *
+ * @packageDocumentation
+ */
+export {
+  consoleLogger,
+  defineHandlers,
+  type HandlerContext,
+  type HandlerMap,
+  HandlerRegistry,
+  JobFailedError,
+  type JobFailedErrorOptions,
+  type JobHandler,
+  type RunnerLogger,
+  silentLogger,
+} from './handlers.js';
+export {
+  type BackoffOptions,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  JobRunner,
+  type JobRunnerOptions,
+  type JobRunRecord,
+  type JobRunStatus,
+  type RunOptions,
+  type RunReached,
+  type RunResult,
+} from './runner.js';
+export { installSignalHandlers, type SignalHandlers } from './signals.js';
+export { defaultThrottleFile, Throttle, type ThrottleOptions } from './throttle.js';
