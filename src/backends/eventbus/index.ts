@@ -1,0 +1,501 @@
+/**
+ * The eventbus backend (SPEC §3, §4): push-only. Each pushed job becomes one signed,
+ * schema-valid `mediawiki/job` 1.0.0 event produced to Kafka (kafkajs) on topic
+ * `{dcPrefix}.{streamPrefix}{type}`. Events are validated before anything is produced, batched
+ * per topic with `sendBatch` (acks -1) and awaited; any failure is an error naming how many jobs
+ * were not produced. pop / ack / sizes / listing throw `SWITCHYARD_NOT_SUPPORTED` (P-22).
+ *
+ * The signing secret is held privately and never appears in logs or errors.
+ *
+ * @packageDocumentation
+ */
+import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type {
+  BackendConnection,
+  BackendContext,
+  BackendModule,
+  BackendSettings,
+} from '../../core/backend.js';
+import {
+  configInvalid,
+  describeValue,
+  ErrorCode,
+  type Issue,
+  invalidJob,
+  SwitchyardError,
+} from '../../core/errors.js';
+import type { NormalizedJob } from '../../core/job.js';
+import {
+  JobQueue,
+  type JobQueueOptions,
+  type PushHookOptions,
+  type PushResult,
+} from '../../core/job-queue.js';
+import { defineSupports, type Supports } from '../../core/supports.js';
+import { buildJobEvent, type JobEvent } from './event.js';
+import { validateJobEvent } from './schema.js';
+
+export {
+  type BuildJobEventOptions,
+  buildJobEvent,
+  type JobEvent,
+  signedPayload,
+  signJobEvent,
+  verifyJobEvent,
+} from './event.js';
+export {
+  JOB_EVENT_SCHEMA_FILE,
+  JOB_EVENT_SCHEMA_URI,
+  jobEventValidator,
+  loadJobEventSchema,
+  validateJobEvent,
+} from './schema.js';
+
+/** The eventbus backend's manifest: push-only (P-22). */
+export const eventbusSupports: Supports = defineSupports({
+  pop: false,
+  ack: false,
+  // The event carries delay_until; the executor honours it.
+  delayedJobs: true,
+  orders: [],
+  sizes: 'none',
+  atomicBatchPush: false,
+  typeAgnostic: false,
+  // Kafka keeps acked events (acks -1) on disk.
+  durable: true,
+  listing: false,
+  // Dedup and root jobs happen in the executor (SPEC §5), from the event's sha1 / root_event.
+  deduplication: false,
+  rootJobs: false,
+  batchPop: false,
+  siblingQueries: false,
+  transactionalPush: false,
+});
+
+/** Defaults of the eventbus settings. */
+export const EVENTBUS_DEFAULTS = Object.freeze({
+  streamPrefix: 'mediawiki.job.',
+  clientId: 'switchyard-eventbus',
+  /** ms to open a broker connection. */
+  connectionTimeout: 3000,
+  /** ms a broker request may take. */
+  requestTimeout: 30_000,
+  /** kafkajs retries of a failed request (owned client). */
+  retries: 3,
+  /** ms the broker waits for the in-sync replicas' acks. */
+  ackTimeout: 30_000,
+});
+
+/** Settings of a `jobTypeConf` entry or `connections` entry of class `eventbus`. */
+export interface EventBusSettings {
+  /** The HMAC-SHA256 signing secret (use `${ENV}` in the config file). Required. */
+  readonly secret?: string;
+  /** Broker addresses (`host:port`, a list or a comma-separated string): an owned client. */
+  readonly brokers?: string | readonly string[];
+  /** A host kafkajs Producer, connected by the host; never connected or disconnected by switchyard. */
+  readonly producer?: Producer;
+  /** Datacenter prefix of topics (`eqiad` → `eqiad.mediawiki.job.x`); none by default. */
+  readonly dcPrefix?: string | null;
+  /** Stream name prefix; default `mediawiki.job.`. */
+  readonly streamPrefix?: string;
+  /** kafkajs clientId of the owned client. */
+  readonly clientId?: string;
+  readonly connectionTimeout?: number;
+  readonly requestTimeout?: number;
+  readonly retries?: number;
+  readonly ackTimeout?: number;
+}
+
+/** Options of {@link EventBusJobQueue}: queue options plus the settings. */
+export type EventBusJobQueueOptions = JobQueueOptions & EventBusSettings;
+
+const SETTING_KEYS = [
+  'secret',
+  'brokers',
+  'producer',
+  'dcPrefix',
+  'streamPrefix',
+  'clientId',
+  'connectionTimeout',
+  'requestTimeout',
+  'retries',
+  'ackTimeout',
+] as const;
+
+function isProducerLike(value: unknown): value is Producer {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Producer).sendBatch === 'function' &&
+    typeof (value as Producer).connect === 'function'
+  );
+}
+
+function brokerList(value: unknown): string[] | null {
+  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : null;
+  if (list === null) return null;
+  const out = list.map((b: unknown) => (typeof b === 'string' ? b.trim() : ''));
+  return out.length > 0 && out.every((b) => /^[^\s:]+:\d+$/.test(b)) ? out : null;
+}
+
+/**
+ * Checks eventbus settings. `needsSecret`: a secret is required (connections, and entries that
+ * bring their own producer or brokers; an entry without them takes the connection's).
+ */
+function checkSettings(settings: BackendSettings, path: string, needsSecret: boolean): Issue[] {
+  const issues: Issue[] = [];
+  const p = (k: string) => (path ? `${path}.${k}` : k);
+  for (const key of Object.keys(settings)) {
+    if (!(SETTING_KEYS as readonly string[]).includes(key)) {
+      issues.push({ path: p(key), message: 'is not an eventbus setting', choices: SETTING_KEYS });
+    }
+  }
+  const s = settings as Record<string, unknown>;
+  if (s.secret === undefined) {
+    if (needsSecret) {
+      issues.push({
+        path: p('secret'),
+        message:
+          'is required: the HMAC-SHA256 key that signs job events (interpolate it from an environment variable)',
+      });
+    }
+  } else if (typeof s.secret !== 'string' || s.secret.length === 0) {
+    // Never show the value: it may be (part of) the secret.
+    issues.push({ path: p('secret'), message: 'must be a non-empty string' });
+  }
+  if (s.brokers !== undefined && s.producer !== undefined) {
+    issues.push({ path: p('producer'), message: 'give either producer or brokers, not both' });
+  }
+  if (s.brokers !== undefined && brokerList(s.brokers) === null) {
+    issues.push({
+      path: p('brokers'),
+      message: 'must be host:port addresses (a list or a comma-separated string)',
+      value: s.brokers,
+    });
+  }
+  if (s.producer !== undefined && !isProducerLike(s.producer)) {
+    issues.push({ path: p('producer'), message: 'must be a kafkajs Producer' });
+  }
+  if (s.dcPrefix !== undefined && s.dcPrefix !== null) {
+    if (typeof s.dcPrefix !== 'string' || !/^[A-Za-z0-9_-]+$/.test(s.dcPrefix)) {
+      issues.push({
+        path: p('dcPrefix'),
+        message: 'must be a name of letters, digits, _ and - (no dots), or null',
+        value: s.dcPrefix,
+      });
+    }
+  }
+  if (
+    s.streamPrefix !== undefined &&
+    (typeof s.streamPrefix !== 'string' || !/^[A-Za-z0-9._-]*$/.test(s.streamPrefix))
+  ) {
+    issues.push({ path: p('streamPrefix'), message: 'must be a topic-name prefix', value: s.streamPrefix });
+  }
+  if (s.clientId !== undefined && (typeof s.clientId !== 'string' || s.clientId.length === 0)) {
+    issues.push({ path: p('clientId'), message: 'must be a non-empty string', value: s.clientId });
+  }
+  for (const key of ['connectionTimeout', 'requestTimeout', 'ackTimeout'] as const) {
+    const v = s[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+      issues.push({ path: p(key), message: 'must be milliseconds ≥ 1', value: v });
+    }
+  }
+  if (
+    s.retries !== undefined &&
+    (typeof s.retries !== 'number' || !Number.isInteger(s.retries) || s.retries < 0)
+  ) {
+    issues.push({ path: p('retries'), message: 'must be an integer ≥ 0', value: s.retries });
+  }
+  return issues;
+}
+
+/** Validates a `jobTypeConf` entry of class eventbus. */
+export function validateEventBusSettings(settings: BackendSettings, path: string): Issue[] {
+  const own = settings.brokers !== undefined || settings.producer !== undefined;
+  return checkSettings(settings, path, own);
+}
+
+/** Validates a `connections` entry of class eventbus (a secret is always required). */
+export function validateEventBusConnection(settings: BackendSettings, path: string): Issue[] {
+  const issues = checkSettings(settings, path, true);
+  if (settings.brokers === undefined && settings.producer === undefined) {
+    issues.push({ path: path ? `${path}.brokers` : 'brokers', message: 'is required (or give a producer)' });
+  }
+  return issues;
+}
+
+/**
+ * A kafkajs producer, owned (built from brokers, connected lazily, disconnected on close) or the
+ * host's (the host connects and disconnects it). Shared by the queues of a connection.
+ */
+export class EventBusProducer {
+  readonly owned: boolean;
+  readonly #producer: Producer;
+  #connecting: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(
+    source:
+      | { readonly producer: Producer }
+      | { readonly brokers: string[]; readonly config: EventBusSettings },
+  ) {
+    if ('producer' in source) {
+      this.#producer = source.producer;
+      this.owned = false;
+      return;
+    }
+    const s = source.config;
+    const config: KafkaConfig = {
+      clientId: s.clientId ?? EVENTBUS_DEFAULTS.clientId,
+      brokers: source.brokers,
+      connectionTimeout: s.connectionTimeout ?? EVENTBUS_DEFAULTS.connectionTimeout,
+      requestTimeout: s.requestTimeout ?? EVENTBUS_DEFAULTS.requestTimeout,
+      retry: { retries: s.retries ?? EVENTBUS_DEFAULTS.retries },
+      logLevel: logLevel.NOTHING,
+    };
+    this.#producer = new Kafka(config).producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      idempotent: false,
+    });
+    this.owned = true;
+  }
+
+  /** The kafkajs producer. */
+  get producer(): Producer {
+    return this.#producer;
+  }
+
+  /** Connects an owned producer once (concurrent callers share the attempt; a failure is retried next call). */
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the eventbus producer is closed'));
+    if (!this.owned) return Promise.resolve();
+    this.#connecting ??= this.#producer.connect().catch((err: unknown) => {
+      this.#connecting = null;
+      // A failed connect leaves kafkajs half-open: drop it so the next call starts clean.
+      void this.#producer.disconnect().catch(() => undefined);
+      throw err;
+    });
+    return this.#connecting;
+  }
+
+  /** Disconnects an owned producer; a host producer is left alone. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.owned && this.#connecting !== null) {
+      await this.#connecting.catch(() => undefined);
+      await this.#producer.disconnect();
+    }
+  }
+}
+
+/** The handle of an eventbus `connections` entry: a shared producer and its signing settings. */
+export class EventBusConnection {
+  readonly producer: EventBusProducer;
+  readonly settings: EventBusSettings;
+
+  constructor(settings: EventBusSettings) {
+    const issues = validateEventBusConnection(settings as BackendSettings, '');
+    if (issues.length > 0) throw configInvalid(issues, 'eventbus connection');
+    this.settings = settings;
+    this.producer = isProducerLike(settings.producer)
+      ? new EventBusProducer({ producer: settings.producer })
+      : new EventBusProducer({ brokers: brokerList(settings.brokers) as string[], config: settings });
+  }
+}
+
+const CONNECTION_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
+
+/** True when `err` (or a cause / retry cause) says the cluster could not be reached. */
+function isUnreachable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 5) return false;
+  if (CONNECTION_ERRORS.has(err.name) && err.name !== 'KafkaJSNumberOfRetriesExceeded') return true;
+  if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection timeout/i.test(err.message)) return true;
+  const inner = (err as { originalError?: unknown }).originalError ?? err.cause;
+  return isUnreachable(inner, depth + 1);
+}
+
+/**
+ * A push-only queue producing job events to Kafka. Build it from the config (`class: eventbus`)
+ * or directly with `{ type, domain, secret, brokers | producer }`.
+ */
+export class EventBusJobQueue extends JobQueue {
+  readonly #secret: string;
+  readonly #producer: EventBusProducer;
+  /** The stream of this queue's type (meta.stream). */
+  readonly stream: string;
+  /** The Kafka topic of this queue's type. */
+  readonly topic: string;
+  readonly #ackTimeout: number;
+  readonly #ownsProducer: boolean;
+
+  /**
+   * @param shared - a connection's producer (not closed by this queue); otherwise the options'
+   *   `producer` (the host's) or `brokers` (owned, closed with the queue) are used.
+   * @throws `SWITCHYARD_CONFIG_INVALID` for bad settings, a missing secret or no producer.
+   */
+  constructor(options: EventBusJobQueueOptions, shared: EventBusProducer | null = null) {
+    super('eventbus', eventbusSupports, options);
+    const { secret, brokers, producer, dcPrefix, streamPrefix, clientId } = options;
+    const { connectionTimeout, requestTimeout, retries, ackTimeout } = options;
+    const settings: Record<string, unknown> = {
+      secret,
+      brokers,
+      producer,
+      dcPrefix,
+      streamPrefix,
+      clientId,
+      connectionTimeout,
+      requestTimeout,
+      retries,
+      ackTimeout,
+    };
+    for (const k of Object.keys(settings)) if (settings[k] === undefined) delete settings[k];
+    const issues = checkSettings(settings, '', true);
+    if (shared === null && brokers === undefined && producer === undefined) {
+      issues.push({
+        path: 'brokers',
+        message: 'an eventbus queue needs brokers, a producer or a connection',
+      });
+    }
+    if (issues.length > 0) throw configInvalid(issues, `options of eventbus queue "${options.type}"`);
+    this.#secret = secret as string;
+    this.stream = `${streamPrefix ?? EVENTBUS_DEFAULTS.streamPrefix}${this.type}`;
+    this.topic = dcPrefix ? `${dcPrefix}.${this.stream}` : this.stream;
+    this.#ackTimeout = ackTimeout ?? EVENTBUS_DEFAULTS.ackTimeout;
+    if (shared !== null) this.#producer = shared;
+    else if (producer !== undefined) this.#producer = new EventBusProducer({ producer });
+    else this.#producer = new EventBusProducer({ brokers: brokerList(brokers) as string[], config: options });
+    this.#ownsProducer = shared === null;
+  }
+
+  /** Builds (and validates) the events of a batch without producing them. */
+  buildEvents(jobs: readonly NormalizedJob[]): JobEvent[] {
+    const now = this.clock.now();
+    const events: JobEvent[] = [];
+    const issues: Issue[] = [];
+    jobs.forEach((job, i) => {
+      let event: JobEvent;
+      try {
+        event = buildJobEvent(job, { stream: this.stream, secret: this.#secret, now });
+      } catch (err) {
+        issues.push({
+          path: `jobs[${i}]`,
+          message: `cannot be expressed as a job event: ${err instanceof Error ? err.message : String(err)}`,
+        });
+        return;
+      }
+      issues.push(...validateJobEvent(event, `jobs[${i}] event`));
+      events.push(event);
+    });
+    if (issues.length > 0) throw invalidJob(issues);
+    return events;
+  }
+
+  protected override async doBatchPush(
+    jobs: readonly NormalizedJob[],
+    _options: PushHookOptions,
+  ): Promise<PushResult> {
+    // Every event is built and validated before anything is produced.
+    const events = this.buildEvents(jobs);
+    const byTopic = new Map<string, JobEvent[]>();
+    for (const event of events) {
+      const list = byTopic.get(this.topic);
+      if (list) list.push(event);
+      else byTopic.set(this.topic, [event]);
+    }
+    try {
+      await this.#producer.ready();
+    } catch (err) {
+      throw this.#failure(err, events.length, events.length);
+    }
+    const topics = [...byTopic];
+    const settled = await Promise.allSettled(
+      topics.map(([topic, list]) =>
+        this.#producer.producer.sendBatch({
+          acks: -1,
+          timeout: this.#ackTimeout,
+          topicMessages: [
+            {
+              topic,
+              messages: list.map((e) => ({
+                value: JSON.stringify(e),
+                headers: { 'content-type': 'application/json' },
+              })),
+            },
+          ],
+        }),
+      ),
+    );
+    let failed = 0;
+    let firstError: unknown = null;
+    settled.forEach((r, i) => {
+      if (r.status === 'rejected') {
+        failed += topics[i]?.[1].length ?? 0;
+        firstError ??= r.reason;
+      }
+    });
+    if (failed > 0) throw this.#failure(firstError, failed, events.length);
+    return { inserted: events.length, duplicates: 0 };
+  }
+
+  #failure(err: unknown, failed: number, total: number): SwitchyardError {
+    const code = isUnreachable(err) ? ErrorCode.BACKEND_UNAVAILABLE : ErrorCode.BACKEND_ERROR;
+    let detail = err instanceof Error ? `${err.name}: ${err.message}` : describeValue(err);
+    if (this.#secret.length >= 4) detail = detail.split(this.#secret).join('***');
+    return new SwitchyardError(
+      code,
+      `${String(this)}: ${failed} of ${total} job${total === 1 ? '' : 's'} ${failed === 1 ? 'was' : 'were'} not produced to Kafka topic ${this.topic} (${detail})`,
+      { cause: err },
+    );
+  }
+
+  protected override async doClose(): Promise<void> {
+    if (this.#ownsProducer) await this.#producer.close();
+  }
+}
+
+/** The eventbus backend module, as the registry loads it. */
+export const eventbusBackend: BackendModule = Object.freeze({
+  name: 'eventbus',
+  supports: eventbusSupports,
+  validateSettings: validateEventBusSettings,
+  validateConnection: validateEventBusConnection,
+  openConnection(settings: BackendSettings): BackendConnection {
+    const handle = new EventBusConnection(settings as EventBusSettings);
+    return { handle, close: () => handle.producer.close() };
+  },
+  createQueue(context: BackendContext): JobQueue {
+    const entry = context.settings as EventBusSettings;
+    const raw = context.connection?.handle;
+    if (raw !== undefined && !(raw instanceof EventBusConnection)) {
+      throw configInvalid(
+        [{ path: 'connection', message: 'is not an eventbus connection', value: context.connectionName }],
+        `eventbus queue "${context.queue.type}"`,
+      );
+    }
+    if (raw) {
+      if (entry.brokers !== undefined || entry.producer !== undefined) {
+        throw configInvalid(
+          [
+            {
+              path: entry.brokers !== undefined ? 'brokers' : 'producer',
+              message: `belongs in the connection "${context.connectionName}" this entry names, not in the entry`,
+            },
+          ],
+          `eventbus queue "${context.queue.type}"`,
+        );
+      }
+      const { brokers: _b, producer: _p, ...connSettings } = raw.settings;
+      return new EventBusJobQueue({ ...context.queue, ...connSettings, ...entry }, raw.producer);
+    }
+    return new EventBusJobQueue({ ...context.queue, ...entry });
+  },
+});
