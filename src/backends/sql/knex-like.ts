@@ -6,8 +6,8 @@
  * @packageDocumentation
  */
 
-/** A value bound to a `?` placeholder. */
-export type Binding = string | number | null | readonly (string | number)[];
+/** A value bound to a `?` placeholder (an array: a PostgreSQL array parameter, NULL elements allowed). */
+export type Binding = string | number | null | readonly (string | number | null)[];
 
 /** What can run a raw statement: a knex instance or a knex transaction. */
 export interface KnexRawLike {
