@@ -9,7 +9,6 @@
  * Topics are created with the admin API: CI runs the broker with auto-create off.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { type Admin, type Consumer, Kafka, logLevel } from 'kafkajs';
@@ -27,6 +26,7 @@ import { ErrorCode, isSwitchyardError } from '../../src/core/errors.js';
 import { JobQueueFarm } from '../../src/core/farm.js';
 import { dedupKey, newRootJob } from '../../src/core/job.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { freePort, within } from '../helpers/net.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -35,28 +35,6 @@ const run = `${process.pid}${Date.now().toString(36)}`;
 const SHARED_SCHEMA = fileURLToPath(
   new URL('../../../shared/schemas/mediawiki-job-1.0.0.yaml', import.meta.url),
 );
-
-/** A free TCP port on 127.0.0.1 (nothing listens on it once this resolves). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Rejects after `ms`, so a hang fails the test instead of timing it out. */
-function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** An independent validator: ajv compiled here from the shipped YAML (draft-07). */
 function schemaValidator() {

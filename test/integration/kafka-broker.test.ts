@@ -4,36 +4,14 @@
  * auto-create off failing fast, and an unreachable broker failing with a clear error, no hang and
  * no unhandled rejection. Start the broker with `node scripts/kafka/broker.mjs start --daemon`.
  */
-import { createServer } from 'node:net';
 import { type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { describeIfService, services } from '../helpers/env.js';
+import { freePort, within } from '../helpers/net.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 const run = `swytest-kafka-${process.pid}-${Date.now().toString(36)}`;
-
-/** A free TCP port on 127.0.0.1 (nothing listens on it once this resolves). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Rejects with `message` after `ms`, so a hang fails the test instead of timing it out. */
-function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 describeIfService(services.kafka, 'Kafka broker (scripts/kafka/broker.mjs)', (brokers) => {
   const config = (extra: Partial<KafkaConfig> = {}): KafkaConfig => ({

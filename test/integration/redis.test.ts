@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
@@ -23,21 +22,10 @@ import { ErrorCode, isSwitchyardError, type SwitchyardError } from '../../src/co
 import { JobQueueFarm } from '../../src/core/farm.js';
 import { CountingMetrics } from '../../src/core/metrics.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { freePort } from '../helpers/net.js';
 
 const prefix = `swytest-int-${process.pid}-${Date.now().toString(36)}`;
 const scriptDir = new URL('../../src/backends/redis/scripts/', import.meta.url);
-
-/** A free TCP port on 127.0.0.1 (nothing listens on it once this resolves). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** Resolves once a Redis server answers on `port` (within 10 s). */
 async function waitForServer(port: number, password: string): Promise<void> {
