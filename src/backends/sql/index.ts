@@ -259,6 +259,18 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     return knex.transaction(fn);
   }
 
+  /**
+   * MySQL's ack and expiry transactions, at READ COMMITTED: their locking reads take record locks
+   * only (no gap / next-key locks) and release the rows they scanned but did not match. At
+   * REPEATABLE READ, maintenance's expiry UPDATEs locked every claimed row they scanned and batch
+   * acks took next-key locks on neighbouring ids: both deadlocked with acks and claims (the
+   * crash-concurrency drain: ~20 deadlocks a run with maintenance racing, failing acks after the
+   * retries; a few a run without). Fencing needs no more: a locking read sees the latest commit.
+   */
+  #lockingTransaction<R>(knex: KnexLike, fn: (trx: KnexRawLike) => Promise<R>): Promise<R> {
+    return knex.transaction(fn, { isolationLevel: 'read committed' });
+  }
+
   /** A job id as the driver binds it, or null when it cannot be one of ours. */
   #id(id: string): string | number | null {
     if (!/^[1-9][0-9]{0,18}$/.test(id)) return null;
@@ -428,8 +440,13 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       const rows = await this.#run('ack', async () => {
         const knex = await this.#ready();
         if (this.#d.returning) return this.#rows(knex, Q.ackMany(this.#d, this.#t, refs));
-        return this.#transaction(knex, async (trx) => {
-          const held = await this.#rows(trx, Q.lockHeldClaims(this.#t, refs));
+        // Lock by primary key in id order (one lock order for every ack), then keep the rows
+        // whose claims the tokens still hold (P-11).
+        const ids = [...new Set(refs.map((r) => Number(r.id)))].sort((a, b) => a - b);
+        const tokens = new Set(refs.map((r) => `${String(r.id)}\u0000${r.token}`));
+        return this.#lockingTransaction(knex, async (trx) => {
+          const locked = await this.#rows(trx, Q.lockByIds(this.#t, ids));
+          const held = locked.filter((r) => tokens.has(`${String(r.id)}\u0000${String(r.claim_token)}`));
           if (held.length > 0) {
             const q = Q.deleteByIds(
               this.#t,
@@ -582,6 +599,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override async doRunMaintenance({ now }: MaintenanceHookOptions): Promise<MaintenanceResult> {
+    if (this.#d.name === 'mysql') return this.#mysqlMaintenance(now);
     return this.#run('maintenance', async () => {
       const knex = await this.#ready();
       let recycled = 0;
@@ -604,6 +622,60 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       // Due delayed jobs need no release: the claim reads `release_at <= now` (P-5).
       return { recycled, abandoned, pruned, released: 0 };
     });
+  }
+
+  /**
+   * MySQL's maintenance: the expired claims in chunks, each a short READ COMMITTED transaction that
+   * locks them `FOR UPDATE SKIP LOCKED` and updates them by primary key (see
+   * `#lockingTransaction`). A row counts in the pass whose chunk changed it; a
+   * chunk's counts are kept once it commits, so a retried chunk never counts a row twice.
+   */
+  async #mysqlMaintenance(now: number): Promise<MaintenanceResult> {
+    let recycled = 0;
+    let abandoned = 0;
+    if (this.claimTTL > 0) {
+      const cutoff = now - this.claimTTL * 1000;
+      for (;;) {
+        const chunk = await this.#run('maintenance', async () => {
+          const knex = await this.#ready();
+          return this.#lockingTransaction(knex, async (trx) => {
+            const picked = await this.#rows(
+              trx,
+              Q.lockExpired(this.#d, this.#t, this.#q, cutoff, Q.PAGE_SIZE),
+            );
+            if (picked.length === 0) return { picked: 0, abandoned: 0, recycled: 0 };
+            const ids = picked.map((r) => r.id as string | number);
+            return {
+              picked: picked.length,
+              abandoned: await this.#affected(
+                trx,
+                Q.abandonExpiredByIds(this.#t, ids, cutoff, this.maxTries),
+              ),
+              recycled: await this.#affected(
+                trx,
+                Q.recycleExpiredByIds(this.#d, this.#t, ids, cutoff, this.maxTries),
+              ),
+            };
+          });
+        });
+        abandoned += chunk.abandoned;
+        recycled += chunk.recycled;
+        if (chunk.picked < Q.PAGE_SIZE) break;
+      }
+    }
+    const pruned = await this.#run('maintenance', async () => {
+      const knex = await this.#ready();
+      if (recycled > 0) await this.#rekey(knex);
+      return this.#lockingTransaction(knex, async (trx) => {
+        const n = await this.#affected(
+          trx,
+          Q.pruneAbandoned(this.#t, this.#q, now - this.abandonedTTL * 1000),
+        );
+        await this.#affected(trx, Q.pruneRoots(this.#t, this.#q, now));
+        return n;
+      });
+    });
+    return { recycled, abandoned, pruned, released: 0 };
   }
 
   protected override async doRepushAbandoned(): Promise<number> {

@@ -22,8 +22,14 @@ export interface KnexTransactionLike extends KnexRawLike {}
 
 /** A knex instance, as a host app passes it (setting `knex`) or as the backend creates one. */
 export interface KnexLike extends KnexRawLike {
-  /** Runs `fn` in a transaction: commits when it resolves, rolls back when it rejects. */
-  transaction<T>(fn: (trx: KnexTransactionLike) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in a transaction: commits when it resolves, rolls back when it rejects. `config`
+   * sets its isolation level (knex ≥ 2.4: `SET TRANSACTION ISOLATION LEVEL …` before it begins).
+   */
+  transaction<T>(
+    fn: (trx: KnexTransactionLike) => Promise<T>,
+    config?: { readonly isolationLevel?: 'read committed' },
+  ): Promise<T>;
   /** Closes the pool. Called only on instances the backend created. */
   destroy(): Promise<void>;
 }

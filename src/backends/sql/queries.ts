@@ -392,7 +392,7 @@ export function ackOne(t: Tables, id: string | number, token: string): Query {
   return { sql: `DELETE FROM ${t.jobs} WHERE id = ? AND claim_token = ?`, bindings: [id, token] };
 }
 
-/** The `(id, token)` pairs as an OR of primary-key probes (SQLite, MySQL). */
+/** The `(id, token)` pairs as an OR of primary-key probes (SQLite). */
 function pairs(refs: readonly { readonly id: string | number; readonly token: string }[]): {
   where: string;
   bindings: Binding[];
@@ -436,13 +436,17 @@ export function ackMany(
   return { sql: `DELETE FROM ${t.jobs} WHERE ${p.where} RETURNING id, claim_token`, bindings: p.bindings };
 }
 
-/** MySQL's batch ack, step 1 (in a transaction): lock the rows whose claims the tokens still hold. */
-export function lockHeldClaims(
-  t: Tables,
-  refs: readonly { readonly id: string | number; readonly token: string }[],
-): Query {
-  const p = pairs(refs);
-  return { sql: `SELECT id, claim_token FROM ${t.jobs} WHERE ${p.where} FOR UPDATE`, bindings: p.bindings };
+/**
+ * MySQL's batch ack, step 1 (in a READ COMMITTED transaction): lock the rows by primary key, in id
+ * order, and read their current claim tokens (the caller keeps the rows the tokens still hold).
+ * Equality probes of the primary key take record locks only; an OR of `(id = ? AND claim_token = ?)`
+ * pairs took next-key locks on neighbouring ids under REPEATABLE READ and deadlocked with claims.
+ */
+export function lockByIds(t: Tables, ids: readonly (string | number)[]): Query {
+  return {
+    sql: `SELECT id, claim_token FROM ${t.jobs} WHERE id IN (${placeholders(ids.length)}) FOR UPDATE`,
+    bindings: [...ids],
+  };
 }
 
 /** What a release sets. */
@@ -515,6 +519,46 @@ export function recycleExpired(d: Dialect, t: Tables, q: QueueKey, cutoff: numbe
   return {
     sql: `UPDATE ${t.jobs} SET state = ${State.QUEUED}, claim_token = NULL, dedup_key = ${heirKey(d)} WHERE domain = ? AND type = ? AND state = ${State.CLAIMED} AND claimed_at <= ? AND attempts < ?`,
     bindings: [q.domain, q.type, cutoff, maxTries],
+  };
+}
+
+/**
+ * MySQL's expiry, step 1 (in a READ COMMITTED transaction): lock up to `limit` expired claims,
+ * skipping rows an ack, a release or another maintenance pass holds (those are counted there, or
+ * by the next pass). A plain `UPDATE … WHERE claimed_at <= ?` locked every claimed row it scanned
+ * under REPEATABLE READ and deadlocked with batch acks.
+ */
+export function lockExpired(d: Dialect, t: Tables, q: QueueKey, cutoff: number, limit: number): Query {
+  return {
+    sql: `SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND state = ${State.CLAIMED} AND claimed_at <= ? LIMIT ?${d.skipLocked}`,
+    bindings: [q.domain, q.type, cutoff, limit],
+  };
+}
+
+/** MySQL's expiry, step 2: the locked expired claims on their last try → abandoned. */
+export function abandonExpiredByIds(
+  t: Tables,
+  ids: readonly (string | number)[],
+  cutoff: number,
+  maxTries: number,
+): Query {
+  return {
+    sql: `UPDATE ${t.jobs} SET state = ${State.ABANDONED}, claim_token = NULL WHERE id IN (${placeholders(ids.length)}) AND state = ${State.CLAIMED} AND claimed_at <= ? AND attempts >= ?`,
+    bindings: [...ids, cutoff, maxTries],
+  };
+}
+
+/** MySQL's expiry, step 3: the locked expired claims with tries left → queued (see {@link recycleExpired}). */
+export function recycleExpiredByIds(
+  d: Dialect,
+  t: Tables,
+  ids: readonly (string | number)[],
+  cutoff: number,
+  maxTries: number,
+): Query {
+  return {
+    sql: `UPDATE ${t.jobs} SET state = ${State.QUEUED}, claim_token = NULL, dedup_key = ${heirKey(d)} WHERE id IN (${placeholders(ids.length)}) AND state = ${State.CLAIMED} AND claimed_at <= ? AND attempts < ?`,
+    bindings: [...ids, cutoff, maxTries],
   };
 }
 
