@@ -6,6 +6,16 @@
  */
 
 export {
+  Chron,
+  type ChronOptions,
+  type MaintenancePassOptions,
+  type MaintenancePassResult,
+  type QueueMaintenanceError,
+  type QueueMaintenanceResult,
+  runMaintenancePass,
+  type SkippedQueue,
+} from './chron/index.js';
+export {
   BackendRegistry,
   createRegistry,
   defaultRegistry,
@@ -117,3 +127,10 @@ export {
   Throttle,
   type ThrottleOptions,
 } from './runner/index.js';
+export {
+  type FinishEmitter,
+  jobRunMiddleware,
+  jobsForRate,
+  type RunOnRequestOptions,
+  runJobsOnRequest,
+} from './runner/run-on-request.js';
