@@ -7,14 +7,15 @@
  */
 import { configInvalid, ErrorCode, type Issue, SwitchyardError } from '../../core/errors.js';
 import { DIALECTS, type Dialect } from './dialects/index.js';
+import type { DialectName, KnexLike, KnexRawLike } from './knex-like.js';
 import {
-  type DialectName,
-  dialectOf,
-  type KnexLike,
-  type KnexRawLike,
-  SUPPORTED_DRIVERS,
-} from './knex-like.js';
-import { applyMigrations, MIGRATIONS, migrate, newerSchemaError, schemaStatus } from './migrations/index.js';
+  applyMigrations,
+  dialectFor,
+  MIGRATIONS,
+  migrate,
+  newerSchemaError,
+  schemaStatus,
+} from './migrations/index.js';
 import { tablesFor } from './queries.js';
 import {
   CLIENT_PACKAGES,
@@ -278,19 +279,7 @@ export class SqlDatabase {
   static forKnex(knex: KnexLike, options: SqlDatabaseOptions = {}): SqlDatabase {
     let engine = hostEngines.get(knex);
     if (!engine) {
-      const dialect = dialectOf(knex);
-      if (dialect === null) {
-        throw configInvalid(
-          [
-            {
-              path: 'knex',
-              message: 'uses a knex driver the sql backend does not support',
-              choices: SUPPORTED_DRIVERS,
-            },
-          ],
-          'sql backend',
-        );
-      }
+      const dialect = dialectFor(knex, 'sql backend');
       engine = new Engine(`knex#${++nextIdentity}`, dialect, null, knex);
       hostEngines.set(knex, engine);
     }

@@ -65,7 +65,11 @@ function prefixOf(options: MigrateOptions): string {
   return prefix;
 }
 
-function dialectFor(knex: KnexRawLike): DialectName {
+/**
+ * The dialect of `knex`.
+ * @throws `SWITCHYARD_CONFIG_INVALID` (labelled with `source`) for a driver the backend does not support.
+ */
+export function dialectFor(knex: KnexRawLike, source = 'sql migration'): DialectName {
   const dialect = dialectOf(knex);
   if (dialect === null) {
     throw configInvalid(
@@ -76,7 +80,7 @@ function dialectFor(knex: KnexRawLike): DialectName {
           choices: SUPPORTED_DRIVERS,
         },
       ],
-      'sql migration',
+      source,
     );
   }
   return dialect;
