@@ -353,8 +353,7 @@ export abstract class JobQueue<T extends string = JobType> {
   async #checkRootDuplicate(job: ClaimedJob): Promise<boolean> {
     if (!job.rootJob || !this.supports.rootJobs) return false;
     try {
-      const newest = await this.doGetRootJobTimestamp(job.rootJob.signature);
-      return newest !== null && job.rootJob.timestamp < newest;
+      return await this.#isSuperseded(job.rootJob);
     } catch {
       // A failure of this check never loses the job (P-14): run it.
       this.#count('errors', 1, 'root_job_check');
@@ -449,8 +448,11 @@ export abstract class JobQueue<T extends string = JobType> {
   async isRootJobOldDuplicate(job: { readonly rootJob?: RootJob | null }): Promise<boolean> {
     this.#assertOpen();
     if (!this.supports.rootJobs) throw notSupported('root-job deduplication', String(this));
-    const root = job.rootJob;
-    if (!root) return false;
+    return job.rootJob ? this.#isSuperseded(job.rootJob) : false;
+  }
+
+  /** True when a strictly newer root than `root` is registered for its signature (P-14). */
+  async #isSuperseded(root: RootJob): Promise<boolean> {
     const newest = await this.doGetRootJobTimestamp(root.signature);
     return newest !== null && root.timestamp < newest;
   }
