@@ -27,6 +27,7 @@ import {
   loadConfig as loadConfigWith,
   type ResolveConfigOptions,
   resolveConfig as resolveConfigWith,
+  type SectionValidator,
 } from './core/config.js';
 import type { ResolvedConfig } from './core/config-types.js';
 import { configInvalid, ErrorCode, type Issue, isSwitchyardError, SwitchyardError } from './core/errors.js';
@@ -281,6 +282,12 @@ export function createRegistry(): BackendRegistry {
 /** The process-wide container the host app registers into. */
 export const defaultContainer: DependencyContainer = createContainer();
 
+/**
+ * Validators of the top-level config sections owned outside the core (each by the module that
+ * reads it), passed to every `loadConfig()` / `resolveConfig()` of this entry point.
+ */
+export const CONFIG_SECTIONS: Readonly<Record<string, SectionValidator>> = Object.freeze({});
+
 /** The process-wide registry: what `loadConfig()` uses when given none. */
 export const defaultRegistry: BackendRegistry = defaultContainer.resolve<BackendRegistry>(
   TOKENS.backendRegistry,
@@ -326,7 +333,11 @@ export type LoadConfigWithDefaultsOptions = Omit<LoadConfigOptions, 'registry'> 
  * @throws `SWITCHYARD_CONFIG_INVALID` listing every problem with its path.
  */
 export function loadConfig(options: LoadConfigWithDefaultsOptions = {}): Promise<ResolvedConfig> {
-  return loadConfigWith({ ...options, registry: options.registry ?? defaultRegistry });
+  return loadConfigWith({
+    ...options,
+    registry: options.registry ?? defaultRegistry,
+    sections: { ...CONFIG_SECTIONS, ...options.sections },
+  });
 }
 
 /**
@@ -339,5 +350,9 @@ export function resolveConfig(
   raw: unknown,
   options: Omit<ResolveConfigOptions, 'registry'> & { readonly registry?: BackendRegistryLike } = {},
 ): Promise<ResolvedConfig> {
-  return resolveConfigWith(raw, { ...options, registry: options.registry ?? defaultRegistry });
+  return resolveConfigWith(raw, {
+    ...options,
+    registry: options.registry ?? defaultRegistry,
+    sections: { ...CONFIG_SECTIONS, ...options.sections },
+  });
 }

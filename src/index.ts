@@ -32,6 +32,7 @@ export {
   DEFAULT_JOB_TYPE_CONF,
   findConfigFile,
   parseConfigText,
+  type SectionValidator,
 } from './core/config.js';
 export type { ResolvedConfig, ResolvedConnectionConf, ResolvedQueueConf } from './core/config-types.js';
 export {

@@ -54,4 +54,9 @@ export interface ResolvedConfig {
   readonly defaultDomain: string;
   /** The farm's domains (empty = only those asked for). */
   readonly domains: readonly string[];
+  /**
+   * Top-level sections owned outside the core (`aggregator`, `runners`, `executor`, …), as written
+   * (interpolated, validated by the section's validator, frozen), by key. Absent sections are absent.
+   */
+  readonly sections: Readonly<Record<string, unknown>>;
 }

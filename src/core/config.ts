@@ -40,7 +40,19 @@ export interface ResolveConfigOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Where backend class names are looked up. */
   readonly registry: BackendRegistryLike;
+  /**
+   * Validators of the top-level sections owned outside the core (aggregator, runners, executor,
+   * …), by key. A key listed here is accepted at the top level; its validator reports issues
+   * under the given path so they join the one `SWITCHYARD_CONFIG_INVALID`.
+   */
+  readonly sections?: Readonly<Record<string, SectionValidator>>;
 }
+
+/**
+ * Checks one top-level config section (already `${ENV}`-interpolated) and returns its issues,
+ * with paths starting at `path` (the section's key).
+ */
+export type SectionValidator = (value: unknown, path: string) => readonly Issue[] | undefined;
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
@@ -52,6 +64,8 @@ export interface LoadConfigOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Where backend class names are looked up (the package root's `loadConfig` defaults it). */
   readonly registry: BackendRegistryLike;
+  /** See {@link ResolveConfigOptions.sections}. */
+  readonly sections?: Readonly<Record<string, SectionValidator>>;
 }
 
 /**
@@ -147,6 +161,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     source: file,
     registry: options.registry,
     ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.sections === undefined ? {} : { sections: options.sections }),
   });
 }
 
@@ -372,10 +387,20 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
     throw fail();
   }
 
+  const sectionValidators = options.sections ?? {};
+  const knownKeys = [
+    ...CONFIG_KEYS,
+    ...Object.keys(sectionValidators).filter((k) => !CONFIG_KEYS.includes(k)),
+  ];
+  const sections: Record<string, unknown> = Object.create(null);
   for (const key of Object.keys(tree)) {
     if (key === '$schema') continue;
-    if (!CONFIG_KEYS.includes(key)) {
-      issues.push({ path: key, message: 'is not a config key', choices: CONFIG_KEYS });
+    const validate = Object.hasOwn(sectionValidators, key) ? sectionValidators[key] : undefined;
+    if (validate !== undefined && !CONFIG_KEYS.includes(key)) {
+      sections[key] = tree[key];
+      issues.push(...callValidator(() => validate(tree[key], key), key, `the ${key} section validator`));
+    } else if (!CONFIG_KEYS.includes(key)) {
+      issues.push({ path: key, message: 'is not a config key', choices: knownKeys });
     }
   }
 
@@ -491,7 +516,11 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
     }
     if (ref.backend.validateConnection) {
       issues.push(
-        ...callValidator(() => ref.backend.validateConnection?.(settings, path), path, 'validateConnection'),
+        ...callValidator(
+          () => ref.backend.validateConnection?.(settings, path),
+          path,
+          "the backend's validateConnection",
+        ),
       );
     }
     connections[name] = {
@@ -586,7 +615,11 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
     );
     if (ref.backend.validateSettings) {
       issues.push(
-        ...callValidator(() => ref.backend.validateSettings?.(settings, path), path, 'validateSettings'),
+        ...callValidator(
+          () => ref.backend.validateSettings?.(settings, path),
+          path,
+          "the backend's validateSettings",
+        ),
       );
     }
     resolved.push([type, buildQueueConf(path, ref, connection, queueOptions, settings)]);
@@ -609,6 +642,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
     readOnlyReason,
     defaultDomain: defaultDomain as string,
     domains: Object.freeze(domains),
+    sections: deepFreeze(sections),
   };
   return Object.freeze(config);
 }
@@ -679,17 +713,14 @@ function checkRecord(value: unknown, path: string, issues: Issue[]): Record<stri
 }
 
 /** Runs a backend's validator; a validator that throws or returns garbage is itself an issue. */
-function callValidator(run: () => Issue[] | undefined, path: string, what: string): Issue[] {
+function callValidator(run: () => readonly Issue[] | undefined, path: string, what: string): Issue[] {
   try {
     const result = run();
     if (result === undefined) return [];
-    if (!Array.isArray(result))
-      return [{ path, message: `the backend's ${what} did not return a list of issues` }];
-    return result;
+    if (!Array.isArray(result)) return [{ path, message: `${what} did not return a list of issues` }];
+    return [...result];
   } catch (err) {
-    return [
-      { path, message: `the backend's ${what} threw: ${err instanceof Error ? err.message : String(err)}` },
-    ];
+    return [{ path, message: `${what} threw: ${err instanceof Error ? err.message : String(err)}` }];
   }
 }
 

@@ -44,6 +44,7 @@ function farmOf(clock: ManualClock): JobQueueFarm {
     readOnlyReason: null,
     defaultDomain: 'a',
     domains: Object.freeze(['a', 'b']),
+    sections: Object.freeze({}),
   });
   return new JobQueueFarm(config, { clock });
 }

@@ -54,6 +54,7 @@ function configFor(options: ConformanceQueueOptions): ResolvedConfig {
     readOnlyReason: null,
     defaultDomain: 'default',
     domains: Object.freeze([]),
+    sections: Object.freeze({}),
   });
 }
 

@@ -45,6 +45,7 @@ export function memoryGroup(
     readOnlyReason: extra.readOnlyReason ?? null,
     defaultDomain: 'default',
     domains: Object.freeze([]),
+    sections: Object.freeze({}),
   });
   return createJobQueueGroup(config, 'default', extra.clock ? { clock: extra.clock } : {});
 }

@@ -109,6 +109,41 @@ function tempDir(): string {
 
 // ------------------------------------------------------------------ resolving
 
+describe('config sections owned outside the core', () => {
+  const sections = {
+    runners: (value: unknown, path: string) =>
+      typeof value === 'object' && value !== null ? [] : [{ path, message: 'must be a mapping', value }],
+    thrower: () => {
+      throw new Error('boom');
+    },
+  };
+
+  test('a section with a validator is accepted, interpolated, frozen and kept under sections', async () => {
+    const config = await resolveConfig(
+      { runners: { basic: { runners: '${N}' } } },
+      { registry, env: { N: '3' }, sections },
+    );
+    expect(config.sections).toEqual({ runners: { basic: { runners: '3' } } });
+    expect(Object.isFrozen(config.sections.runners)).toBe(true);
+    expect(Object.keys((await resolveConfig({}, { registry, sections })).sections)).toEqual([]);
+  });
+
+  test("a section's issues join the one error, and an unknown key lists the section names", async () => {
+    const err = await configError(
+      resolveConfig({ runners: 7, thrower: {}, runnerz: {}, jobTypes: 'x' }, { registry, sections }),
+    );
+    expect(issueAt(err, 'runners').message).toBe('must be a mapping');
+    expect(issueAt(err, 'thrower').message).toMatch(/the thrower section validator threw: boom/);
+    expect(issueAt(err, 'runnerz').choices).toEqual(expect.arrayContaining(['runners', 'jobTypeConf']));
+    expect(err.issues.some((i) => i.path === 'jobTypes')).toBe(true);
+  });
+
+  test('without a validator a section key is not a config key', async () => {
+    const err = await configError(resolveConfig({ runners: {} }, { registry }));
+    expect(issueAt(err, 'runners').message).toBe('is not a config key');
+  });
+});
+
 describe('resolveConfig()', () => {
   test('an empty config gets every default, with the implicit default entry', async () => {
     const config = await resolveConfig({}, { registry, env: {} });

@@ -82,6 +82,7 @@ function makeConfig(tracker: Tracker, input: FarmConfigInput = {}): ResolvedConf
     readOnlyReason: input.readOnlyReason ?? null,
     defaultDomain: input.defaultDomain ?? 'default',
     domains: Object.freeze([...(input.domains ?? [])]),
+    sections: Object.freeze({}),
   });
 }
 

@@ -93,6 +93,7 @@ function makeConfig(input: ConfigInput = {}): ResolvedConfig {
     readOnlyReason: input.readOnlyReason ?? null,
     defaultDomain: 'default',
     domains: Object.freeze([]),
+    sections: Object.freeze({}),
   });
 }
 
