@@ -38,6 +38,45 @@ export interface BackendContext {
   readonly connection: BackendConnection | null;
   /** The connection's name (for `storeKey`), or null. */
   readonly connectionName: string | null;
+  /**
+   * Every named connection of the config, opened on first use and owned by the farm (for
+   * backends that build queues of other classes, such as federated). Absent when the queue is
+   * built outside a group.
+   */
+  readonly connections?: BackendConnections;
+}
+
+/** Named connections, opened once and shared (a farm's connection pool). */
+export interface BackendConnections {
+  /**
+   * The connection named `name`, opened on first use.
+   * @throws `SWITCHYARD_CONFIG_INVALID` for an unknown name, `SWITCHYARD_QUEUE_CLOSED` once closed.
+   */
+  connection(name: string): BackendConnection;
+}
+
+/**
+ * What `resolveSettings` may look up while the config is resolved: backend classes by name (for
+ * settings that name other classes) and the config's connections.
+ */
+export interface SettingsResolver {
+  /** Every registered backend class name (for "valid choices"). */
+  readonly backendNames: readonly string[];
+  /**
+   * Loads the backend class `name`.
+   * @throws `SWITCHYARD_CONFIG_INVALID` for an unknown name or a class that cannot load.
+   */
+  loadBackend(name: string): Promise<BackendModule>;
+  /** The class name of the `connections` entry `name`, or null when the config has none. */
+  connectionClass(name: string): string | null;
+  /** Every `connections` entry name. */
+  readonly connectionNames: readonly string[];
+}
+
+/** What `resolveSettings` returns: the settings `createQueue` will get, and every problem found. */
+export interface ResolvedSettings {
+  readonly settings: BackendSettings;
+  readonly issues: readonly Issue[];
 }
 
 /**
@@ -51,6 +90,16 @@ export interface BackendModule {
   readonly supports: Supports;
   /** Checks the backend-specific settings of a `jobTypeConf` entry; `path` prefixes each issue. */
   validateSettings?(settings: BackendSettings, path: string): Issue[];
+  /**
+   * Resolves settings that need other backend classes or connections (e.g. federated partitions),
+   * after `validateSettings` found no issue. The returned settings replace the entry's; may hold
+   * loaded modules. Optional.
+   */
+  resolveSettings?(
+    settings: BackendSettings,
+    path: string,
+    resolver: SettingsResolver,
+  ): Promise<ResolvedSettings>;
   /** Checks a `connections` entry of this class; `path` prefixes each issue. */
   validateConnection?(settings: BackendSettings, path: string): Issue[];
   /** Opens a shared connection from a validated `connections` entry. */

@@ -13,7 +13,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve as resolvePath } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import type { BackendModule, BackendSettings } from './backend.js';
+import type { BackendModule, BackendSettings, SettingsResolver } from './backend.js';
 import type { ResolvedConfig, ResolvedConnectionConf, ResolvedQueueConf } from './config-types.js';
 import { configInvalid, ErrorCode, type Issue, isSwitchyardError, SwitchyardError } from './errors.js';
 import { type JobQueueOptions, validateQueueOptions } from './job-queue.js';
@@ -534,6 +534,15 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
 
   // ---- jobTypeConf
   const connectionNames = Object.keys(rawConnections);
+  const settingsResolver: SettingsResolver = {
+    backendNames: registered,
+    loadBackend: (name) => registry.load(name),
+    connectionClass: (name) => {
+      const c = Object.hasOwn(rawConnections, name) ? rawConnections[name] : undefined;
+      return isPlainObject(c) && typeof c.class === 'string' ? c.class : null;
+    },
+    connectionNames,
+  };
   const resolved: Array<[string, ResolvedQueueConf]> = [];
   for (const [type, entry, implicit] of entries) {
     const path = join('jobTypeConf', type);
@@ -613,16 +622,21 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
         path,
       ),
     );
-    if (ref.backend.validateSettings) {
-      issues.push(
-        ...callValidator(
+    const settingIssues = ref.backend.validateSettings
+      ? callValidator(
           () => ref.backend.validateSettings?.(settings, path),
           path,
           "the backend's validateSettings",
-        ),
-      );
+        )
+      : [];
+    issues.push(...settingIssues);
+    let finalSettings: Record<string, unknown> = settings;
+    if (ref.backend.resolveSettings && settingIssues.length === 0) {
+      const r = await callResolver(ref.backend, settings, path, settingsResolver);
+      issues.push(...r.issues);
+      finalSettings = r.settings;
     }
-    resolved.push([type, buildQueueConf(path, ref, connection, queueOptions, settings)]);
+    resolved.push([type, buildQueueConf(path, ref, connection, queueOptions, finalSettings)]);
   }
 
   if (issues.length > 0 || state.issues.length > 0) throw fail();
@@ -721,6 +735,25 @@ function callValidator(run: () => readonly Issue[] | undefined, path: string, wh
     return [...result];
   } catch (err) {
     return [{ path, message: `${what} threw: ${err instanceof Error ? err.message : String(err)}` }];
+  }
+}
+
+/** Runs a backend's resolveSettings; a resolver that throws or returns garbage is itself an issue. */
+async function callResolver(
+  backend: BackendModule,
+  settings: Record<string, unknown>,
+  path: string,
+  resolver: SettingsResolver,
+): Promise<{ settings: Record<string, unknown>; issues: Issue[] }> {
+  try {
+    const r = await backend.resolveSettings?.(settings, path, resolver);
+    if (!r || !isPlainObject(r.settings) || !Array.isArray(r.issues)) {
+      return { settings, issues: [{ path, message: "the backend's resolveSettings returned no settings" }] };
+    }
+    return { settings: r.settings, issues: [...r.issues] };
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return { settings, issues: [{ path, message: `the backend's resolveSettings threw: ${detail}` }] };
   }
 }
 

@@ -418,6 +418,7 @@ export class JobQueueGroup {
       settings: entry.settings,
       connection,
       connectionName: entry.connection,
+      connections: this.#connections,
     };
     const queue = entry.backend.createQueue(context);
     if (queue.type !== type || queue.domain !== this.domain) {

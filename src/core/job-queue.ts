@@ -695,6 +695,34 @@ export abstract class JobQueue<T extends string = JobType> {
     return Promise.resolve();
   }
 
+  /**
+   * The storage hooks of another queue, for composite backends (federated) that store through
+   * queues of other classes without running their checks and metrics a second time. Backend
+   * authors: pass exactly what the composite's own hook received (normalised, checked).
+   */
+  protected static hooksOf(queue: JobQueue): JobQueueHooks {
+    return {
+      batchPush: (jobs, options) => queue.doBatchPush(jobs, options),
+      pop: () => queue.doPop(),
+      batchPop: (count) => queue.doBatchPop(count),
+      ack: (job) => queue.doAck(job),
+      batchAck: (jobs) => queue.doBatchAck(jobs),
+      release: (job, options) => queue.doRelease(job, options),
+      extendClaim: (job) => queue.doExtendClaim(job),
+      registerRootJobs: (roots, options) => queue.doRegisterRootJobs(roots, options),
+      getRootJobTimestamp: (signature) => queue.doGetRootJobTimestamp(signature),
+      getSize: () => queue.doGetSize(),
+      getAcquiredCount: () => queue.doGetAcquiredCount(),
+      getDelayedCount: () => queue.doGetDelayedCount(),
+      getAbandonedCount: () => queue.doGetAbandonedCount(),
+      isEmpty: () => queue.doIsEmpty(),
+      delete: () => queue.doDelete(),
+      list: (state) => queue.doList(state),
+      runMaintenance: (options) => queue.doRunMaintenance(options),
+      repushAbandoned: () => queue.doRepushAbandoned(),
+    };
+  }
+
   // ================================================================ internals
 
   #assertOpen(): void {
@@ -752,6 +780,28 @@ export abstract class JobQueue<T extends string = JobType> {
       if (!settled.ok) this.metrics.increment('errors', labels, 1);
     }
   }
+}
+
+/** A queue's storage hooks, bound to it (see `JobQueue.hooksOf`); named as the hooks without `do`. */
+export interface JobQueueHooks {
+  batchPush(jobs: readonly NormalizedJob[], options: PushHookOptions): Promise<PushResult>;
+  pop(): Promise<ClaimedJob | null>;
+  batchPop(count: number): Promise<ClaimedJob[]>;
+  ack(job: ClaimRef): Promise<boolean>;
+  batchAck(jobs: readonly ClaimRef[]): Promise<boolean[]>;
+  release(job: ClaimRef, options: ReleaseHookOptions): Promise<ReleaseOutcome>;
+  extendClaim(job: ClaimRef): Promise<boolean>;
+  registerRootJobs(roots: readonly RootJob[], options: { readonly transaction: unknown }): Promise<void>;
+  getRootJobTimestamp(signature: string): Promise<number | null>;
+  getSize(): Promise<number>;
+  getAcquiredCount(): Promise<number>;
+  getDelayedCount(): Promise<number>;
+  getAbandonedCount(): Promise<number>;
+  isEmpty(): Promise<boolean>;
+  delete(): Promise<void>;
+  list(state: JobState): AsyncIterable<ListedJob>;
+  runMaintenance(options: MaintenanceHookOptions): Promise<MaintenanceResult>;
+  repushAbandoned(): Promise<number>;
 }
 
 const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed', 'abandoned']);
