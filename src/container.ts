@@ -74,6 +74,10 @@ export const BUILTIN_BACKENDS: Readonly<Record<string, BackendLoaderEntry>> = Ob
       load: () => import('./backends/sql/index.js').then((m) => m.sqlBackend),
       drivers: Object.freeze(['knex']),
     }),
+    federated: Object.freeze({
+      load: () => import('./backends/federated/index.js').then((m) => m.federatedBackend),
+      drivers: Object.freeze([]),
+    }),
     eventbus: Object.freeze({
       load: () => import('./backends/eventbus/index.js').then((m) => m.eventbusBackend),
       drivers: Object.freeze(['kafkajs']),

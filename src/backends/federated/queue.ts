@@ -1,0 +1,530 @@
+/**
+ * The federated queue (SPEC §3, MediaWiki's JobQueueFederated): one logical queue stored over
+ * weighted partitions, each a queue of any backend class. The base class validates and counts;
+ * this class only decides which partition's storage hooks to call.
+ *
+ * @packageDocumentation
+ */
+import { ErrorCode, SwitchyardError } from '../../core/errors.js';
+import type { JobState, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
+import {
+  type ClaimedJob,
+  type ClaimRef,
+  JobQueue,
+  type JobQueueHooks,
+  type JobQueueOptions,
+  type MaintenanceHookOptions,
+  type MaintenanceResult,
+  type PushHookOptions,
+  type PushResult,
+  type ReleaseHookOptions,
+  type ReleaseOutcome,
+} from '../../core/job-queue.js';
+import { defineSupports, type SizesSupport, type Supports } from '../../core/supports.js';
+import { HashRing, weightedPick, weightedShuffle } from './hash-ring.js';
+
+/** Separates the partition name from the partition's own job id in a federated job id. */
+export const PARTITION_SEPARATOR = ':';
+
+/** Partition names: letters, digits, `_`, `-` and `.` (never the id separator). */
+export const PARTITION_NAME_PATTERN: RegExp = /^[A-Za-z0-9_.-]+$/;
+
+/** Defaults of the federated options. */
+export const FEDERATED_DEFAULTS = Object.freeze({
+  /** Placement rounds before a push gives up (MediaWiki's `maxPartitionsTry`). */
+  maxPartitionsTry: 2,
+  /** Seconds a failing partition is left out of placement and pops. */
+  ejectSeconds: 5,
+});
+
+/**
+ * The manifest of a federated queue over partitions with these manifests: what every partition
+ * can do, minus what a federation cannot promise.
+ */
+export function federatedSupports(partitions: readonly Supports[]): Supports {
+  const all = (k: keyof Supports) => partitions.length > 0 && partitions.every((s) => s[k] === true);
+  const levels: SizesSupport[] = partitions.map((s) => s.sizes);
+  return defineSupports({
+    pop: all('pop'),
+    ack: all('ack'),
+    delayedJobs: all('delayedJobs'),
+    // Why only random: jobs are spread over partitions and pops pick a partition at random, so
+    // there is no global push or enqueue-time order.
+    orders: ['random'],
+    // Why approximate: counts sum the partitions that answered; during a partial outage the ones
+    // that did not are left out rather than failing the call.
+    sizes: levels.length === 0 || levels.includes('none') ? 'none' : 'approximate',
+    // Why not: a batch may be spread over partitions, which share no transaction.
+    atomicBatchPush: false,
+    typeAgnostic: false,
+    durable: all('durable'),
+    listing: all('listing'),
+    // Dedup jobs are placed by consistent hash of their key, so duplicates meet in one partition.
+    deduplication: all('deduplication'),
+    rootJobs: all('rootJobs'),
+    batchPop: all('batchPop'),
+    // Why not: a partition's store holds only a share of each sibling queue.
+    siblingQueries: false,
+    transactionalPush: false,
+  });
+}
+
+/** The options every partition queue of a federated queue is built with. */
+export type PartitionQueueOptions = JobQueueOptions & {
+  readonly domain: string;
+  readonly clock: NonNullable<JobQueueOptions['clock']>;
+};
+
+/** One partition of a federated queue. */
+export interface FederatedPartitionSpec {
+  /** The partition's name (matches {@link PARTITION_NAME_PATTERN}). */
+  readonly name: string;
+  /** Share of new jobs (≥ 0; 0 = drain only: popped and counted, never given new jobs). */
+  readonly weight: number;
+  /** Builds the partition's queue; called once, with the federated queue's own options. */
+  readonly create: (options: PartitionQueueOptions) => JobQueue;
+}
+
+/** Options of {@link FederatedJobQueue}. */
+export interface FederatedJobQueueOptions extends JobQueueOptions {
+  /** The partitions; at least one with weight > 0. */
+  readonly partitions: readonly FederatedPartitionSpec[];
+  /** Placement rounds before a push gives up. Default 2. */
+  readonly maxPartitionsTry?: number;
+  /** Seconds a failing partition is skipped. Default 5. */
+  readonly ejectSeconds?: number;
+}
+
+interface Partition {
+  readonly name: string;
+  readonly weight: number;
+  readonly queue: JobQueue;
+  readonly hooks: JobQueueHooks;
+}
+
+const NO_ROOT = Object.freeze({ transaction: null });
+
+/**
+ * A queue over weighted partitions. Jobs with `removeDuplicates` and root-job records go to the
+ * partition a consistent-hash ring assigns to their key; other jobs to a weighted-random live
+ * partition. A partition whose call fails is ejected for `ejectSeconds` (by the queue's clock)
+ * and its jobs retried elsewhere, up to `maxPartitionsTry` rounds.
+ */
+export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
+  /** Placement rounds before a push gives up. */
+  readonly maxPartitionsTry: number;
+  /** Seconds a failing partition is skipped. */
+  readonly ejectSeconds: number;
+  readonly #partitions: readonly Partition[];
+  readonly #byName: ReadonlyMap<string, Partition>;
+  readonly #ring: HashRing;
+  readonly #ejectedUntil = new Map<string, number>();
+
+  constructor(options: FederatedJobQueueOptions) {
+    const built = buildPartitions(options);
+    super('federated', federatedSupports(built.map((p) => p.queue.supports)), options);
+    this.maxPartitionsTry = options.maxPartitionsTry ?? FEDERATED_DEFAULTS.maxPartitionsTry;
+    this.ejectSeconds = options.ejectSeconds ?? FEDERATED_DEFAULTS.ejectSeconds;
+    this.#partitions = built.map((p) => ({ ...p, hooks: JobQueue.hooksOf(p.queue) }));
+    this.#byName = new Map(this.#partitions.map((p) => [p.name, p]));
+    this.#ring = new HashRing(new Map(this.#partitions.map((p) => [p.name, p.weight])));
+  }
+
+  /** The partitions' names and weights, in configuration order. */
+  get partitions(): ReadonlyArray<{ readonly name: string; readonly weight: number }> {
+    return this.#partitions.map((p) => ({ name: p.name, weight: p.weight }));
+  }
+
+  /** Names of the partitions currently ejected after a failure. */
+  get ejectedPartitions(): string[] {
+    const now = this.clock.now();
+    return this.#partitions.filter((p) => !this.#isLive(p, now)).map((p) => p.name);
+  }
+
+  /** The partition a consistent hash sends `key` to (ignoring ejections). */
+  partitionFor(key: string): string | null {
+    return this.#ring.locate(key);
+  }
+
+  // ---------------------------------------------------------------- placement
+
+  #isLive(p: Partition, now: number): boolean {
+    const until = this.#ejectedUntil.get(p.name);
+    return until === undefined || until <= now;
+  }
+
+  #live(): Partition[] {
+    const now = this.clock.now();
+    return this.#partitions.filter((p) => this.#isLive(p, now));
+  }
+
+  #eject(p: Partition): void {
+    this.#ejectedUntil.set(p.name, this.clock.now() + this.ejectSeconds * 1000);
+  }
+
+  /** The live partition the ring assigns to `key`, or null when every weighted one is ejected. */
+  #locate(key: string): Partition | null {
+    const now = this.clock.now();
+    const name = this.#ring.locate(key, (n) => this.#isLive(this.#byName.get(n) as Partition, now));
+    return name === null ? null : (this.#byName.get(name) ?? null);
+  }
+
+  #unavailable(what: string, cause: unknown): SwitchyardError {
+    return new SwitchyardError(
+      ErrorCode.BACKEND_UNAVAILABLE,
+      `${String(this)}: ${what} (partitions: ${this.#partitions.map((p) => p.name).join(', ')})`,
+      cause === undefined ? {} : { cause },
+    );
+  }
+
+  // ---------------------------------------------------------------- push
+
+  protected override async doBatchPush(
+    jobs: readonly NormalizedJob[],
+    options: PushHookOptions,
+  ): Promise<PushResult> {
+    let pending: readonly NormalizedJob[] = jobs;
+    let inserted = 0;
+    let duplicates = 0;
+    let lastError: unknown;
+    for (let round = 0; round < this.maxPartitionsTry && pending.length > 0; round++) {
+      const live = this.#live();
+      const random = weightedPick(live, (p) => p.weight);
+      if (random === null) break;
+      const groups = new Map<Partition, NormalizedJob[]>();
+      for (const job of pending) {
+        const p = job.sha1 === null ? random : (this.#locate(job.sha1) ?? random);
+        const list = groups.get(p);
+        if (list) list.push(job);
+        else groups.set(p, [job]);
+      }
+      const failed: NormalizedJob[] = [];
+      await Promise.all(
+        [...groups].map(async ([p, batch]) => {
+          try {
+            const r = await p.hooks.batchPush(batch, options);
+            inserted += r.inserted;
+            duplicates += r.duplicates;
+          } catch (error) {
+            this.#eject(p);
+            lastError = error;
+            failed.push(...batch);
+          }
+        }),
+      );
+      pending = failed;
+    }
+    if (pending.length > 0) {
+      throw this.#unavailable(
+        `${pending.length} of ${jobs.length} jobs were not stored: no live partition took them in ${this.maxPartitionsTry} round(s)`,
+        lastError,
+      );
+    }
+    return { inserted, duplicates };
+  }
+
+  protected override async doRegisterRootJobs(
+    roots: readonly RootJob[],
+    _options: { readonly transaction: unknown },
+  ): Promise<void> {
+    let pending = roots;
+    let lastError: unknown;
+    for (let round = 0; round < this.maxPartitionsTry && pending.length > 0; round++) {
+      const groups = new Map<Partition, RootJob[]>();
+      for (const root of pending) {
+        const p = this.#locate(root.signature);
+        if (p === null) break;
+        const list = groups.get(p);
+        if (list) list.push(root);
+        else groups.set(p, [root]);
+      }
+      const failed: RootJob[] = [];
+      await Promise.all(
+        [...groups].map(async ([p, batch]) => {
+          try {
+            await p.hooks.registerRootJobs(batch, NO_ROOT);
+          } catch (error) {
+            this.#eject(p);
+            lastError = error;
+            failed.push(...batch);
+          }
+        }),
+      );
+      if (groups.size === 0) break;
+      pending = failed;
+    }
+    if (pending.length > 0) {
+      throw this.#unavailable(`${pending.length} root-job records were not stored`, lastError);
+    }
+  }
+
+  protected override async doGetRootJobTimestamp(signature: string): Promise<number | null> {
+    const p = this.#locate(signature);
+    if (p === null) throw this.#unavailable('no live partition holds root-job records', undefined);
+    try {
+      return await p.hooks.getRootJobTimestamp(signature);
+    } catch (error) {
+      this.#eject(p);
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------- pop
+
+  /** Live partitions in weighted-random order (drain-only ones last). */
+  #popOrder(): Partition[] {
+    return weightedShuffle(this.#live(), (p) => p.weight);
+  }
+
+  protected override async doPop(): Promise<ClaimedJob | null> {
+    const order = this.#popOrder();
+    let failures = 0;
+    let lastError: unknown;
+    for (const p of order) {
+      try {
+        const job = await p.hooks.pop();
+        if (job !== null) return tagClaimed(job, p.name);
+      } catch (error) {
+        this.#eject(p);
+        failures++;
+        lastError = error;
+      }
+    }
+    if (failures === order.length) throw this.#unavailable('no partition could be popped', lastError);
+    return null;
+  }
+
+  protected override async doBatchPop(count: number): Promise<ClaimedJob[]> {
+    const order = this.#popOrder();
+    const out: ClaimedJob[] = [];
+    let failures = 0;
+    let lastError: unknown;
+    for (const p of order) {
+      const want = count - out.length;
+      if (want <= 0) break;
+      try {
+        const jobs =
+          want === 1 ? await p.hooks.pop().then((j) => (j ? [j] : [])) : await p.hooks.batchPop(want);
+        for (const job of jobs) out.push(tagClaimed(job, p.name));
+      } catch (error) {
+        this.#eject(p);
+        failures++;
+        lastError = error;
+      }
+    }
+    if (out.length === 0 && failures === order.length) {
+      throw this.#unavailable('no partition could be popped', lastError);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- claims
+
+  /** The partition named in a federated job id and the partition's own reference; null when none. */
+  #route(ref: ClaimRef): { readonly p: Partition; readonly inner: ClaimRef } | null {
+    const at = ref.id.indexOf(PARTITION_SEPARATOR);
+    if (at <= 0) return null;
+    const p = this.#byName.get(ref.id.slice(0, at));
+    if (!p) return null;
+    const tag = `${p.name}${PARTITION_SEPARATOR}`;
+    const token = ref.claimToken.startsWith(tag) ? ref.claimToken.slice(tag.length) : ref.claimToken;
+    return { p, inner: { id: ref.id.slice(at + 1), type: ref.type, claimToken: token } };
+  }
+
+  protected override async doAck(job: ClaimRef): Promise<boolean> {
+    const r = this.#route(job);
+    return r === null ? false : r.p.hooks.ack(r.inner);
+  }
+
+  protected override async doBatchAck(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    const out: boolean[] = jobs.map(() => false);
+    const groups = new Map<Partition, Array<{ readonly i: number; readonly inner: ClaimRef }>>();
+    jobs.forEach((job, i) => {
+      const r = this.#route(job);
+      if (r === null) return;
+      const list = groups.get(r.p);
+      if (list) list.push({ i, inner: r.inner });
+      else groups.set(r.p, [{ i, inner: r.inner }]);
+    });
+    await Promise.all(
+      [...groups].map(async ([p, list]) => {
+        const results =
+          list.length === 1
+            ? [await p.hooks.ack((list[0] as { inner: ClaimRef }).inner)]
+            : await p.hooks.batchAck(list.map((x) => x.inner));
+        list.forEach((x, k) => {
+          out[x.i] = results[k] === true;
+        });
+      }),
+    );
+    return out;
+  }
+
+  protected override async doRelease(job: ClaimRef, options: ReleaseHookOptions): Promise<ReleaseOutcome> {
+    const r = this.#route(job);
+    return r === null ? false : r.p.hooks.release(r.inner, options);
+  }
+
+  protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {
+    const r = this.#route(job);
+    return r === null ? false : r.p.hooks.extendClaim(r.inner);
+  }
+
+  // ---------------------------------------------------------------- counts
+
+  /**
+   * Asks every live partition; the answers of those that replied, or BACKEND_UNAVAILABLE when
+   * none did. A partition that fails is ejected.
+   */
+  async #fromLive<R>(what: string, ask: (p: Partition) => Promise<R>): Promise<R[]> {
+    const live = this.#live();
+    const settled = await Promise.allSettled(live.map(ask));
+    const out: R[] = [];
+    let lastError: unknown;
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') out.push(s.value);
+      else {
+        this.#eject(live[i] as Partition);
+        lastError = s.reason;
+      }
+    });
+    if (out.length === 0) throw this.#unavailable(`no partition answered ${what}`, lastError);
+    return out;
+  }
+
+  async #sum(what: string, ask: (p: Partition) => Promise<number>): Promise<number> {
+    const values = await this.#fromLive(what, ask);
+    return values.reduce((a, b) => a + b, 0);
+  }
+
+  protected override doGetSize(): Promise<number> {
+    return this.#sum('getSize', (p) => p.hooks.getSize());
+  }
+
+  protected override doGetAcquiredCount(): Promise<number> {
+    return this.#sum('getAcquiredCount', (p) => p.hooks.getAcquiredCount());
+  }
+
+  protected override doGetDelayedCount(): Promise<number> {
+    return this.#sum('getDelayedCount', (p) => p.hooks.getDelayedCount());
+  }
+
+  protected override doGetAbandonedCount(): Promise<number> {
+    return this.#sum('getAbandonedCount', (p) => p.hooks.getAbandonedCount());
+  }
+
+  protected override async doIsEmpty(): Promise<boolean> {
+    const answers = await this.#fromLive('isEmpty', (p) => p.hooks.isEmpty());
+    return answers.every(Boolean);
+  }
+
+  // ---------------------------------------------------------------- delete / listing / maintenance
+
+  /** Every partition, ejected or not: a delete that skipped one would leave jobs behind. */
+  protected override async doDelete(): Promise<void> {
+    const settled = await Promise.allSettled(this.#partitions.map((p) => p.hooks.delete()));
+    const failed = this.#partitions.filter((_, i) => settled[i]?.status === 'rejected');
+    if (failed.length > 0) {
+      const first = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult;
+      throw this.#unavailable(
+        `delete() failed on partition(s) ${failed.map((p) => p.name).join(', ')}; the others were emptied`,
+        first.reason,
+      );
+    }
+  }
+
+  protected override doList(state: JobState): AsyncIterable<ListedJob> {
+    const partitions = this.#partitions;
+    return (async function* list() {
+      for (const p of partitions) {
+        for await (const job of p.hooks.list(state)) {
+          const tag = `${p.name}${PARTITION_SEPARATOR}`;
+          yield {
+            ...job,
+            id: `${tag}${job.id}`,
+            claimToken: job.claimToken === null ? null : `${tag}${job.claimToken}`,
+          };
+        }
+      }
+    })();
+  }
+
+  protected override async doRunMaintenance(options: MaintenanceHookOptions): Promise<MaintenanceResult> {
+    const results = await this.#fromLive('runMaintenance', (p) => p.hooks.runMaintenance(options));
+    const total = { recycled: 0, abandoned: 0, pruned: 0, released: 0 };
+    for (const r of results) {
+      total.recycled += r.recycled;
+      total.abandoned += r.abandoned;
+      total.pruned += r.pruned;
+      total.released += r.released;
+    }
+    return total;
+  }
+
+  protected override async doRepushAbandoned(): Promise<number> {
+    return this.#sum('repushAbandoned', (p) => p.hooks.repushAbandoned());
+  }
+
+  /** Closes every partition queue (each releases only what it owns). */
+  protected override async doClose(): Promise<void> {
+    const settled = await Promise.allSettled(this.#partitions.map((p) => p.queue.close()));
+    const failure = settled.find((s) => s.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+}
+
+/**
+ * A claimed job of partition `name`: the partition prefixes its id and claim token (partitions
+ * number theirs independently) and is its `partition` field.
+ */
+function tagClaimed(job: ClaimedJob, name: string): ClaimedJob {
+  const tag = `${name}${PARTITION_SEPARATOR}`;
+  return { ...job, id: `${tag}${job.id}`, claimToken: `${tag}${job.claimToken}`, partition: name };
+}
+
+/** Builds each partition's queue with the federated queue's options; checks names and weights. */
+function buildPartitions(
+  options: FederatedJobQueueOptions,
+): Array<{ readonly name: string; readonly weight: number; readonly queue: JobQueue }> {
+  const specs = options.partitions;
+  if (!Array.isArray(specs) || specs.length === 0) {
+    throw new TypeError('FederatedJobQueue: partitions must be a non-empty array');
+  }
+  const seen = new Set<string>();
+  let weighted = 0;
+  for (const s of specs) {
+    if (typeof s.name !== 'string' || !PARTITION_NAME_PATTERN.test(s.name) || seen.has(s.name)) {
+      throw new TypeError(
+        `FederatedJobQueue: partition name ${String(s.name)} must be unique and match ${PARTITION_NAME_PATTERN}`,
+      );
+    }
+    seen.add(s.name);
+    if (typeof s.weight !== 'number' || !Number.isFinite(s.weight) || s.weight < 0) {
+      throw new TypeError(`FederatedJobQueue: partition ${s.name} needs a weight ≥ 0`);
+    }
+    if (s.weight > 0) weighted++;
+  }
+  if (weighted === 0) throw new TypeError('FederatedJobQueue: at least one partition needs a weight > 0');
+  const base: PartitionQueueOptions = {
+    domain: options.domain ?? 'default',
+    type: options.type,
+    // The federated queue runs maintenance and read-only checks for all its partitions.
+    maintenanceInterval: null,
+    readOnlyReason: null,
+    order: 'any',
+    clock: options.clock ?? { now: () => Date.now() },
+    ...(options.claimTTL === undefined ? {} : { claimTTL: options.claimTTL }),
+    ...(options.maxTries === undefined ? {} : { maxTries: options.maxTries }),
+    ...(options.abandonedTTL === undefined ? {} : { abandonedTTL: options.abandonedTTL }),
+    ...(options.rootJobTTL === undefined ? {} : { rootJobTTL: options.rootJobTTL }),
+  };
+  return specs.map((s) => {
+    const queue = s.create(base);
+    if (queue.domain !== base.domain || queue.type !== options.type) {
+      throw new TypeError(
+        `FederatedJobQueue: partition ${s.name} built a queue for ${queue.domain}/${queue.type}, not ${base.domain}/${options.type}`,
+      );
+    }
+    return { name: s.name, weight: s.weight, queue };
+  });
+}
