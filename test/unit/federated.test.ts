@@ -3,6 +3,9 @@
  * domain sections, consistent-hash placement of dedup jobs and root jobs, routing of acks.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { FederatedJobQueue, HashRing } from '../../src/backends/federated/index.js';
 import { MemoryJobQueue, MemoryStore } from '../../src/backends/memory/index.js';
@@ -107,6 +110,22 @@ describe('federated settings validation', () => {
       }),
     );
     expect(error.issues.some((i) => i.path === 'jobTypeConf.default.configByPartition.p1.class')).toBe(true);
+  });
+});
+
+describe('federated settings in the JSON Schema', () => {
+  const schema: unknown = JSON.parse(
+    readFileSync(resolve(import.meta.dirname, '../../schema/switchyard.config.schema.json'), 'utf8'),
+  );
+  const validate = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true }).compile(
+    schema as object,
+  );
+
+  test('a federated config validates; one without a default section or with a negative weight does not', () => {
+    expect(validate(federatedConfig()), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(federatedConfig({ partitionsBySection: { s1: { p1: 1 } } }))).toBe(false);
+    expect(validate(federatedConfig({ partitionsBySection: { default: { p1: -1 } } }))).toBe(false);
+    expect(validate(federatedConfig({ maxPartitionsTry: 0 }))).toBe(false);
   });
 });
 
