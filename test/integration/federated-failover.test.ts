@@ -111,7 +111,8 @@ describeIfService(services.redis, 'federated backend: a partition fails during a
       while (pushes < 40) await sleep(2);
       // A crash, not a graceful SIGTERM: on shutdown Redis runs the commands it has read, syncs the
       // AOF and exits without sending their replies, so a push would be stored yet reported failed
-      // (and retried elsewhere). After a kill, a command is durable only if its reply could be sent.
+      // (and retried elsewhere). After a kill that can only happen to a command killed between its
+      // AOF fsync and its reply, a window of microseconds.
       server?.kill('SIGKILL');
       await new Promise((resolve) => server?.once('exit', resolve));
       await sleep(1500);
