@@ -93,6 +93,21 @@ describe('federated ejection', () => {
     expect((error as Error).cause).toBeDefined();
   });
 
+  test('root-job records whose ring partition fails are kept on the next live one, and found there', async () => {
+    const { q } = await federation({ maxPartitionsTry: 2 });
+    let signature = 'root-0';
+    for (let i = 1; q.partitionFor(signature) !== 'dead'; i++) signature = `root-${i}`;
+    // The job itself goes to the live partition after the first round ejects the dead one; so
+    // does its root record.
+    await q.push({ type: 'work', params: { n: 1 }, rootJob: { signature, timestamp: 1_000 } });
+    await q.push({ type: 'work', params: { n: 2 }, rootJob: { signature, timestamp: 2_000, isSelf: true } });
+    expect(await q.isRootJobOldDuplicate({ rootJob: { signature, timestamp: 1_000 } })).toBe(true);
+    const popped = new Map<number, boolean>();
+    for (let job = await q.pop(); job; job = await q.pop())
+      popped.set(job.params.n as number, job.isDuplicate);
+    expect(Object.fromEntries(popped)).toEqual({ 1: true, 2: false });
+  });
+
   test('counts and pops tolerate a partial outage and fail only when every partition fails', async () => {
     const { q, clock } = await federation({ deadWeight: 1 });
     await q.push({ type: 'work', params: { n: 1 } });
