@@ -11,7 +11,13 @@
  * @packageDocumentation
  */
 import type { ReadyQueueMap } from '../../core/aggregator.js';
+import { configInvalid } from '../../core/errors.js';
 import { type AggregatorOptions, BaseAggregator, type ReadyEntry, type ReplaceHookOptions } from '../base.js';
+import {
+  type AggregatorContext,
+  type AggregatorModule,
+  validateMemoryAggregatorSettings,
+} from '../module.js';
 
 /** Options of {@link MemoryAggregator}. */
 export interface MemoryAggregatorOptions extends AggregatorOptions {
@@ -115,3 +121,26 @@ export class MemoryAggregator extends BaseAggregator {
     return Promise.resolve();
   }
 }
+
+/** The memory aggregator as the registry loads it (`aggregator: { class: memory, store? }`). */
+export const memoryAggregator: AggregatorModule = Object.freeze({
+  name: 'memory',
+  validateSettings: validateMemoryAggregatorSettings,
+  create(context: AggregatorContext): MemoryAggregator {
+    const issues = validateMemoryAggregatorSettings(context.settings, context.path);
+    if (context.connectionConf !== null) {
+      issues.push({
+        path: `${context.path}.connection`,
+        message: 'the memory aggregator takes no connection (use store to share state)',
+        value: context.connectionConf.name,
+      });
+    }
+    if (issues.length > 0) throw configInvalid(issues, 'memory aggregator');
+    const store = context.settings.store;
+    return new MemoryAggregator({
+      ...(typeof store === 'string' ? { store } : {}),
+      ...(context.cacheTTL === undefined ? {} : { cacheTTL: context.cacheTTL }),
+      ...(context.clock === undefined ? {} : { clock: context.clock }),
+    });
+  },
+});

@@ -26,7 +26,9 @@ import {
 } from '../../backends/redis/connection.js';
 import { evalScript, type LuaScript } from '../../backends/redis/script-loader.js';
 import type { ReadyQueueMap } from '../../core/aggregator.js';
+import { configInvalid } from '../../core/errors.js';
 import { type AggregatorOptions, BaseAggregator, type ReadyEntry, type ReplaceHookOptions } from '../base.js';
+import { type AggregatorContext, type AggregatorModule, validateRedisAggregatorSettings } from '../module.js';
 
 /** Options of {@link RedisAggregator}: a host `client` (never closed by us) or a `url` (owned). */
 export interface RedisAggregatorOptions extends AggregatorOptions {
@@ -273,3 +275,54 @@ export class RedisAggregator extends BaseAggregator {
     }
   }
 }
+
+/**
+ * The redis aggregator as the registry loads it: `aggregator: { class: redis, connection?, url?,
+ * prefix?, connectTimeout?, cacheTTL? }`. A named connection of class redis lends its client (or,
+ * without a farm's pool, its URL / client is used for a private one).
+ */
+export const redisAggregator: AggregatorModule = Object.freeze({
+  name: 'redis',
+  validateSettings: validateRedisAggregatorSettings,
+  create(context: AggregatorContext): RedisAggregator {
+    const where = 'redis aggregator';
+    const issues = validateRedisAggregatorSettings(context.settings, context.path);
+    if (issues.length > 0) throw configInvalid(issues, where);
+    const s = context.settings;
+    const common = {
+      ...(typeof s.prefix === 'string' ? { prefix: s.prefix } : {}),
+      ...(typeof s.connectTimeout === 'number' ? { connectTimeout: s.connectTimeout } : {}),
+      ...(context.cacheTTL === undefined ? {} : { cacheTTL: context.cacheTTL }),
+      ...(context.clock === undefined ? {} : { clock: context.clock }),
+    };
+    const conf = context.connectionConf;
+    if (conf !== null) {
+      if (s.url !== undefined) {
+        throw configInvalid(
+          [{ path: `${context.path}.url`, message: `give either connection or url, not both` }],
+          where,
+        );
+      }
+      const lent = (context.connection?.handle as { client?: unknown } | undefined)?.client;
+      if (isClientLike(lent)) return new RedisAggregator({ ...common, client: lent });
+      const own = conf.settings;
+      if (isClientLike(own.client)) return new RedisAggregator({ ...common, client: own.client });
+      if (typeof own.url === 'string') return new RedisAggregator({ ...common, url: own.url });
+      throw configInvalid(
+        [
+          {
+            path: `${context.path}.connection`,
+            message: 'is not a redis connection (with a url or client)',
+            value: conf.name,
+          },
+        ],
+        where,
+      );
+    }
+    if (typeof s.url === 'string') return new RedisAggregator({ ...common, url: s.url });
+    throw configInvalid(
+      [{ path: `${context.path}.url`, message: 'a redis aggregator needs a connection or a url' }],
+      where,
+    );
+  },
+});

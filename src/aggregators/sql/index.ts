@@ -15,8 +15,9 @@ import { SqlDatabase } from '../../backends/sql/database.js';
 import { isKnexLike, type KnexLike, type KnexRawLike } from '../../backends/sql/knex-like.js';
 import type { SqlConnectionSettings } from '../../backends/sql/settings.js';
 import type { ReadyQueueMap } from '../../core/aggregator.js';
-import { wrapDriverError } from '../../core/errors.js';
+import { configInvalid, wrapDriverError } from '../../core/errors.js';
 import { type AggregatorOptions, BaseAggregator, type ReadyEntry, type ReplaceHookOptions } from '../base.js';
+import { type AggregatorContext, type AggregatorModule, validateSqlAggregatorSettings } from '../module.js';
 import {
   type AggregatorTables,
   aggregatorTables,
@@ -257,3 +258,47 @@ function isRetryable(error: unknown): boolean {
     e?.errno === 1213
   );
 }
+
+/**
+ * The sql aggregator as the registry loads it: `aggregator: { class: sql, connection?, prefix?,
+ * filename?, cacheTTL? }`. A named connection of class sql lends its database (or, without a
+ * farm's pool, its settings open a private one); with neither, SQLite at `filename` (default
+ * `./switchyard.sqlite`).
+ */
+export const sqlAggregator: AggregatorModule = Object.freeze({
+  name: 'sql',
+  validateSettings: validateSqlAggregatorSettings,
+  create(context: AggregatorContext): SqlAggregator {
+    const where = 'sql aggregator';
+    const issues = validateSqlAggregatorSettings(context.settings, context.path);
+    const s = context.settings;
+    const conf = context.connectionConf;
+    if (conf !== null && s.filename !== undefined) {
+      issues.push({
+        path: `${context.path}.filename`,
+        message: 'give either connection or filename, not both',
+      });
+    }
+    if (conf !== null && conf.class !== 'sql' && !(context.connection?.handle instanceof SqlDatabase)) {
+      issues.push({
+        path: `${context.path}.connection`,
+        message: 'is not a sql connection',
+        value: conf.name,
+      });
+    }
+    if (issues.length > 0) throw configInvalid(issues, where);
+    const common = {
+      ...(typeof s.prefix === 'string' ? { prefix: s.prefix } : {}),
+      ...(context.cacheTTL === undefined ? {} : { cacheTTL: context.cacheTTL }),
+      ...(context.clock === undefined ? {} : { clock: context.clock }),
+    };
+    const lent = context.connection?.handle;
+    if (lent instanceof SqlDatabase) return new SqlAggregator({ ...common, database: lent });
+    if (conf !== null)
+      return new SqlAggregator({ ...common, connection: conf.settings as SqlConnectionSettings });
+    return new SqlAggregator({
+      ...common,
+      connection: typeof s.filename === 'string' ? { filename: s.filename } : {},
+    });
+  },
+});
