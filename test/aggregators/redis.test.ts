@@ -72,3 +72,33 @@ describeIfService(services.redis, 'redis aggregator', (url) => {
     await host.quit();
   });
 });
+
+describeIfService(services.redis, 'redis aggregator from the config', (url) => {
+  test('aggregator: { class: redis, connection } reuses the farm’s client for that connection', async () => {
+    const { createFarmWithAggregator, resolveConfig } = await import('../../src/container.js');
+    const prefix = `${filePrefix}:cfg`;
+    const config = await resolveConfig({
+      connections: { cache: { class: 'redis', url, prefix: `${filePrefix}:q` } },
+      jobTypeConf: { default: { class: 'redis', connection: 'cache', maintenanceInterval: null } },
+      jobTypes: ['x'],
+      domains: ['a'],
+      aggregator: { class: 'redis', connection: 'cache', prefix, cacheTTL: 60 },
+    });
+    const farm = await createFarmWithAggregator(config);
+    try {
+      const agg = farm.aggregator as RedisAggregator;
+      expect(agg).toBeInstanceOf(RedisAggregator);
+      await agg.replaceReadyQueues({});
+      await farm.group('a').push({ type: 'x', params: {} });
+      expect(await agg.getAllReadyQueues()).toEqual({ x: ['a'] });
+    } finally {
+      const cleanup = new Redis(url);
+      for (const p of [`{${prefix}}:*`, `${filePrefix}:q*`]) {
+        const keys = await cleanup.keys(p);
+        if (keys.length > 0) await cleanup.del(...keys);
+      }
+      await cleanup.quit();
+      await farm.close();
+    }
+  });
+});
