@@ -139,6 +139,8 @@ function scripts(): AggregatorScripts {
 
 // ---------------------------------------------------------------- the aggregator
 
+const nothing = (): void => {};
+
 /** The ready-queue map in Redis. */
 export class RedisAggregator extends BaseAggregator {
   readonly name = 'redis';
@@ -150,6 +152,7 @@ export class RedisAggregator extends BaseAggregator {
   readonly #owned: boolean;
   readonly #timeoutMs: number;
   readonly #where: string;
+  readonly #scripts: AggregatorScripts;
 
   /** @throws `TypeError` for missing or contradictory connection options or a bad prefix. */
   constructor(options: RedisAggregatorOptions) {
@@ -182,19 +185,21 @@ export class RedisAggregator extends BaseAggregator {
     this.keys = redisAggregatorKeys(prefix);
     this.#timeoutMs = timeout * 1000;
     this.#where = `redis aggregator ${prefix}`;
-    scripts();
+    this.#scripts = scripts();
   }
 
-  protected async doNotifyNonEmpty(domain: string, type: string, at: number): Promise<void> {
-    await this.#eval(scripts().notifyNonEmpty, [this.keys.ready], [fieldOf(domain, type), at]);
+  protected doNotifyNonEmpty(domain: string, type: string, at: number): Promise<void> {
+    const field = fieldOf(domain, type);
+    return this.#eval(this.#scripts.notifyNonEmpty, [this.keys.ready], [field, at]).then(nothing);
   }
 
-  protected async doNotifyEmpty(domain: string, type: string, observedAt: number): Promise<void> {
-    await this.#eval(scripts().notifyEmpty, [this.keys.ready], [fieldOf(domain, type), observedAt]);
+  protected doNotifyEmpty(domain: string, type: string, observedAt: number): Promise<void> {
+    const field = fieldOf(domain, type);
+    return this.#eval(this.#scripts.notifyEmpty, [this.keys.ready], [field, observedAt]).then(nothing);
   }
 
   protected async doGetAllReadyQueues(now: number): Promise<ReadyQueueMap | null> {
-    const reply = (await this.#eval(scripts().read, [this.keys.ready, this.keys.built], [])) as [
+    const reply = (await this.#eval(this.#scripts.read, [this.keys.ready, this.keys.built], [])) as [
       unknown,
       unknown,
     ];
@@ -237,11 +242,11 @@ export class RedisAggregator extends BaseAggregator {
     }
     if (args.length > 0) await flush();
     const marker = `${options.builtAt}:${options.expiresAt ?? ''}`;
-    await this.#eval(scripts().swap, [this.keys.ready, this.keys.built, tmp], [at, marker]);
+    await this.#eval(this.#scripts.swap, [this.keys.ready, this.keys.built, tmp], [at, marker]);
   }
 
   protected async doPurge(): Promise<void> {
-    await this.#eval(scripts().purge, [this.keys.ready, this.keys.built], []);
+    await this.#eval(this.#scripts.purge, [this.keys.ready, this.keys.built], []);
   }
 
   protected override async doClose(): Promise<void> {
@@ -253,13 +258,21 @@ export class RedisAggregator extends BaseAggregator {
     }
   }
 
-  async #eval(
+  /** Runs a script; a ready client (the common case) adds one `.catch` and nothing else. */
+  #eval(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    if (this.#client.status !== 'ready') return this.#evalWhenReady(script, keys, args);
+    return evalScript(this.#client, script, keys, args).catch((err: unknown) => {
+      throw wrapRedisError(err, `script ${script.name}`, this.#where);
+    });
+  }
+
+  async #evalWhenReady(
     script: LuaScript,
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<unknown> {
     try {
-      if (this.#client.status !== 'ready') await ensureReady(this.#client, this.#timeoutMs, this.#where);
+      await ensureReady(this.#client, this.#timeoutMs, this.#where);
       return await evalScript(this.#client, script, keys, args);
     } catch (err) {
       throw wrapRedisError(err, `script ${script.name}`, this.#where);
