@@ -750,7 +750,8 @@ export abstract class JobQueue<T extends string = JobType> {
 
   /** Tells the aggregator this queue has ready jobs; a failure is counted, never thrown (SPEC §7). */
   async #notifyNonEmpty(): Promise<void> {
-    if (this.aggregator === null) return;
+    // Push-only queues (EventBus) are never popped: runners must not be sent to them.
+    if (this.aggregator === null || !this.supports.pop) return;
     try {
       await this.aggregator.notifyQueueNonEmpty(this.domain, this.type);
     } catch {

@@ -19,7 +19,20 @@ import type { JobQueueAggregator, ReadyQueueMap } from '../../src/core/aggregato
 import { ManualClock } from '../../src/core/clock.js';
 import { ErrorCode, isSwitchyardError, type SwitchyardError } from '../../src/core/errors.js';
 import { createJobQueueGroup } from '../../src/core/farm.js';
+import type { NormalizedJob } from '../../src/core/job.js';
+import { JobQueue, type JobQueueOptions, type PushResult } from '../../src/core/job-queue.js';
 import { CountingMetrics } from '../../src/core/metrics.js';
+
+/** A push-only queue (as EventBus): stores nothing, cannot pop. */
+class PushOnlyQueue extends JobQueue {
+  constructor(options: JobQueueOptions) {
+    super('push-only', { pop: false, ack: false }, options);
+  }
+
+  protected doBatchPush(jobs: readonly NormalizedJob[]): Promise<PushResult> {
+    return Promise.resolve({ inserted: jobs.length, duplicates: 0 });
+  }
+}
 
 type Call = [op: string, domain: string, type: string, at?: number];
 
@@ -126,6 +139,14 @@ describe('queues notify their aggregator', () => {
     const m = await queue.runMaintenance();
     expect(m.recycled).toBe(1);
     expect(spy.calls).toEqual([['nonEmpty', 'enwiki', 'refreshLinks']]);
+  });
+
+  test('a push-only queue never marks itself ready (runners could not pop it)', async () => {
+    const clock = new ManualClock(1_000_000);
+    const spy = new SpyAggregator(clock);
+    const queue = new PushOnlyQueue({ type: 'x', domain: 'd', clock, aggregator: spy });
+    expect(await queue.push({ type: 'x', params: {} })).toEqual({ inserted: 1, duplicates: 0 });
+    expect(spy.calls).toEqual([]);
   });
 
   test('a failing aggregator never fails push or pop: the failure is counted', async () => {
