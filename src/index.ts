@@ -6,24 +6,57 @@
  */
 
 export {
+  AGGREGATOR_DEFAULTS,
+  type AggregatorOptions,
+  BaseAggregator,
+  type ReadyEntry,
+  type ReplaceHookOptions,
+} from './aggregators/base.js';
+export {
+  MemoryAggregator,
+  type MemoryAggregatorOptions,
+  memoryAggregator,
+} from './aggregators/memory/index.js';
+export type {
+  AggregatorContext,
+  AggregatorModule,
+  AggregatorSection,
+} from './aggregators/module.js';
+export {
+  type AggregatorRebuildError,
+  type AggregatorRebuildOptions,
+  type AggregatorRebuildResult,
   Chron,
   type ChronOptions,
   type MaintenancePassOptions,
   type MaintenancePassResult,
   type QueueMaintenanceError,
   type QueueMaintenanceResult,
+  rebuildAggregator,
   runMaintenancePass,
   type SkippedQueue,
 } from './chron/index.js';
 export {
+  type AggregatorLoader,
+  type AggregatorLoaderEntry,
+  AggregatorRegistry,
   BackendRegistry,
+  BUILTIN_AGGREGATORS,
+  type CreateAggregatorOptions,
+  createAggregator,
+  createFarmWithAggregator,
   createRegistry,
+  defaultAggregatorRegistry,
   defaultRegistry,
   getBackend,
   loadConfig,
+  type RegisterAggregatorOptions,
+  registerAggregator,
   registerBackend,
   resolveConfig,
+  validateAggregatorSection,
 } from './container.js';
+export type { JobQueueAggregator, ReadyQueueMap } from './core/aggregator.js';
 export type { BackendConnection, BackendContext, BackendModule, BackendSettings } from './core/backend.js';
 export { type Clock, ManualClock, systemClock } from './core/clock.js';
 export {

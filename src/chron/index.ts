@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+import type { JobQueueAggregator, ReadyQueueMap } from '../core/aggregator.js';
+import type { Clock } from '../core/clock.js';
 import { isSwitchyardError } from '../core/errors.js';
 import type { JobQueueFarm } from '../core/farm.js';
 import type { MaintenanceResult } from '../core/job-queue.js';
@@ -111,6 +113,95 @@ export async function runMaintenancePass(
   return { totals, queues, skipped, errors, aborted };
 }
 
+/** Options of {@link rebuildAggregator}. */
+export interface AggregatorRebuildOptions {
+  /** The aggregator to rebuild. Default: the farm's (or group's) own. */
+  readonly aggregator?: JobQueueAggregator | null;
+  /** Only these domains (farm only). Default: `farm.domains()`. */
+  readonly domains?: readonly string[];
+  /** Source of `builtAt`. Default: the clock of the first group (the queues' clock). */
+  readonly clock?: Clock;
+  /** Abort to stop between domains: nothing is swapped then. */
+  readonly signal?: AbortSignal;
+}
+
+/** A domain whose queues could not be read during a rebuild. */
+export interface AggregatorRebuildError {
+  readonly domain: string;
+  readonly error: unknown;
+}
+
+/** What {@link rebuildAggregator} did. */
+export interface AggregatorRebuildResult {
+  /** True when the new map was swapped in (no error, not aborted, an aggregator to swap into). */
+  readonly swapped: boolean;
+  /** When the rebuild started reading the queues (epoch ms); marks made after it were kept. */
+  readonly builtAt: number;
+  /** Domains read. */
+  readonly domains: number;
+  /** Job types with at least one ready domain. */
+  readonly types: number;
+  /** (domain, type) queues with ready jobs: the map's size. */
+  readonly readyQueues: number;
+  readonly errors: readonly AggregatorRebuildError[];
+  readonly aborted: boolean;
+}
+
+/**
+ * Rebuilds the aggregator's map from the queues (SPEC §7): for each domain, the group's
+ * `getQueuesWithJobs()` (one sibling query per store), then one atomic
+ * `replaceReadyQueues(map, builtAt)`, so lost notifications heal and pushes made while the
+ * rebuild read the queues are kept. When a domain cannot be read (or the pass is aborted) nothing
+ * is swapped: a partial map would hide ready queues; the old map stays until it expires.
+ *
+ * @throws `SWITCHYARD_QUEUE_CLOSED` when the farm or group is closed; the aggregator's swap error.
+ */
+export async function rebuildAggregator(
+  target: JobQueueFarm | JobQueueGroup,
+  options: AggregatorRebuildOptions = {},
+): Promise<AggregatorRebuildResult> {
+  const aggregator = options.aggregator === undefined ? target.aggregator : options.aggregator;
+  const groups: JobQueueGroup[] = isFarm(target)
+    ? (options.domains ?? target.domains()).map((d) => target.group(d))
+    : [target];
+  const clock = options.clock ?? groups[0]?.clock;
+  const builtAt = clock ? clock.now() : Date.now();
+  const map: Record<string, string[]> = {};
+  const errors: AggregatorRebuildError[] = [];
+  let readyQueues = 0;
+  let domains = 0;
+  let aborted = false;
+  for (const group of groups) {
+    if (options.signal?.aborted) {
+      aborted = true;
+      break;
+    }
+    try {
+      const types = await group.getQueuesWithJobs();
+      domains++;
+      for (const type of types) {
+        const list = map[type];
+        if (list) list.push(group.domain);
+        else map[type] = [group.domain];
+        readyQueues++;
+      }
+    } catch (error) {
+      errors.push({ domain: group.domain, error });
+    }
+  }
+  const swap = aggregator !== null && !aborted && errors.length === 0;
+  if (swap) await aggregator.replaceReadyQueues(map as ReadyQueueMap, builtAt);
+  return {
+    swapped: swap,
+    builtAt,
+    domains,
+    types: Object.keys(map).length,
+    readyQueues,
+    errors,
+    aborted,
+  };
+}
+
 /** Options of {@link Chron}. */
 export interface ChronOptions {
   /** Seconds between the end of one pass and the start of the next. Default 30. */
@@ -122,6 +213,13 @@ export interface ChronOptions {
   readonly types?: readonly string[];
   /** Called after each pass (metrics, tests). */
   readonly onPass?: (result: MaintenancePassResult) => void;
+  /**
+   * The aggregator each pass rebuilds after maintenance (SPEC §7). Default: the target's own;
+   * `null` = no rebuild.
+   */
+  readonly aggregator?: JobQueueAggregator | null;
+  /** Called after each aggregator rebuild. */
+  readonly onRebuild?: (result: AggregatorRebuildResult) => void;
 }
 
 /**
@@ -210,6 +308,37 @@ export class Chron {
       this.#options.onPass?.(result);
     } catch (error) {
       this.#logger.error('maintenance pass failed', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    await this.#rebuild(signal);
+  }
+
+  async #rebuild(signal: AbortSignal | undefined): Promise<void> {
+    const aggregator =
+      this.#options.aggregator === undefined ? this.#target.aggregator : this.#options.aggregator;
+    if (aggregator === null || signal?.aborted) return;
+    try {
+      const result = await rebuildAggregator(this.#target, {
+        aggregator,
+        ...(this.#options.domains ? { domains: this.#options.domains } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      for (const e of result.errors) {
+        this.#logger.error('aggregator rebuild: reading a domain failed', {
+          domain: e.domain,
+          error: e.error instanceof Error ? e.error.message : String(e.error),
+        });
+      }
+      this.#logger.debug('aggregator rebuild', {
+        swapped: result.swapped,
+        domains: result.domains,
+        types: result.types,
+        readyQueues: result.readyQueues,
+      });
+      this.#options.onRebuild?.(result);
+    } catch (error) {
+      this.#logger.error('aggregator rebuild failed', {
         error: error instanceof Error ? error.message : String(error),
       });
     }

@@ -31,8 +31,12 @@ export interface JobQueueAggregator {
    * caller must then ask the queues themselves. A built map with nothing ready is `{}`.
    */
   getAllReadyQueues(): Promise<ReadyQueueMap | null>;
-  /** Replaces the whole map at once (the chron's rebuild); readers see the old map or the new one. */
-  replaceReadyQueues(map: ReadyQueueMap): Promise<void>;
+  /**
+   * Replaces the whole map at once (the chron's rebuild); readers see the old map or the new one.
+   * `builtAt` (epoch ms, default now) is when the caller started reading the queues: non-empty
+   * marks made after it survive the swap (a push during the rebuild is never lost).
+   */
+  replaceReadyQueues(map: ReadyQueueMap, builtAt?: number): Promise<void>;
   /** Forgets the map: {@link getAllReadyQueues} returns `null` until the next rebuild. */
   purge(): Promise<void>;
   /** Releases connections the aggregator owns (never a host-provided client). */

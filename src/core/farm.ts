@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { JobQueueAggregator } from './aggregator.js';
 import type { BackendConnection } from './backend.js';
 import type { Clock } from './clock.js';
 import type { ResolvedConfig } from './config-types.js';
@@ -111,6 +112,15 @@ export interface JobQueueFarmOptions {
   readonly metrics?: MetricsSink;
   /** Makes every group read-only (the config's global reason wins). */
   readonly readOnlyReason?: string | null;
+  /** Passed to every group and queue (SPEC §7). Closed by the farm only with `ownsAggregator`. */
+  readonly aggregator?: JobQueueAggregator | null;
+  /** Close `aggregator` in {@link JobQueueFarm.close} (after the groups). Default false. */
+  readonly ownsAggregator?: boolean;
+  /**
+   * The pool to take named connections from (built over the same config, e.g. to lend one of its
+   * connections to the aggregator first). The farm owns and closes it. Default: a new pool.
+   */
+  readonly connections?: ConnectionPool;
 }
 
 /**
@@ -136,7 +146,12 @@ export class JobQueueFarm {
   constructor(config: ResolvedConfig, options: JobQueueFarmOptions = {}) {
     this.config = config;
     this.#options = options;
-    this.#pool = new ConnectionPool(config);
+    this.#pool = options.connections ?? new ConnectionPool(config);
+  }
+
+  /** The aggregator every group and queue notifies, or null. */
+  get aggregator(): JobQueueAggregator | null {
+    return this.#options.aggregator ?? null;
   }
 
   /** True once {@link JobQueueFarm.close} has been called. */
@@ -195,6 +210,14 @@ export class JobQueueFarm {
     for (const r of await Promise.allSettled(groups.map((g) => g.close()))) {
       if (r.status === 'rejected') errors.push(r.reason);
     }
+    const aggregator = this.#options.aggregator;
+    if (aggregator && this.#options.ownsAggregator === true) {
+      try {
+        await aggregator.close();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
     try {
       await this.#pool.close();
     } catch (error) {
@@ -216,6 +239,17 @@ export function createJobQueueGroup(
   domain: string = config.defaultDomain,
   options: JobQueueFarmOptions = {},
 ): JobQueueGroup {
-  const pool = new ConnectionPool(config);
-  return new JobQueueGroup(config, domain, pool, { ...options, onClose: () => pool.close() });
+  const pool = options.connections ?? new ConnectionPool(config);
+  const aggregator = options.aggregator ?? null;
+  const owns = options.ownsAggregator === true;
+  return new JobQueueGroup(config, domain, pool, {
+    ...options,
+    onClose: async () => {
+      try {
+        if (owns && aggregator) await aggregator.close();
+      } finally {
+        await pool.close();
+      }
+    },
+  });
 }

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { JobQueueAggregator } from './aggregator.js';
 import type { BackendConnection, BackendContext } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ResolvedConfig, ResolvedQueueConf } from './config-types.js';
@@ -53,6 +54,8 @@ export interface JobQueueGroupOptions {
   readonly metrics?: MetricsSink;
   /** Makes the whole group read-only (overrides each queue's reason; the config's global one wins). */
   readonly readOnlyReason?: string | null;
+  /** Passed to every queue, which notifies it (SPEC §7). Never closed by the group. */
+  readonly aggregator?: JobQueueAggregator | null;
   /**
    * Runs once, after `close()` has closed the group's queues: for connections the group owns
    * (see `createJobQueueGroup`).
@@ -100,6 +103,7 @@ export class JobQueueGroup {
   readonly #clock: Clock;
   readonly #metrics: MetricsSink;
   readonly #readOnlyReason: string | null;
+  readonly #aggregator: JobQueueAggregator | null;
   readonly #onClose: (() => Promise<void>) | null;
   readonly #queues = new Map<string, JobQueue>();
   readonly #usedTypes = new Set<string>();
@@ -131,12 +135,23 @@ export class JobQueueGroup {
     this.#metrics = options.metrics ?? noopMetrics;
     this.#readOnlyReason = config.readOnlyReason ?? options.readOnlyReason ?? null;
     this.#onClose = options.onClose ?? null;
+    this.#aggregator = options.aggregator ?? null;
     this.#excluded = new Set(config.typesExcludedFromDefaultQueue);
   }
 
   /** The group-wide read-only reason (the config's global one, else the group's option), or null. */
   get readOnlyReason(): string | null {
     return this.#readOnlyReason;
+  }
+
+  /** The clock every queue of the group uses. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** The aggregator every queue of the group notifies, or null. */
+  get aggregator(): JobQueueAggregator | null {
+    return this.#aggregator;
   }
 
   /** Types the {@link DEFAULT} pop skips (from the config). */
@@ -447,7 +462,8 @@ export class JobQueueGroup {
     if (entry.rootJobTTL !== undefined) opts.rootJobTTL = entry.rootJobTTL;
     if (entry.maintenanceInterval !== undefined) opts.maintenanceInterval = entry.maintenanceInterval;
     opts.readOnlyReason = this.#readOnlyReason ?? entry.readOnlyReason ?? null;
-    return { ...opts, domain: this.domain, clock: this.#clock, metrics: this.#metrics };
+    const base = { ...opts, domain: this.domain, clock: this.#clock, metrics: this.#metrics };
+    return this.#aggregator === null ? base : { ...base, aggregator: this.#aggregator };
   }
 
   #knownTypes(): string[] {

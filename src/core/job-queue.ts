@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
+import type { JobQueueAggregator } from './aggregator.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   configInvalid,
@@ -56,6 +57,12 @@ export interface JobQueueOptions {
   readonly clock?: Clock;
   /** Receives metric events (SPEC §10). */
   readonly metrics?: MetricsSink;
+  /**
+   * Told when this queue gains ready jobs (push, release, maintenance) and when a pop finds it
+   * empty (SPEC §7). A failing notification never fails the call: it is counted (`errors`, op
+   * `aggregator`) and dropped; the chron's rebuild heals it.
+   */
+  readonly aggregator?: JobQueueAggregator | null;
 }
 
 /** Defaults of {@link JobQueueOptions}. */
@@ -174,6 +181,8 @@ export abstract class JobQueue<T extends string = JobType> {
   readonly maintenanceInterval: number | null;
   protected readonly clock: Clock;
   protected readonly metrics: MetricsSink;
+  /** The aggregator this queue notifies, or null. */
+  readonly aggregator: JobQueueAggregator | null;
   #labels: MetricLabels;
   #closed = false;
   #lastMaintenance = Number.NEGATIVE_INFINITY;
@@ -206,6 +215,7 @@ export abstract class JobQueue<T extends string = JobType> {
         : options.maintenanceInterval;
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? noopMetrics;
+    this.aggregator = options.aggregator ?? null;
     this.#labels = Object.freeze({ domain: this.domain, type: this.type, backend: backendName });
   }
 
@@ -273,6 +283,7 @@ export abstract class JobQueue<T extends string = JobType> {
       const roots = newestRoots(unique);
       if (roots.length > 0) await this.doRegisterRootJobs(roots, { transaction });
     }
+    if (result.inserted > 0) await this.#notifyNonEmpty();
     return { inserted: result.inserted, duplicates: result.duplicates + collapsed };
   }
 
@@ -286,12 +297,16 @@ export abstract class JobQueue<T extends string = JobType> {
    */
   async pop(): Promise<Job<T> | null> {
     this.#assertPoppable();
+    const startedAt = this.clock.now();
     let claimed = await this.#timed('pop', () => this.doPop());
     if (claimed === null && this.#maintenanceDue()) {
       const m = await this.runMaintenance();
       if (m.recycled + m.released > 0) claimed = await this.#timed('pop', () => this.doPop());
     }
-    if (claimed === null) return null;
+    if (claimed === null) {
+      await this.#notifyEmpty(startedAt);
+      return null;
+    }
     this.#count('pops', 1);
     return this.#deliver(claimed);
   }
@@ -305,12 +320,16 @@ export abstract class JobQueue<T extends string = JobType> {
       throw new TypeError('popBatch(count): count must be an integer ≥ 1');
     }
     this.#assertPoppable();
+    const startedAt = this.clock.now();
     let claimed = await this.#timed('pop', () => this.#popHook(count));
     if (claimed.length === 0 && this.#maintenanceDue()) {
       const m = await this.runMaintenance();
       if (m.recycled + m.released > 0) claimed = await this.#timed('pop', () => this.#popHook(count));
     }
-    if (claimed.length === 0) return [];
+    if (claimed.length === 0) {
+      await this.#notifyEmpty(startedAt);
+      return [];
+    }
     this.#count('pops', claimed.length);
     const out: Job<T>[] = [];
     for (const c of claimed) {
@@ -412,8 +431,10 @@ export abstract class JobQueue<T extends string = JobType> {
     const outcome = await this.#timed('release', () =>
       this.doRelease(job, { delayMs: Math.round(delay * 1000) }),
     );
-    if (outcome === 'released') this.#count('releases', 1);
-    else if (outcome === 'abandoned') this.#count('abandons', 1);
+    if (outcome === 'released') {
+      this.#count('releases', 1);
+      if (delay === 0) await this.#notifyNonEmpty();
+    } else if (outcome === 'abandoned') this.#count('abandons', 1);
     return outcome;
   }
 
@@ -527,6 +548,7 @@ export abstract class JobQueue<T extends string = JobType> {
     this.#count('abandons', r.abandoned);
     this.#count('pruned', r.pruned);
     this.#count('delayed_released', r.released);
+    if (r.recycled + r.released > 0) await this.#notifyNonEmpty();
     return r;
   }
 
@@ -534,7 +556,9 @@ export abstract class JobQueue<T extends string = JobType> {
   async repushAbandoned(): Promise<number> {
     this.#assertWritable();
     if (!this.supports.listing || !this.supports.pop) throw notSupported('repushAbandoned', String(this));
-    return this.#timed('repush', () => this.doRepushAbandoned());
+    const repushed = await this.#timed('repush', () => this.doRepushAbandoned());
+    if (repushed > 0) await this.#notifyNonEmpty();
+    return repushed;
   }
 
   // ---------------------------------------------------------------- siblings (SPEC §6)
@@ -749,6 +773,27 @@ export abstract class JobQueue<T extends string = JobType> {
         ErrorCode.UNKNOWN_JOB_TYPE,
         `${where}: job ${job.id} has type "${job.type}", not this queue's "${this.type}"`,
       );
+    }
+  }
+
+  /** Tells the aggregator this queue has ready jobs; a failure is counted, never thrown (SPEC §7). */
+  async #notifyNonEmpty(): Promise<void> {
+    // Push-only queues (EventBus) are never popped: runners must not be sent to them.
+    if (this.aggregator === null || !this.supports.pop) return;
+    try {
+      await this.aggregator.notifyQueueNonEmpty(this.domain, this.type);
+    } catch {
+      this.#count('errors', 1, 'aggregator');
+    }
+  }
+
+  /** Tells the aggregator a pop that started at `observedAt` found nothing; failures as above. */
+  async #notifyEmpty(observedAt: number): Promise<void> {
+    if (this.aggregator === null) return;
+    try {
+      await this.aggregator.notifyQueueEmpty(this.domain, this.type, observedAt);
+    } catch {
+      this.#count('errors', 1, 'aggregator');
     }
   }
 

@@ -70,6 +70,11 @@ import * as sizes from './conformance/sizes.js';
 import { type ConformanceOptions, createSuite } from './conformance/suite.js';
 
 export { type Clock, ManualClock } from '../core/clock.js';
+export {
+  type AggregatorConformanceHandleOptions,
+  type AggregatorConformanceOptions,
+  runAggregatorConformance,
+} from './aggregator/index.js';
 export type {
   ConcurrencyKnobs,
   ConformanceOptions,

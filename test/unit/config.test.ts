@@ -6,7 +6,11 @@ import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { memoryBackend } from '../../src/backends/memory/index.js';
-import { createRegistry, loadConfig as loadConfigWithDefaults } from '../../src/container.js';
+import {
+  CONFIG_SECTIONS,
+  createRegistry,
+  loadConfig as loadConfigWithDefaults,
+} from '../../src/container.js';
 import type { BackendModule, BackendSettings } from '../../src/core/backend.js';
 import { systemClock } from '../../src/core/clock.js';
 import {
@@ -731,12 +735,16 @@ describe('the JSON Schema', () => {
       parseYaml('jobTypeConf:\n  default: { class: memory, claimTTL: "${TTL:-5}", order: fifo }\n'),
       { jobTypeConf: { default: { class: 'my-backend', url: 'x', anything: { goes: true } } } },
       { connections: { c: { class: 'memory', store: 's' } }, readOnlyReason: null, $schema: 'x' },
+      { aggregator: { class: 'redis', connection: 'c', cacheTTL: 60, prefix: 'p' } },
+      { aggregator: { class: 'my-aggregator', cacheTTL: null, custom: 1 } },
       {},
     ]) {
       expect(validate(good), JSON.stringify(validate.errors)).toBe(true);
     }
     for (const badConfig of [
       { aggregater: {} },
+      { aggregator: { cacheTTL: 5 } },
+      { aggregator: { class: 'memory', cacheTTL: 0 } },
       { jobTypeConf: { default: { claimTTL: 5 } } },
       { jobTypeConf: { default: { class: 'memory', order: 'lifo' } } },
       { jobTypeConf: { default: { class: 'memory', claimTTL: -1 } } },
@@ -756,7 +764,7 @@ describe('the JSON Schema', () => {
       Object.keys(s.properties)
         .filter((k) => k !== '$schema')
         .sort(),
-    ).toEqual([...CONFIG_KEYS].sort());
+    ).toEqual([...CONFIG_KEYS, ...Object.keys(CONFIG_SECTIONS)].sort());
     const entryKeys = Object.keys(s.definitions.queueConf.properties);
     for (const k of [...QUEUE_OPTION_KEYS, 'class', 'connection']) expect(entryKeys).toContain(k);
     for (const [k, p] of Object.entries(s.properties)) expect(p.description, k).toBeTruthy();
