@@ -43,6 +43,8 @@ export const EXECUTOR_DEFAULTS = Object.freeze({
   connectionTimeout: 3000,
   /** ms: broker request timeout. */
   requestTimeout: 30_000,
+  /** ms: a consumer that stops heartbeating (a killed process) leaves its group after this. */
+  sessionTimeout: 30_000,
   retries: 5,
   /** s: time to finish in-flight jobs on stop before they are handed back. */
   shutdownGrace: 30,
@@ -104,6 +106,7 @@ export interface ExecutorConfig {
   readonly topicRefreshInterval: number;
   readonly connectionTimeout: number;
   readonly requestTimeout: number;
+  readonly sessionTimeout: number;
   readonly retries: number;
   readonly shutdownGrace: number;
   readonly rules: readonly ExecutorRule[];
@@ -124,6 +127,7 @@ const SECTION_KEYS = [
   'topicRefreshInterval',
   'connectionTimeout',
   'requestTimeout',
+  'sessionTimeout',
   'retries',
   'shutdownGrace',
   'defaults',
@@ -322,6 +326,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     checkNumber(value[k], `${path}.${k}`, issues, { min: 0, exclusive: true, unit: 'seconds' });
   }
   checkNumber(value.shutdownGrace, `${path}.shutdownGrace`, issues, { min: 0, unit: 'seconds' });
+  checkNumber(value.sessionTimeout, `${path}.sessionTimeout`, issues, { min: 6000, integer: true });
   for (const k of ['connectionTimeout', 'requestTimeout'] as const) {
     checkNumber(value[k], `${path}.${k}`, issues, { min: 1, integer: true });
   }
@@ -488,6 +493,7 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
     topicRefreshInterval: num(s.topicRefreshInterval, d.topicRefreshInterval),
     connectionTimeout: num(s.connectionTimeout, d.connectionTimeout),
     requestTimeout: num(s.requestTimeout, d.requestTimeout),
+    sessionTimeout: num(s.sessionTimeout, d.sessionTimeout),
     retries: num(s.retries, d.retries),
     shutdownGrace: num(s.shutdownGrace, d.shutdownGrace),
     rules: Object.freeze(rules),

@@ -180,14 +180,20 @@ class TrackedConsumer {
     topics: readonly string[],
     concurrency: number,
     process: Process,
-    deps: { logger: RunnerLogger; metrics: ExecutorMetrics; rule: string; commitIntervalMs: number },
+    deps: {
+      logger: RunnerLogger;
+      metrics: ExecutorMetrics;
+      rule: string;
+      commitIntervalMs: number;
+      sessionTimeout: number;
+    },
   ) {
     this.#consumer = kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 100,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
+      sessionTimeout: deps.sessionTimeout,
+      heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(deps.sessionTimeout / 5))),
     });
     this.topics = topics;
     this.#semaphore = new Semaphore(concurrency);
@@ -428,6 +434,7 @@ class RuleRunner {
       metrics: this.#ex.metrics,
       rule: this.rule.name,
       commitIntervalMs: this.#ex.config.commitInterval * 1000,
+      sessionTimeout: this.#ex.config.sessionTimeout,
     };
     this.#main = new TrackedConsumer(
       this.#ex.kafka,

@@ -185,7 +185,9 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
     const topic = await createTopic(`mediawiki.job.${type}`, 2);
     const sec = section([topic]);
     const seen: Job<string>[] = [];
-    await start(sec, { handlers: defineHandlers({ [type]: { run: (j: Job<string>) => void seen.push(j) } }) });
+    await start(sec, {
+      handlers: defineHandlers({ [type]: { run: (j: Job<string>) => void seen.push(j) } }),
+    });
     const q = new EventBusJobQueue({ type, domain: 'wiki1', secret: SECRET, brokers });
     const root = { signature: `root:${run}`, timestamp: Date.now() - 1000 };
     await q.push([
@@ -351,7 +353,9 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
     const sec = section([topic], {}, { reenqueueDelay: 0.5 });
     const ranAt = new Map<string, number>();
     const handle = await start(sec, {
-      handlers: defineHandlers({ [type]: { run: (j: Job<string>) => void ranAt.set(String(j.params.tag), Date.now()) } }),
+      handlers: defineHandlers({
+        [type]: { run: (j: Job<string>) => void ranAt.set(String(j.params.tag), Date.now()) },
+      }),
     });
     const now = Date.now();
     const s = { stream: `mediawiki.job.${type}`, secret: SECRET, now };
