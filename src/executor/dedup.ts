@@ -9,7 +9,8 @@
  * - by root event: the newest root `dt` seen per root signature (`rootTTL`); an event of an older
  *   root job is superseded and skipped.
  *
- * One script call per event checks all three and records the start; retries skip it entirely.
+ * One script call per batch of events (those of the same tick) checks all three and records the
+ * start; retries skip it entirely.
  *
  * @packageDocumentation
  */
@@ -34,25 +35,52 @@ export interface DedupSubject {
   readonly root: { readonly signature: string; readonly at: number } | null;
 }
 
-// KEYS: id, sha1, root. ARGV: createdAt, now, hasSha1, sha1TtlMs, hasRoot, rootAt, rootTtlMs.
+// Batched: KEYS are (id, sha1, root) per subject; ARGV: now, sha1TtlMs, rootTtlMs, then per
+// subject createdAt, hasSha1, hasRoot, rootAt. Returns one reason ('' = run it) per subject.
 const CHECK = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'id' end
-if ARGV[5] == '1' then
-  local seen = redis.call('GET', KEYS[3])
-  local at = tonumber(ARGV[6])
-  if seen and tonumber(seen) > at then return 'root' end
-  if (not seen) or tonumber(seen) < at then redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[7]) end
+local out = {}
+local now, sha1Ttl, rootTtl = ARGV[1], ARGV[2], ARGV[3]
+for i = 1, #KEYS / 3 do
+  local k, a = (i - 1) * 3, 3 + (i - 1) * 4
+  local reason = ''
+  if redis.call('EXISTS', KEYS[k + 1]) == 1 then
+    reason = 'id'
+  else
+    if ARGV[a + 3] == '1' then
+      local seen = redis.call('GET', KEYS[k + 3])
+      local at = tonumber(ARGV[a + 4])
+      if seen and tonumber(seen) > at then
+        reason = 'root'
+      elseif (not seen) or tonumber(seen) < at then
+        redis.call('SET', KEYS[k + 3], ARGV[a + 4], 'PX', rootTtl)
+      end
+    end
+    if reason == '' and ARGV[a + 2] == '1' then
+      local started = redis.call('GET', KEYS[k + 2])
+      if started and tonumber(started) > tonumber(ARGV[a + 1]) then
+        reason = 'sha1'
+      else
+        redis.call('SET', KEYS[k + 2], now, 'PX', sha1Ttl)
+      end
+    end
+  end
+  out[i] = reason
 end
-if ARGV[3] == '1' then
-  local started = redis.call('GET', KEYS[2])
-  if started and tonumber(started) > tonumber(ARGV[1]) then return 'sha1' end
-  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
-end
-return ''
+return out
 `;
 
+// KEYS: event id keys; ARGV[1]: TTL ms.
+const MARK = `
+for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'PX', ARGV[1]) end
+return #KEYS
+`;
+
+/** Most subjects per script call. */
+const MAX_BATCH = 500;
+
 type DedupClient = Redis & {
-  swyExecutorDedup(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string>;
+  swyExecutorDedup(numKeys: number, ...args: string[]): Promise<string[]>;
+  swyExecutorMark(numKeys: number, ...args: string[]): Promise<number>;
 };
 
 /** Redis dedup for one executor. */
@@ -77,7 +105,8 @@ export class RedisDedup {
           })
         : source;
     if (this.#owned) client.on('error', () => undefined);
-    client.defineCommand('swyExecutorDedup', { numberOfKeys: 3, lua: CHECK });
+    client.defineCommand('swyExecutorDedup', { lua: CHECK });
+    client.defineCommand('swyExecutorMark', { lua: MARK });
     this.#client = client as DedupClient;
     this.#prefix = prefix;
     this.#ttl = ttl;
@@ -87,35 +116,89 @@ export class RedisDedup {
     return `${this.#prefix}${kind}:${value}`;
   }
 
-  /** The reason `subject` is a duplicate, or null (also when Redis failed: fail-open). */
-  async check(subject: DedupSubject, now: number): Promise<DedupReason | null> {
-    try {
-      const reply = await this.#client.swyExecutorDedup(
+  #checks: Array<{ subject: DedupSubject; now: number; resolve: (r: DedupReason | null) => void }> = [];
+  #marks: Array<{ id: string; resolve: () => void }> = [];
+  #scheduled = false;
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    // Marks first: one connection keeps order, so a check queued after a mark sees it.
+    while (this.#marks.length > 0) void this.#sendMarks(this.#marks.splice(0, MAX_BATCH));
+    while (this.#checks.length > 0) void this.#sendChecks(this.#checks.splice(0, MAX_BATCH));
+  }
+
+  async #sendChecks(
+    batch: Array<{ subject: DedupSubject; now: number; resolve: (r: DedupReason | null) => void }>,
+  ) {
+    const keys: string[] = [];
+    const args: string[] = [
+      String(batch[0]?.now ?? Date.now()),
+      String(Math.round(this.#ttl.sha1TTL * 1000)),
+      String(Math.round(this.#ttl.rootTTL * 1000)),
+    ];
+    for (const { subject } of batch) {
+      keys.push(
         this.#key('id', subject.id),
         this.#key('sha1', subject.sha1 ?? '-'),
         this.#key('root', subject.root?.signature ?? '-'),
+      );
+      args.push(
         String(subject.createdAt),
-        String(now),
         subject.sha1 === null ? '0' : '1',
-        String(Math.round(this.#ttl.sha1TTL * 1000)),
         subject.root === null ? '0' : '1',
         String(subject.root?.at ?? 0),
-        String(Math.round(this.#ttl.rootTTL * 1000)),
       );
-      return reply === 'id' || reply === 'sha1' || reply === 'root' ? reply : null;
+    }
+    try {
+      const replies = await this.#client.swyExecutorDedup(keys.length, ...keys, ...args);
+      batch.forEach(({ resolve }, i) => {
+        const r = replies[i];
+        resolve(r === 'id' || r === 'sha1' || r === 'root' ? r : null);
+      });
     } catch (err) {
       this.onError(err);
-      return null;
+      for (const { resolve } of batch) resolve(null);
     }
   }
 
-  /** Remembers that the event `id` finished (best effort). */
-  async markDone(id: string): Promise<void> {
+  async #sendMarks(batch: Array<{ id: string; resolve: () => void }>) {
     try {
-      await this.#client.set(this.#key('id', id), '1', 'PX', Math.round(this.#ttl.idTTL * 1000));
+      await this.#client.swyExecutorMark(
+        batch.length,
+        ...batch.map((b) => this.#key('id', b.id)),
+        String(Math.round(this.#ttl.idTTL * 1000)),
+      );
     } catch (err) {
       this.onError(err);
     }
+    for (const { resolve } of batch) resolve();
+  }
+
+  /**
+   * The reason `subject` is a duplicate, or null (also when Redis failed: fail-open). Checks of
+   * the same tick go to Redis as one script call; a start time recorded for sha1 is the batch's.
+   */
+  check(subject: DedupSubject, now: number): Promise<DedupReason | null> {
+    return new Promise((resolve) => {
+      this.#checks.push({ subject, now, resolve });
+      this.#schedule();
+    });
+  }
+
+  /** Remembers that the event `id` finished (best effort; batched per tick like checks). */
+  markDone(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.#marks.push({ id, resolve });
+      this.#schedule();
+    });
   }
 
   /** Closes an owned client. */

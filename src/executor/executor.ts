@@ -14,6 +14,7 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
   type Admin,
@@ -374,6 +375,8 @@ class RuleRunner {
   #restarting: Promise<void> = Promise.resolve();
 
   constructor(ex: Executor, rule: ExecutorRule) {
+    // Every in-flight job listens on these: thousands at high concurrency, by design.
+    setMaxListeners(0, this.#abortRunning.signal, this.#abortWaits.signal);
     this.#ex = ex;
     this.rule = rule;
   }
@@ -791,7 +794,9 @@ class RuleRunner {
         );
         break;
     }
-    if (finished && this.#ex.dedup !== null) await this.#ex.dedup.markDone(event.meta.id);
+    // Not awaited: the id only matters for a replay, and a replay of a message whose mark was lost
+    // runs again (at least once) — holding the slot for the write would halve throughput.
+    if (finished && this.#ex.dedup !== null) void this.#ex.dedup.markDone(event.meta.id);
     return finished;
   }
 }

@@ -64,6 +64,9 @@ export function jobFromEvent(
   });
 }
 
+/** A signal that never aborts (handlers without a timeout or stop signal). */
+const NEVER: AbortSignal = new AbortController().signal;
+
 /** How one run ended. */
 export type RunOutcome =
   | { readonly kind: 'ok' }
@@ -94,14 +97,14 @@ export async function runHandler(
   const handler = handlers.get(job.type);
   if (handler === undefined)
     return { kind: 'error', reason: `no handler is registered for type "${job.type}"` };
-  const controller = new AbortController();
-  const onStop = () => controller.abort(new Error('executor shutting down'));
-  stop?.addEventListener('abort', onStop, { once: true });
+  // Without a timeout the handler sees the stop signal itself: no per-job controller or listener.
+  const controller = handler.timeout === undefined ? null : new AbortController();
+  const onStop = () => controller?.abort(new Error('executor shutting down'));
+  if (controller !== null) stop?.addEventListener('abort', onStop, { once: true });
+  const signal = controller?.signal ?? stop ?? NEVER;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const run = Promise.resolve().then(() =>
-      handler.run(job, { domain: job.domain, signal: controller.signal, logger }),
-    );
+    const run = Promise.resolve().then(() => handler.run(job, { domain: job.domain, signal, logger }));
     const racers: Array<Promise<unknown>> = [run];
     if (handler.timeout !== undefined) {
       racers.push(
@@ -109,7 +112,7 @@ export async function runHandler(
           timer = setTimeout(
             () => {
               const err = new Error(`timed out after ${handler.timeout} s`);
-              controller.abort(err);
+              controller?.abort(err);
               reject(err);
             },
             (handler.timeout as number) * 1000,
@@ -117,7 +120,7 @@ export async function runHandler(
         }),
       );
     }
-    await Promise.race(racers);
+    await (racers.length === 1 ? run : Promise.race(racers));
     return { kind: 'ok' };
   } catch (err) {
     if (stop?.aborted) return { kind: 'aborted' };
@@ -127,7 +130,7 @@ export async function runHandler(
       : { kind: 'error', reason: message(err) };
   } finally {
     clearTimeout(timer);
-    stop?.removeEventListener('abort', onStop);
+    if (controller !== null) stop?.removeEventListener('abort', onStop);
   }
 }
 
