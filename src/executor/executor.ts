@@ -26,7 +26,7 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
-import type { JobEvent } from '../backends/eventbus/index.js';
+import type { JobEvent } from '../backends/eventbus/event.js';
 import type { ResolvedConfig } from '../core/config-types.js';
 import { configInvalid, ErrorCode, SwitchyardError } from '../core/errors.js';
 import type { MetricsSink } from '../core/metrics.js';

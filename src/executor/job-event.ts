@@ -5,7 +5,9 @@
  *
  * @packageDocumentation
  */
-import { type JobEvent, validateJobEvent, verifyJobEvent } from '../backends/eventbus/index.js';
+// The event and schema modules, not the backend's index: no kafkajs for the endpoint.
+import { type JobEvent, verifyJobEvent } from '../backends/eventbus/event.js';
+import { validateJobEvent } from '../backends/eventbus/schema.js';
 import type { Job } from '../core/job.js';
 import { type HandlerRegistry, JobFailedError, type RunnerLogger } from '../runner/handlers.js';
 

@@ -4,11 +4,17 @@
  * is a config error and never shown), the per-partition commit tracker (out-of-order finishes
  * never let the commit pass an unfinished message), the semaphore, and the HTTP status mapping.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, test } from 'vitest';
+import { buildJobEvent } from '../../src/backends/eventbus/event.js';
 import { createRegistry, resolveConfig } from '../../src/container.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import {
+  createJobEndpoint,
   Executor,
+  JobIgnoredError,
+  jobEndpointMiddleware,
   OffsetTracker,
   outcomeOfStatus,
   PartitionOffsets,
@@ -16,6 +22,7 @@ import {
   Semaphore,
   validateExecutorSection,
 } from '../../src/executor/index.js';
+import { JobFailedError } from '../../src/runner/handlers.js';
 
 const SECRET = 'unit-secret-0123456789';
 
@@ -194,5 +201,86 @@ describe('semaphore and status mapping', () => {
     expect(outcomeOfStatus(400, '').kind).toBe('error');
     expect(outcomeOfStatus(403, '').kind).toBe('error');
     expect(outcomeOfStatus(404, '').kind).toBe('error');
+  });
+});
+
+describe('job-execution endpoint (no broker needed)', () => {
+  const event = (params: Record<string, unknown>, secret = SECRET) =>
+    buildJobEvent(
+      {
+        type: 'ep',
+        domain: 'w',
+        params: params as never,
+        releaseTimestamp: null,
+        removeDuplicates: false,
+        sha1: null,
+        rootJob: null,
+        requestId: null,
+      },
+      { stream: 'mediawiki.job.ep', secret, now: Date.now() },
+    );
+
+  test('status codes: 200, 412, 423, 500, 422, 403, 400, 404, 413; an Express-style adapter with a parsed body', async () => {
+    let readOnly: string | null = null;
+    const ran: unknown[] = [];
+    const options = {
+      secret: SECRET,
+      maxBodyBytes: 4096,
+      readOnly: () => readOnly,
+      handlers: {
+        ep: {
+          run: (job: { params: Record<string, unknown> }) => {
+            ran.push(job.params.k);
+            if (job.params.k === 'ignore') throw new JobIgnoredError('superseded');
+            if (job.params.k === 'fail') throw new Error('transient');
+            if (job.params.k === 'fatal') throw new JobFailedError('fatal', { retry: false });
+          },
+        },
+      },
+    };
+    const endpoint = createJobEndpoint(options as never);
+    const middleware = jobEndpointMiddleware(options as never);
+    const server = createServer((req, res) => {
+      if (req.url === '/parsed') {
+        let text = '';
+        req.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        req.on('end', () => {
+          (req as IncomingMessage & { body?: unknown }).body = JSON.parse(text);
+          middleware(req, res as ServerResponse, () => undefined);
+        });
+        return;
+      }
+      void endpoint(req, res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const post = async (body: unknown, path = '/') =>
+      (
+        await fetch(base + path, {
+          method: 'POST',
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        })
+      ).status;
+    try {
+      expect(await post(event({ k: 'ok' }))).toBe(200);
+      expect(await post(event({ k: 'ok2' }), '/parsed')).toBe(200);
+      expect(await post(event({ k: 'ignore' }))).toBe(412);
+      expect(await post(event({ k: 'fail' }))).toBe(500);
+      expect(await post(event({ k: 'fatal' }))).toBe(422);
+      expect(await post(event({ k: 'x' }, 'forged-key'))).toBe(403);
+      expect(await post({ ...event({ k: 'x' }), params: { k: 'y' } }, '/parsed')).toBe(403);
+      expect(await post('{')).toBe(400);
+      expect(await post({ nope: 1 })).toBe(400);
+      expect(await post({ ...event({ k: 'x' }), type: 'other' })).toBe(403);
+      expect(await post(event({ pad: 'x'.repeat(5000) }))).toBe(413);
+      readOnly = 'maintenance';
+      expect(await post(event({ k: 'ro' }))).toBe(423);
+      expect(ran).toEqual(['ok', 'ok2', 'ignore', 'fail', 'fatal']);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    expect(() => createJobEndpoint({ secret: '', handlers: {} })).toThrow(/secret/);
   });
 });
