@@ -366,8 +366,8 @@ class RuleRunner {
   readonly #ex: Executor;
   #main: TrackedConsumer | null = null;
   #retry: TrackedConsumer | null = null;
-  /** Aborted when running jobs must be cut short (grace over). */
-  readonly #abortRunning = new AbortController();
+  /** Aborted when running jobs must be cut short (grace over); renewed after a topic change. */
+  #abortRunning = new AbortController();
   /** Aborted when waits (delays) must end at once (stop begun). */
   readonly #abortWaits = new AbortController();
   #topics: string[] = [];
@@ -470,6 +470,10 @@ class RuleRunner {
           topics: next,
         });
         await this.#stopConsumers(this.#ex.config.shutdownGrace * 1000);
+        if (this.#abortRunning.signal.aborted) {
+          this.#abortRunning = new AbortController();
+          setMaxListeners(0, this.#abortRunning.signal);
+        }
         this.#topics = next;
         if (!this.#abortWaits.signal.aborted) await this.#startConsumers();
       } catch (err) {
@@ -483,7 +487,8 @@ class RuleRunner {
   }
 
   async #stopConsumers(graceMs: number): Promise<void> {
-    const abort = () => this.#abortRunning.abort();
+    const running = this.#abortRunning;
+    const abort = () => running.abort();
     await Promise.all([this.#main?.stop(graceMs, abort), this.#retry?.stop(graceMs, abort)]);
     this.#main = null;
     this.#retry = null;

@@ -586,6 +586,34 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
     }
   });
 
+  test('a regex rule consumes matching topics, and picks up a new matching topic on refresh', async () => {
+    const prefix = uniq('rx');
+    const first = await createTopic(`mediawiki.job.${prefix}_a`);
+    await createTopic(`mediawiki.job.other_${prefix}`);
+    const base = section([]);
+    const sec = {
+      ...base,
+      topicRefreshInterval: 0.5,
+      rules: [{ name: 'r', topicPattern: `mediawiki\\.job\\.${prefix}_.*`, concurrency: 4 }],
+    };
+    const seen: string[] = [];
+    const handle = await start(sec, {
+      handlers: defineHandlers({
+        [`${prefix}_a`]: { run: (j: Job<string>) => void seen.push(j.type) },
+        [`${prefix}_b`]: { run: (j: Job<string>) => void seen.push(j.type) },
+      }),
+    });
+    expect(handle.topics()).toEqual({ r: [first] });
+    const s = { stream: 's', secret: SECRET, now: Date.now() };
+    await produce(first, [buildJobEvent(job(`${prefix}_a`, 'w', {}), s)]);
+    await waitFor(() => seen.length === 1, 20_000, 'the job of the first topic');
+    const second = await createTopic(`mediawiki.job.${prefix}_b`);
+    await waitFor(() => (handle.topics().r ?? []).includes(second), 20_000, 'the new topic to be picked up');
+    await produce(second, [buildJobEvent(job(`${prefix}_b`, 'w', {}), s)]);
+    await waitFor(() => seen.length === 2, 20_000, 'the job of the new topic');
+    expect(seen).toEqual([`${prefix}_a`, `${prefix}_b`]);
+  });
+
   test('an unknown job topic (auto-create off) fails start with a clear config error naming it', async () => {
     const missing = `mediawiki.job.${uniq('missing')}`;
     const err = await within(
