@@ -28,7 +28,7 @@ import {
   type RetryEvent,
   startExecutorFromSection,
 } from '../../src/executor/index.js';
-import { defineHandlers, JobFailedError } from '../../src/runner/handlers.js';
+import { defineHandlers, type HandlerContext, JobFailedError } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
 import { freePort, within } from '../helpers/net.js';
 
@@ -612,6 +612,52 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
     await produce(second, [buildJobEvent(job(`${prefix}_b`, 'w', {}), s)]);
     await waitFor(() => seen.length === 2, 20_000, 'the job of the new topic');
     expect(seen).toEqual([`${prefix}_a`, `${prefix}_b`]);
+  });
+
+  test('graceful stop: finished jobs are committed, an unfinished one is handed back and runs after a restart; replays are skipped by id', async () => {
+    const type = uniq('stop');
+    const topic = await createTopic(`mediawiki.job.${type}`);
+    const sec = section([topic], {}, { concurrency: 5 });
+    const first: number[] = [];
+    let sawAbort = false;
+    const handle = await startExecutorFromSection(sec, {
+      handlers: defineHandlers({
+        [type]: {
+          run: (j: Job<string>, ctx: HandlerContext) => {
+            first.push(j.params.i as number);
+            if (j.params.i !== 2) return;
+            return new Promise<void>((_, reject) => {
+              ctx.signal.addEventListener('abort', () => {
+                sawAbort = true;
+                reject(new Error('aborted'));
+              });
+            });
+          },
+        },
+      }),
+    });
+    const s = { stream: 's', secret: SECRET, now: Date.now() };
+    await produce(
+      topic,
+      [0, 1, 2, 3, 4].map((i) => buildJobEvent(job(type, 'w', { i }), s)),
+    );
+    await waitFor(() => first.length === 5, 20_000, 'five jobs started');
+    await new Promise((r) => setTimeout(r, 100)); // let the id marks land
+    await handle.stop({ graceMs: 300 });
+    expect(sawAbort).toBe(true);
+    const [t] = await admin.fetchOffsets({ groupId: `${sec.service}-r`, topics: [topic] });
+    expect(Number(t?.partitions[0]?.offset)).toBe(2);
+    expect(await messageCount(`${sec.service}.retry.mediawiki.job.${type}`)).toBe(0);
+    const second: number[] = [];
+    const again = await start(sec, {
+      handlers: defineHandlers({
+        [type]: { run: (j: Job<string>) => void second.push(j.params.i as number) },
+      }),
+    });
+    await waitFor(() => again.metrics.total('consumed', { type }) === 3, 20_000, 'the replay');
+    await waitFor(() => second.length === 1, 5000, 'the handed-back job');
+    expect(second).toEqual([2]);
+    expect(again.metrics.total('dedup', { type, reason: 'id' })).toBe(2);
   });
 
   test('an unknown job topic (auto-create off) fails start with a clear config error naming it', async () => {
