@@ -46,6 +46,7 @@ import {
 import { RedisDedup } from './dedup.js';
 import {
   checkJobEvent,
+  eventTimes,
   jobFromEvent,
   outcomeOfStatus,
   parseTime,
@@ -53,7 +54,7 @@ import {
   runHandler,
 } from './job-event.js';
 import { ExecutorMetrics } from './metrics.js';
-import { OffsetTracker, type PartitionOffsets } from './offsets.js';
+import { OffsetTracker } from './offsets.js';
 import { AcquireAborted, Semaphore } from './semaphore.js';
 
 /** `$schema` of the retry events the executor produces. */
@@ -230,61 +231,65 @@ class TrackedConsumer {
     });
   }
 
-  #partitionTracker(topic: string, partition: number, offset: bigint): PartitionOffsets {
-    let t = this.#tracker.partition(topic, partition);
-    try {
-      t.dispatch(offset);
-    } catch {
-      // Fetching went back (a rebalance we did not see yet): start this partition afresh.
-      this.#tracker.drop(topic, partition);
-      t = this.#tracker.partition(topic, partition);
-      t.dispatch(offset);
-    }
-    return t;
-  }
-
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const signal = this.#dispatch.signal;
-    for (const message of batch.messages) {
-      if (signal.aborted || !isRunning() || isStale()) return;
-      if (!this.#semaphore.tryAcquire()) {
-        const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
+    const { topic, partition } = batch;
+    let offsets = this.#tracker.partition(topic, partition);
+    let last: string | null = null;
+    try {
+      for (const message of batch.messages) {
+        if (signal.aborted || !isRunning() || isStale()) return;
+        if (!this.#semaphore.tryAcquire()) {
+          const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
+          try {
+            await this.#semaphore.acquire(signal);
+          } catch (err) {
+            if (err instanceof AcquireAborted) return;
+            throw err;
+          } finally {
+            clearInterval(beat);
+          }
+          if (!isRunning() || isStale()) {
+            this.#semaphore.release();
+            return;
+          }
+        }
+        const offset = BigInt(message.offset);
         try {
-          await this.#semaphore.acquire(signal);
-        } catch (err) {
-          if (err instanceof AcquireAborted) return;
-          throw err;
-        } finally {
-          clearInterval(beat);
+          offsets.dispatch(offset);
+        } catch {
+          // Fetching went back (a rebalance we did not see yet): start this partition afresh.
+          this.#tracker.drop(topic, partition);
+          offsets = this.#tracker.partition(topic, partition);
+          offsets.dispatch(offset);
         }
-        if (!isRunning() || isStale()) {
-          this.#semaphore.release();
-          return;
-        }
+        last = message.offset;
+        const tracker = offsets;
+        const task = this.#process(message, topic, partition)
+          .then(
+            (finished) => {
+              if (finished) tracker.finish(offset);
+            },
+            (err: unknown) => {
+              // Unexpected: the message stays unfinished, so the commit never passes it.
+              this.#logger.error('executor: message processing crashed', {
+                rule: this.#rule,
+                topic,
+                partition,
+                offset: message.offset,
+                error: describe(err),
+              });
+            },
+          )
+          .finally(() => {
+            this.#semaphore.release();
+            this.#inFlight.delete(task);
+          });
+        this.#inFlight.add(task);
       }
-      const offsets = this.#partitionTracker(batch.topic, batch.partition, BigInt(message.offset));
-      resolveOffset(message.offset);
-      const task = this.#process(message, batch.topic, batch.partition)
-        .then(
-          (finished) => {
-            if (finished) offsets.finish(BigInt(message.offset));
-          },
-          (err: unknown) => {
-            // Unexpected: the message stays unfinished, so the commit never passes it.
-            this.#logger.error('executor: message processing crashed', {
-              rule: this.#rule,
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: message.offset,
-              error: describe(err),
-            });
-          },
-        )
-        .finally(() => {
-          this.#semaphore.release();
-          this.#inFlight.delete(task);
-        });
-      this.#inFlight.add(task);
+    } finally {
+      // Moves the fetch position past what was dispatched (commits are separate, see commit()).
+      if (last !== null) resolveOffset(last);
     }
   }
 
@@ -575,13 +580,13 @@ class RuleRunner {
 
   #isStale(event: JobEvent, type: string): boolean {
     const now = this.#ex.now();
-    const created = parseTime(event.meta.dt) ?? now;
-    const ready = Math.max(created, parseTime(event.delay_until) ?? 0);
+    const created = eventTimes(event).created ?? now;
+    const ready = Math.max(created, eventTimes(event).delayUntil ?? 0);
     if (this.rule.claimTTL > 0 && now - ready > this.rule.claimTTL * 1000) {
       this.#ex.metrics.increment('stale', { rule: this.rule.name, type, reason: 'claimTTL' });
       return true;
     }
-    const rootAt = parseTime(event.root_event?.dt);
+    const rootAt = eventTimes(event).rootAt;
     if (rootAt !== null && this.rule.rootClaimTTL > 0 && now - rootAt > this.rule.rootClaimTTL * 1000) {
       this.#ex.metrics.increment('stale', { rule: this.rule.name, type, reason: 'rootClaimTTL' });
       return true;
@@ -612,17 +617,17 @@ class RuleRunner {
       if (ok) this.#ex.metrics.increment('partitioned', labels);
       return ok;
     }
-    const waited = await this.#waitUntil(parseTime(event.delay_until), topic, event, type);
+    const waited = await this.#waitUntil(eventTimes(event).delayUntil, topic, event, type);
     if (waited === 'stopped') return false;
     if (waited === 'reenqueued') return true;
     if (this.#isStale(event, type)) return true;
     const now = this.#ex.now();
     if (this.#ex.dedup !== null) {
-      const rootAt = parseTime(event.root_event?.dt);
+      const rootAt = eventTimes(event).rootAt;
       const reason = await this.#ex.dedup.check(
         {
           id: event.meta.id,
-          createdAt: parseTime(event.meta.dt) ?? now,
+          createdAt: eventTimes(event).created ?? now,
           sha1: event.sha1 ?? null,
           root:
             event.root_event && rootAt !== null
@@ -727,9 +732,9 @@ class RuleRunner {
     const type = event.type;
     const labels = { rule: this.rule.name, type, domain: event.database };
     const started = this.#ex.now();
-    const ready = Math.max(parseTime(event.meta.dt) ?? started, parseTime(event.delay_until) ?? 0);
+    const ready = Math.max(eventTimes(event).created ?? started, eventTimes(event).delayUntil ?? 0);
     if (attempt === 1) this.#ex.metrics.observe('pickup_delay', labels, Math.max(0, started - ready));
-    const rootAt = parseTime(event.root_event?.dt);
+    const rootAt = eventTimes(event).rootAt;
     if (rootAt !== null) this.#ex.metrics.observe('root_job_age', labels, Math.max(0, started - rootAt));
     const outcome = await this.#run(event, attempt, topic, partition);
     this.#ex.metrics.observe('run_time', labels, this.#ex.now() - started);

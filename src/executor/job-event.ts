@@ -39,6 +39,29 @@ export function parseTime(text: string | undefined): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
+/** The times of an event, Unix ms (null when absent). */
+export interface EventTimes {
+  readonly created: number | null;
+  readonly delayUntil: number | null;
+  readonly rootAt: number | null;
+}
+
+const timesCache = new WeakMap<JobEvent, EventTimes>();
+
+/** The parsed times of `event`, computed once per event object. */
+export function eventTimes(event: JobEvent): EventTimes {
+  let times = timesCache.get(event);
+  if (times === undefined) {
+    times = {
+      created: parseTime(event.meta.dt),
+      delayUntil: parseTime(event.delay_until),
+      rootAt: parseTime(event.root_event?.dt),
+    };
+    timesCache.set(event, times);
+  }
+  return times;
+}
+
 /** The job a handler receives for `event`; `attempts` counts this run. */
 export function jobFromEvent(
   event: JobEvent,
@@ -47,18 +70,19 @@ export function jobFromEvent(
   partition: string | null,
 ): Job<string> {
   const root = event.root_event;
+  const times = eventTimes(event);
   return Object.freeze({
     id: event.meta.id,
     type: event.type,
     params: event.params as Job<string>['params'],
     domain: event.database,
-    releaseTimestamp: parseTime(event.delay_until),
+    releaseTimestamp: times.delayUntil,
     removeDuplicates: event.sha1 !== undefined,
     sha1: event.sha1 ?? null,
-    rootJob: root === undefined ? null : { signature: root.signature, timestamp: parseTime(root.dt) ?? 0 },
+    rootJob: root === undefined ? null : { signature: root.signature, timestamp: times.rootAt ?? 0 },
     requestId: event.meta.request_id ?? null,
     attempts,
-    enqueuedAt: parseTime(event.meta.dt) ?? now,
+    enqueuedAt: times.created ?? now,
     claimedAt: now,
     claimToken: '',
     partition,
