@@ -62,6 +62,7 @@ if (values['own-redis']) {
   REDIS = `redis://127.0.0.1:${port}`;
   redisNote = `private redis-server on ${REDIS} (no persistence)`;
   const probe = new Redis(REDIS, { retryStrategy: () => 50 });
+  probe.on('error', () => undefined); // refused until redis-server listens; retried
   await probe.ping();
   probe.disconnect();
 }
@@ -94,7 +95,7 @@ await admin.connect();
 
 say('# switchyard Kafka bench');
 say(
-  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg()[0]?.toFixed(2)}, node ${process.version}`,
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${loadavg()[0]?.toFixed(2)} at start (wall-clock rates fall with host load; CPU µs per event much less), node ${process.version}`,
 );
 say(
   `broker: Apache Kafka 3.9.1 single node (KRaft, combined), 127.0.0.1 loopback, ${brokerSettings}; ` +
