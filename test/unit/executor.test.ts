@@ -4,8 +4,11 @@
  * is a config error and never shown), the per-partition commit tracker (out-of-order finishes
  * never let the commit pass an unfinished message), the semaphore, and the HTTP status mapping.
  */
+
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { buildJobEvent } from '../../src/backends/eventbus/event.js';
 import { createRegistry, resolveConfig } from '../../src/container.js';
@@ -123,6 +126,43 @@ describe('executor config section', () => {
     expect(resolveExecutorConfig(ok.sections.executor).secret).toBe(SECRET);
     const typo = resolveConfig({ executer: {} }, { registry, env: {} });
     await expect(typo).rejects.toThrow(/executor/);
+  });
+});
+
+describe('the executor section in the published JSON Schema', () => {
+  const schema = JSON.parse(
+    readFileSync(new URL('../../schema/switchyard.config.schema.json', import.meta.url), 'utf8'),
+  ) as object;
+  const validate = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true }).compile(schema);
+
+  test('a full section validates, and what resolveExecutorConfig rejects the schema rejects too', () => {
+    const good = {
+      executor: {
+        brokers: ['127.0.0.1:9092'],
+        secret: '${JOB_SECRET}',
+        service: 'cpjobqueue',
+        dcPrefix: 'eqiad',
+        redis: 'redis://127.0.0.1:6379',
+        dedup: { idTTL: 3600, sha1TTL: 3600, rootTTL: 86400 },
+        sessionTimeout: 6000,
+        defaults: { concurrency: 30, retryDelay: 60, retryFactor: 6, retryLimit: 2 },
+        rules: [
+          { name: 'basic', topicPattern: 'eqiad\\.mediawiki\\.job\\..*', excludeTypes: ['htmlCacheUpdate'] },
+          { name: 'html', topics: ['t'], endpoint: 'http://runner/rpc', httpTimeout: 600, concurrency: 50 },
+        ],
+        partitioners: [{ type: 'htmlCacheUpdate', topic: 't', domains: { enwiki: 0 }, defaultPartition: 3 }],
+      },
+    };
+    expect(validate(good), JSON.stringify(validate.errors)).toBe(true);
+    for (const bad of [
+      { executor: { brokers: 'h:1', rules: [{ name: 'a', topics: ['t'] }] } },
+      { executor: { brokers: 'h:1', secret: 's', rules: [] } },
+      { executor: { brokers: 'h:1', secret: 's', rules: [{ name: 'a', topics: ['t'], concurency: 3 }] } },
+      { executor: { brokers: 'h:1', secret: 's', rules: [{ name: 'a', topics: ['t'], concurrency: 0 }] } },
+    ]) {
+      expect(validate(bad), JSON.stringify(bad)).toBe(false);
+      expect(validateExecutorSection(bad.executor).length).toBeGreaterThan(0);
+    }
   });
 });
 
