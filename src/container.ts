@@ -44,6 +44,7 @@ import type { ResolvedConfig } from './core/config-types.js';
 import { configInvalid, ErrorCode, type Issue, isSwitchyardError, SwitchyardError } from './core/errors.js';
 import { ConnectionPool, JobQueueFarm, type JobQueueFarmOptions } from './core/farm.js';
 import type { ConnectionProvider } from './core/job-queue-group.js';
+import { validateExecutorSection } from './executor/config.js';
 
 /** Loads a backend module: resolves to the module, or to an ES module namespace whose `default` is it. */
 export type BackendLoader = () => Promise<BackendModule | { readonly default: BackendModule }>;
@@ -663,6 +664,7 @@ export async function createFarmWithAggregator(
  */
 export const CONFIG_SECTIONS: Readonly<Record<string, SectionValidator>> = Object.freeze({
   aggregator: validateAggregatorSection,
+  executor: validateExecutorSection,
 });
 
 /** Options of {@link loadConfig}: as the core's, with the registry defaulting to {@link defaultRegistry}. */

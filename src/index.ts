@@ -134,6 +134,24 @@ export {
   type SizesSupport,
   type Supports,
 } from './core/supports.js';
+// The executor's config section and the job-execution endpoint need no Kafka or Redis driver; the
+// executor itself (kafkajs, ioredis) is the `switchyard/executor` subpath.
+export {
+  EXECUTOR_DEFAULTS,
+  type ExecutorConfig,
+  type ExecutorRule,
+  type PartitionerConf,
+  resolveExecutorConfig,
+  validateExecutorSection,
+} from './executor/config.js';
+export {
+  createJobEndpoint,
+  type JobEndpointHandler,
+  type JobEndpointOptions,
+  JobIgnoredError,
+  jobEndpointMiddleware,
+  type MiddlewareRequest,
+} from './executor/endpoint.js';
 export {
   type BackoffOptions,
   backoffDelay,

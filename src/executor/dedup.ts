@@ -1,0 +1,209 @@
+/**
+ * Executor dedup in Redis (SPEC §5), fail-open: a Redis error never blocks or drops a job.
+ *
+ * - by event id: a finished event's id is remembered (`idTTL`), so a replay after a crash or a
+ *   rebalance is skipped. It is written when the event *finishes*, so an event that was running
+ *   when the executor died runs again (at least once).
+ * - by sha1: the last start time of a job with the same sha1 (`sha1TTL`); an event created before
+ *   that start is covered by it and skipped.
+ * - by root event: the newest root `dt` seen per root signature (`rootTTL`); an event of an older
+ *   root job is superseded and skipped.
+ *
+ * One script call per batch of events (those of the same tick) checks all three and records the
+ * start; retries skip it entirely.
+ *
+ * @packageDocumentation
+ */
+import { Redis } from 'ioredis';
+
+/** Why an event was skipped as a duplicate. */
+export type DedupReason = 'id' | 'sha1' | 'root';
+
+/** TTLs in seconds. */
+export interface DedupTTLs {
+  readonly idTTL: number;
+  readonly sha1TTL: number;
+  readonly rootTTL: number;
+}
+
+/** What a check needs of an event. */
+export interface DedupSubject {
+  readonly id: string;
+  /** Event creation time, Unix ms. */
+  readonly createdAt: number;
+  readonly sha1: string | null;
+  readonly root: { readonly signature: string; readonly at: number } | null;
+}
+
+// Batched: KEYS are (id, sha1, root) per subject; ARGV: now, sha1TtlMs, rootTtlMs, then per
+// subject createdAt, hasSha1, hasRoot, rootAt. Returns one reason ('' = run it) per subject.
+const CHECK = `
+local out = {}
+local now, sha1Ttl, rootTtl = ARGV[1], ARGV[2], ARGV[3]
+for i = 1, #KEYS / 3 do
+  local k, a = (i - 1) * 3, 3 + (i - 1) * 4
+  local reason = ''
+  if redis.call('EXISTS', KEYS[k + 1]) == 1 then
+    reason = 'id'
+  else
+    if ARGV[a + 3] == '1' then
+      local seen = redis.call('GET', KEYS[k + 3])
+      local at = tonumber(ARGV[a + 4])
+      if seen and tonumber(seen) > at then
+        reason = 'root'
+      elseif (not seen) or tonumber(seen) < at then
+        redis.call('SET', KEYS[k + 3], ARGV[a + 4], 'PX', rootTtl)
+      end
+    end
+    if reason == '' and ARGV[a + 2] == '1' then
+      local started = redis.call('GET', KEYS[k + 2])
+      if started and tonumber(started) > tonumber(ARGV[a + 1]) then
+        reason = 'sha1'
+      else
+        redis.call('SET', KEYS[k + 2], now, 'PX', sha1Ttl)
+      end
+    end
+  end
+  out[i] = reason
+end
+return out
+`;
+
+// KEYS: event id keys; ARGV[1]: TTL ms.
+const MARK = `
+for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'PX', ARGV[1]) end
+return #KEYS
+`;
+
+/** Most subjects per script call. */
+const MAX_BATCH = 500;
+
+type DedupClient = Redis & {
+  swyExecutorDedup(numKeys: number, ...args: string[]): Promise<string[]>;
+  swyExecutorMark(numKeys: number, ...args: string[]): Promise<number>;
+};
+
+/** Redis dedup for one executor. */
+export class RedisDedup {
+  readonly #client: DedupClient;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+  readonly #ttl: DedupTTLs;
+  /** Called with each Redis failure (the executor counts and logs it); the job goes on. */
+  onError: (err: unknown) => void = () => {};
+
+  constructor(source: string | Redis, prefix: string, ttl: DedupTTLs) {
+    this.#owned = typeof source === 'string';
+    const client =
+      typeof source === 'string'
+        ? new Redis(source, {
+            lazyConnect: true,
+            connectTimeout: 2000,
+            commandTimeout: 1000,
+            maxRetriesPerRequest: 1,
+            enableAutoPipelining: true,
+          })
+        : source;
+    if (this.#owned) client.on('error', () => undefined);
+    client.defineCommand('swyExecutorDedup', { lua: CHECK });
+    client.defineCommand('swyExecutorMark', { lua: MARK });
+    this.#client = client as DedupClient;
+    this.#prefix = prefix;
+    this.#ttl = ttl;
+  }
+
+  #key(kind: string, value: string): string {
+    return `${this.#prefix}${kind}:${value}`;
+  }
+
+  #checks: Array<{ subject: DedupSubject; now: number; resolve: (r: DedupReason | null) => void }> = [];
+  #marks: Array<{ id: string; resolve: () => void }> = [];
+  #scheduled = false;
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    // Marks first: one connection keeps order, so a check queued after a mark sees it.
+    while (this.#marks.length > 0) void this.#sendMarks(this.#marks.splice(0, MAX_BATCH));
+    while (this.#checks.length > 0) void this.#sendChecks(this.#checks.splice(0, MAX_BATCH));
+  }
+
+  async #sendChecks(
+    batch: Array<{ subject: DedupSubject; now: number; resolve: (r: DedupReason | null) => void }>,
+  ) {
+    const keys: string[] = [];
+    const args: string[] = [
+      String(batch[0]?.now ?? Date.now()),
+      String(Math.round(this.#ttl.sha1TTL * 1000)),
+      String(Math.round(this.#ttl.rootTTL * 1000)),
+    ];
+    for (const { subject } of batch) {
+      keys.push(
+        this.#key('id', subject.id),
+        this.#key('sha1', subject.sha1 ?? '-'),
+        this.#key('root', subject.root?.signature ?? '-'),
+      );
+      args.push(
+        String(subject.createdAt),
+        subject.sha1 === null ? '0' : '1',
+        subject.root === null ? '0' : '1',
+        String(subject.root?.at ?? 0),
+      );
+    }
+    try {
+      const replies = await this.#client.swyExecutorDedup(keys.length, ...keys, ...args);
+      batch.forEach(({ resolve }, i) => {
+        const r = replies[i];
+        resolve(r === 'id' || r === 'sha1' || r === 'root' ? r : null);
+      });
+    } catch (err) {
+      this.onError(err);
+      for (const { resolve } of batch) resolve(null);
+    }
+  }
+
+  async #sendMarks(batch: Array<{ id: string; resolve: () => void }>) {
+    try {
+      await this.#client.swyExecutorMark(
+        batch.length,
+        ...batch.map((b) => this.#key('id', b.id)),
+        String(Math.round(this.#ttl.idTTL * 1000)),
+      );
+    } catch (err) {
+      this.onError(err);
+    }
+    for (const { resolve } of batch) resolve();
+  }
+
+  /**
+   * The reason `subject` is a duplicate, or null (also when Redis failed: fail-open). Checks of
+   * the same tick go to Redis as one script call; a start time recorded for sha1 is the batch's.
+   */
+  check(subject: DedupSubject, now: number): Promise<DedupReason | null> {
+    return new Promise((resolve) => {
+      this.#checks.push({ subject, now, resolve });
+      this.#schedule();
+    });
+  }
+
+  /** Remembers that the event `id` finished (best effort; batched per tick like checks). */
+  markDone(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.#marks.push({ id, resolve });
+      this.#schedule();
+    });
+  }
+
+  /** Closes an owned client. */
+  async close(): Promise<void> {
+    if (!this.#owned) return;
+    await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The Kafka executor (SPEC §5) and the job-execution endpoint.
+ *
+ * @packageDocumentation
+ */
+export {
+  EXECUTOR_DEFAULTS,
+  type ExecutorConfig,
+  type ExecutorRule,
+  type PartitionerConf,
+  resolveExecutorConfig,
+  validateExecutorSection,
+} from './config.js';
+export { type DedupReason, type DedupSubject, type DedupTTLs, RedisDedup } from './dedup.js';
+export {
+  createJobEndpoint,
+  type JobEndpointHandler,
+  type JobEndpointOptions,
+  JobIgnoredError,
+  jobEndpointMiddleware,
+  type MiddlewareRequest,
+} from './endpoint.js';
+export {
+  ERROR_EVENT_SCHEMA,
+  type ErrorEvent,
+  Executor,
+  type ExecutorHandle,
+  type ExecutorOptions,
+  RETRY_EVENT_SCHEMA,
+  type RetryEvent,
+  startExecutor,
+  startExecutorFromSection,
+} from './executor.js';
+export {
+  checkJobEvent,
+  type EventCheck,
+  jobFromEvent,
+  outcomeOfStatus,
+  type RunOutcome,
+} from './job-event.js';
+export {
+  type ExecutorCounter,
+  type ExecutorLabels,
+  ExecutorMetrics,
+  type ExecutorTiming,
+} from './metrics.js';
+export { OffsetTracker, PartitionOffsets } from './offsets.js';
+export { AcquireAborted, Semaphore } from './semaphore.js';

@@ -1,0 +1,171 @@
+/**
+ * What the executor and the job-execution endpoint share: checking a received job event (schema,
+ * then signature), turning it into the {@link Job} a handler gets, and running the registered
+ * handler with its timeout.
+ *
+ * @packageDocumentation
+ */
+// The event and schema modules, not the backend's index: no kafkajs for the endpoint.
+import { type JobEvent, verifyJobEvent } from '../backends/eventbus/event.js';
+import { validateJobEvent } from '../backends/eventbus/schema.js';
+import type { Job } from '../core/job.js';
+import { type HandlerRegistry, JobFailedError, type RunnerLogger } from '../runner/handlers.js';
+
+/** A received value checked as a job event. */
+export type EventCheck =
+  | { readonly ok: true; readonly event: JobEvent }
+  | { readonly ok: false; readonly reason: 'schema-invalid' | 'bad-signature'; readonly detail: string };
+
+/** Schema first (the real mediawiki/job 1.0.0), then the signature (SPEC §4). */
+export function checkJobEvent(value: unknown, secret: string): EventCheck {
+  const issues = validateJobEvent(value);
+  if (issues.length > 0) {
+    const detail = issues
+      .slice(0, 5)
+      .map((i) => `${i.path}: ${i.message}`)
+      .join('; ');
+    return { ok: false, reason: 'schema-invalid', detail };
+  }
+  if (!verifyJobEvent(value, secret)) {
+    return { ok: false, reason: 'bad-signature', detail: 'mediawiki_signature does not match the event' };
+  }
+  return { ok: true, event: value as JobEvent };
+}
+
+/** Unix ms of an ISO-8601 time, or null. */
+export function parseTime(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** The times of an event, Unix ms (null when absent). */
+export interface EventTimes {
+  readonly created: number | null;
+  readonly delayUntil: number | null;
+  readonly rootAt: number | null;
+}
+
+const timesCache = new WeakMap<JobEvent, EventTimes>();
+
+/** The parsed times of `event`, computed once per event object. */
+export function eventTimes(event: JobEvent): EventTimes {
+  let times = timesCache.get(event);
+  if (times === undefined) {
+    times = {
+      created: parseTime(event.meta.dt),
+      delayUntil: parseTime(event.delay_until),
+      rootAt: parseTime(event.root_event?.dt),
+    };
+    timesCache.set(event, times);
+  }
+  return times;
+}
+
+/** The job a handler receives for `event`; `attempts` counts this run. */
+export function jobFromEvent(
+  event: JobEvent,
+  attempts: number,
+  now: number,
+  partition: string | null,
+): Job<string> {
+  const root = event.root_event;
+  const times = eventTimes(event);
+  return Object.freeze({
+    id: event.meta.id,
+    type: event.type,
+    params: event.params as Job<string>['params'],
+    domain: event.database,
+    releaseTimestamp: times.delayUntil,
+    removeDuplicates: event.sha1 !== undefined,
+    sha1: event.sha1 ?? null,
+    rootJob: root === undefined ? null : { signature: root.signature, timestamp: times.rootAt ?? 0 },
+    requestId: event.meta.request_id ?? null,
+    attempts,
+    enqueuedAt: times.created ?? now,
+    claimedAt: now,
+    claimToken: '',
+    partition,
+    isDuplicate: false,
+  });
+}
+
+/** A signal that never aborts (handlers without a timeout or stop signal). */
+const NEVER: AbortSignal = new AbortController().signal;
+
+/** How one run ended. */
+export type RunOutcome =
+  | { readonly kind: 'ok' }
+  /** Nothing to do (HTTP 412): success. */
+  | { readonly kind: 'ignored' }
+  /** Retry later; `counted` false for read-only (HTTP 423). */
+  | { readonly kind: 'retry'; readonly counted: boolean; readonly reason: string }
+  /** Failed for good: no retry. */
+  | { readonly kind: 'error'; readonly reason: string }
+  /** The run was cut short by shutdown: hand the message back. */
+  | { readonly kind: 'aborted' };
+
+function message(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * Runs the registered handler of `job.type`. A missing handler is an error (no retry); a
+ * `JobFailedError` with `retry: false` or a handler with `allowRetries: false` is an error; any
+ * other throw or a timeout is a retry. `stop` aborting means shutdown: the outcome is `aborted`.
+ */
+export async function runHandler(
+  handlers: HandlerRegistry,
+  job: Job<string>,
+  logger: RunnerLogger,
+  stop: AbortSignal | null,
+): Promise<RunOutcome> {
+  const handler = handlers.get(job.type);
+  if (handler === undefined)
+    return { kind: 'error', reason: `no handler is registered for type "${job.type}"` };
+  // Without a timeout the handler sees the stop signal itself: no per-job controller or listener.
+  const controller = handler.timeout === undefined ? null : new AbortController();
+  const onStop = () => controller?.abort(new Error('executor shutting down'));
+  if (controller !== null) stop?.addEventListener('abort', onStop, { once: true });
+  const signal = controller?.signal ?? stop ?? NEVER;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const run = Promise.resolve().then(() => handler.run(job, { domain: job.domain, signal, logger }));
+    const racers: Array<Promise<unknown>> = [run];
+    if (handler.timeout !== undefined) {
+      racers.push(
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => {
+              const err = new Error(`timed out after ${handler.timeout} s`);
+              controller?.abort(err);
+              reject(err);
+            },
+            (handler.timeout as number) * 1000,
+          );
+        }),
+      );
+    }
+    await (racers.length === 1 ? run : Promise.race(racers));
+    return { kind: 'ok' };
+  } catch (err) {
+    if (stop?.aborted) return { kind: 'aborted' };
+    const retry = handler.allowRetries !== false && !(err instanceof JobFailedError && !err.retry);
+    return retry
+      ? { kind: 'retry', counted: true, reason: message(err) }
+      : { kind: 'error', reason: message(err) };
+  } finally {
+    clearTimeout(timer);
+    if (controller !== null) stop?.removeEventListener('abort', onStop);
+  }
+}
+
+/** The outcome of an HTTP execution by status code (SPEC §5). */
+export function outcomeOfStatus(status: number, body: string): RunOutcome {
+  if (status >= 200 && status < 300) return { kind: 'ok' };
+  if (status === 412) return { kind: 'ignored' };
+  if (status === 423)
+    return { kind: 'retry', counted: false, reason: `HTTP 423 (read-only) ${body.slice(0, 200)}` };
+  if (status >= 500) return { kind: 'retry', counted: true, reason: `HTTP ${status} ${body.slice(0, 200)}` };
+  return { kind: 'error', reason: `HTTP ${status} ${body.slice(0, 200)}` };
+}
