@@ -31,6 +31,7 @@ import {
 } from './core/config.js';
 import type { ResolvedConfig } from './core/config-types.js';
 import { configInvalid, ErrorCode, type Issue, isSwitchyardError, SwitchyardError } from './core/errors.js';
+import { validateBackoffThrottlingSection, validateRunnersSection } from './runner/service-config.js';
 
 /** Loads a backend module: resolves to the module, or to an ES module namespace whose `default` is it. */
 export type BackendLoader = () => Promise<BackendModule | { readonly default: BackendModule }>;
@@ -286,7 +287,10 @@ export const defaultContainer: DependencyContainer = createContainer();
  * Validators of the top-level config sections owned outside the core (each by the module that
  * reads it), passed to every `loadConfig()` / `resolveConfig()` of this entry point.
  */
-export const CONFIG_SECTIONS: Readonly<Record<string, SectionValidator>> = Object.freeze({});
+export const CONFIG_SECTIONS: Readonly<Record<string, SectionValidator>> = Object.freeze({
+  runners: validateRunnersSection,
+  backoffThrottling: validateBackoffThrottlingSection,
+});
 
 /** The process-wide registry: what `loadConfig()` uses when given none. */
 export const defaultRegistry: BackendRegistry = defaultContainer.resolve<BackendRegistry>(

@@ -6,7 +6,11 @@ import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { memoryBackend } from '../../src/backends/memory/index.js';
-import { createRegistry, loadConfig as loadConfigWithDefaults } from '../../src/container.js';
+import {
+  CONFIG_SECTIONS,
+  createRegistry,
+  loadConfig as loadConfigWithDefaults,
+} from '../../src/container.js';
 import type { BackendModule, BackendSettings } from '../../src/core/backend.js';
 import { systemClock } from '../../src/core/clock.js';
 import {
@@ -756,7 +760,7 @@ describe('the JSON Schema', () => {
       Object.keys(s.properties)
         .filter((k) => k !== '$schema')
         .sort(),
-    ).toEqual([...CONFIG_KEYS].sort());
+    ).toEqual([...CONFIG_KEYS, ...Object.keys(CONFIG_SECTIONS)].sort());
     const entryKeys = Object.keys(s.definitions.queueConf.properties);
     for (const k of [...QUEUE_OPTION_KEYS, 'class', 'connection']) expect(entryKeys).toContain(k);
     for (const [k, p] of Object.entries(s.properties)) expect(p.description, k).toBeTruthy();
