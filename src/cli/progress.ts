@@ -36,6 +36,7 @@ export class Progress {
   #lastDraw = 0;
   #done = 0;
   #drawn = false;
+  #lastText = '';
 
   constructor(options: ProgressOptions) {
     this.#options = options;
@@ -57,7 +58,7 @@ export class Progress {
     }
     if (now - this.#lastLine < (this.#options.lineEvery ?? 1000)) return;
     this.#lastLine = now;
-    this.#stream.write(`${this.#plain(note)}\n`);
+    this.#line(this.#plain(note));
   }
 
   /** Ends the display (the bar's line is finished; a last plain line when counts changed). */
@@ -67,12 +68,20 @@ export class Progress {
       if (this.#drawn) this.#stream.write(`\r${this.#render('')}\u001b[K\n`);
       return;
     }
-    if (this.#done > 0) this.#stream.write(`${this.#plain('')}\n`);
+    if (this.#done > 0) this.#line(this.#plain(''));
+  }
+
+  /** A plain line, unless it only repeats the last one's count. */
+  #line(text: string): void {
+    const key = text.replace(/ \(\d+\/s\)/, '');
+    if (key === this.#lastText) return;
+    this.#lastText = key;
+    this.#stream.write(`${text}\n`);
   }
 
   #rate(): string {
-    const s = (Date.now() - this.#started) / 1000;
-    return s > 0 ? `${Math.round(this.#done / s)}/s` : '';
+    const s = Math.max(0.001, (Date.now() - this.#started) / 1000);
+    return `${Math.round(this.#done / s)}/s`;
   }
 
   #plain(note: string): string {
