@@ -12,6 +12,11 @@ let cli;
 if (useSource && existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register();
+  // Resolve `switchyard` (e.g. from a --handlers module) to its source too, like --conditions=source.
+  const { register: registerHooks } = await import('node:module');
+  registerHooks(
+    'data:text/javascript,export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, "source"] }); }',
+  );
   cli = await import(source.href);
 } else if (existsSync(fileURLToPath(dist))) {
   cli = await import(dist.href);
