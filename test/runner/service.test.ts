@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { resolveConfig } from '../../src/container.js';
 import type { JobQueueAggregator, ReadyQueueMap } from '../../src/core/aggregator.js';
 import { JobQueueFarm } from '../../src/core/farm.js';
@@ -337,4 +340,58 @@ describe('runners and backoffThrottling section validators', () => {
       code: 'SWITCHYARD_CONFIG_INVALID',
     });
   });
+});
+
+describe('the JSON Schema for runners and backoffThrottling', () => {
+  const schema = JSON.parse(
+    readFileSync(new URL('../../schema/switchyard.config.schema.json', import.meta.url), 'utf8'),
+  ) as object;
+  const validate = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true }).compile(schema);
+
+  test('the web-app example config validates, and so do the shapes the validators accept', () => {
+    const example = parseYaml(
+      readFileSync(new URL('../../examples/web-app/switchyard.config.yaml', import.meta.url), 'utf8'),
+    );
+    expect(validate(example), JSON.stringify(validate.errors)).toBe(true);
+    for (const good of [
+      { runners: { basic: { runners: 3, include: ['*'], exclude: ['a'], lowPriority: ['b'] } } },
+      { runners: { g: { runners: '${N:-2}', claimTTL: { '*': 60 }, attempts: { a: 2 } } } },
+      { runners: { g: {} }, backoffThrottling: { a: 5, b: 0.5, c: '${RATE}' } },
+    ]) {
+      expect(validate(good), JSON.stringify(validate.errors)).toBe(true);
+    }
+  });
+
+  test('bad sections fail the schema too', () => {
+    for (const bad of [
+      { runners: { g: { runners: -1 } } },
+      { runners: { g: { include: 'x' } } },
+      { runners: { g: { bogus: 1 } } },
+      { runners: { g: { attempts: { a: 0 } } } },
+      { runners: { 'bad name': {} } },
+      { backoffThrottling: { a: 0 } },
+      { backoffThrottling: { a: 'fast' } },
+    ]) {
+      expect(validate(bad), JSON.stringify(bad)).toBe(false);
+    }
+  });
+});
+
+test('backoffThrottling from the config holds a type to its rate in the service', async () => {
+  const farm = await memoryFarm(['w'], { backoffThrottling: { t0: 20 } });
+  await farm.group('w').push(Array.from({ length: 200 }, (_, n) => ({ type: 't0', params: { n } })));
+  const { handlers, ran } = recorder();
+  const started = Date.now();
+  const service = new RunnerService(farm, {
+    handlers,
+    logger: silentLogger,
+    groups: parseRunnersSection({ g: { runners: 2 } }),
+    sliceTime: 0.5,
+  });
+  await service.run({ maxTime: 1 });
+  const seconds = (Date.now() - started) / 1000;
+  // A full bucket (20) plus 20 per second of the run, never the whole backlog.
+  expect(ran.length).toBeGreaterThan(0);
+  expect(ran.length).toBeLessThanOrEqual(20 + Math.ceil(20 * seconds) + 1);
+  await farm.close();
 });
