@@ -355,8 +355,8 @@ describe('the JSON Schema for runners and backoffThrottling', () => {
     expect(validate(example), JSON.stringify(validate.errors)).toBe(true);
     for (const good of [
       { runners: { basic: { runners: 3, include: ['*'], exclude: ['a'], lowPriority: ['b'] } } },
-      { runners: { g: { runners: '${N:-2}', claimTTL: { '*': 60 }, attempts: { a: 2 } } } },
-      { runners: { g: {} }, backoffThrottling: { a: 5, b: 0.5, c: '${RATE}' } },
+      { runners: { g: { runners: `\${N:-2}`, claimTTL: { '*': 60 }, attempts: { a: 2 } } } },
+      { runners: { g: {} }, backoffThrottling: { a: 5, b: 0.5, c: `\${RATE}` } },
     ]) {
       expect(validate(good), JSON.stringify(validate.errors)).toBe(true);
     }
