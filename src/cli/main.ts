@@ -84,6 +84,7 @@ export function buildProgram(done: (code: number) => void): Command {
       .option('--wait', 'wait for new jobs instead of exiting when none is ready')
       .option('--procs <n>', 'run in this many processes', integer(1))
       .option('--concurrency <n>', 'jobs at once per process', integer(1))
+      .option('--memory-limit <MB>', 'stop when the resident set exceeds this many MB', integer(1))
       .option('--handlers <module>', 'module exporting the handler registry (required)'),
   ).action(action(runJobsCommand));
 

@@ -32,6 +32,7 @@ export interface RunJobsOptions extends CommonOptions {
   readonly wait?: boolean;
   readonly procs?: number;
   readonly concurrency?: number;
+  readonly memoryLimit?: number;
   readonly handlers?: string;
 }
 
@@ -99,6 +100,7 @@ export async function runJobsCommand(options: RunJobsOptions): Promise<number> {
       handlers,
       logger: cliLogger(options.verbose === true),
       ...(throttle ? { throttle } : {}),
+      ...(options.memoryLimit === undefined ? {} : { memoryLimitMB: options.memoryLimit }),
     });
     const progress = new Progress({
       label: 'jobs',

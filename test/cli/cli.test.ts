@@ -316,6 +316,28 @@ describe('switchyard: every command on SQLite', () => {
     });
   });
 
+  test('runner --domain runs that domain only; run-jobs --memory-limit stops at the limit', async () => {
+    await runCli(['push', '--config', config, '--domain', 'd1', '--type', 't1']);
+    await runCli(['push', '--config', config, '--domain', 'd2', '--type', 't1']);
+    const r = await cli('runner', '--handlers', HANDLERS, '--domain', 'd2', '--until-empty', '--json');
+    expect(JSON.parse(r.stdout)).toMatchObject({ jobs: 1, reached: 'idle' });
+    const left = await runCli(['show-jobs', '--config', config, '--domain', 'd1', '--json']);
+    expect(JSON.parse(left.stdout)).toMatchObject({ ready: 1 });
+    const mem = await runCli([
+      'run-jobs',
+      '--config',
+      config,
+      '--domain',
+      'd1',
+      '--handlers',
+      HANDLERS,
+      '--memory-limit',
+      '1',
+      '--json',
+    ]);
+    expect(JSON.parse(mem.stdout)).toMatchObject({ jobs: 0, reached: 'memory-limit' });
+  });
+
   test('demo runs with no config and no services', async () => {
     const r = await runCli(['demo', '--json'], { cwd: dir });
     expect(r.code).toBe(0);
