@@ -187,6 +187,7 @@ export class RunnerService {
   readonly #refreshMs: number;
   #listing: Listing | null = null;
   #refreshing: Promise<Listing> | null = null;
+  #running = false;
 
   /**
    * @throws `TypeError` for a bad option.
@@ -240,12 +241,27 @@ export class RunnerService {
   /**
    * Runs every group's slots until stopped, a limit is reached, or (with `exitWhenIdle`) no queue
    * any slot may run has ready jobs. Every popped job ends acked or released.
+   *
+   * @throws `Error` when the service is already running.
    */
   async run(options: ServiceRunOptions = {}): Promise<ServiceResult> {
+    if (this.#running) throw new Error('RunnerService.run(): already running');
+    this.#running = true;
+    try {
+      return await this.#run(options);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #run(options: ServiceRunOptions): Promise<ServiceResult> {
     const signal = options.signal;
     const deadline =
       options.maxTime === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + options.maxTime * 1000;
-    const budget = { left: options.maxJobs ?? Number.POSITIVE_INFINITY };
+    const budget = {
+      left: options.maxJobs ?? Number.POSITIVE_INFINITY,
+      slots: this.#groups.reduce((n, g) => n + g.conf.runners, 0),
+    };
     const jobs: Record<JobRunStatus, number> = {
       ok: 0,
       failed: 0,
@@ -290,14 +306,20 @@ export class RunnerService {
     ctx: {
       readonly signal: AbortSignal | undefined;
       readonly deadline: number;
-      readonly budget: { left: number };
+      readonly budget: { left: number; readonly slots: number };
       readonly jobs: Record<JobRunStatus, number>;
       readonly stats: { errors: number };
       readonly exitWhenIdle: boolean;
     },
   ): Promise<void> {
     let picks = 0;
-    while (!ctx.signal?.aborted && this.#clock.now() < ctx.deadline && ctx.budget.left > 0) {
+    while (!ctx.signal?.aborted && this.#clock.now() < ctx.deadline) {
+      if (ctx.budget.left <= 0) {
+        // The job budget is spent or reserved by running slices: wait for one to hand some back.
+        if (!this.#anyBusy()) return;
+        await sleep(20, ctx.signal);
+        continue;
+      }
       const lookedAt = this.#clock.now();
       const pick = this.#pick(group, await this.#ready(false), picks++);
       if (pick === null) {
@@ -356,13 +378,15 @@ export class RunnerService {
     ctx: {
       readonly signal: AbortSignal | undefined;
       readonly deadline: number;
-      readonly budget: { left: number };
+      readonly budget: { left: number; readonly slots: number };
       readonly jobs: Record<JobRunStatus, number>;
       readonly stats: { errors: number };
     },
   ): Promise<void> {
     const k = key(domain, type);
-    const maxJobs = Math.min(this.#sliceJobs, ctx.budget.left);
+    // A fair share of a limited budget, so every slot can work while it lasts.
+    const share = Math.max(1, Math.ceil(ctx.budget.left / Math.max(1, ctx.budget.slots)));
+    const maxJobs = Math.min(this.#sliceJobs, ctx.budget.left, share);
     const maxTime = Math.max(0, Math.min(this.#sliceTime, (ctx.deadline - this.#clock.now()) / 1000));
     ctx.budget.left -= maxJobs;
     group.busy.add(k);

@@ -199,6 +199,29 @@ describe('RunnerService over a farm', () => {
     await farm.close();
   });
 
+  test('maxJobs is shared fairly by the slots and never overshot; one run at a time', async () => {
+    const farm = await memoryFarm(['a', 'b']);
+    for (const d of ['a', 'b']) {
+      for (const type of TYPES)
+        await farm.group(d).push(Array.from({ length: 10 }, (_, n) => ({ type, params: { n } })));
+    }
+    const { handlers, ran } = recorder();
+    const slices: ServiceSlice[] = [];
+    const service = new RunnerService(farm, {
+      handlers,
+      logger: silentLogger,
+      groups: parseRunnersSection({ g: { runners: 4 } }),
+      onSlice: (s) => slices.push(s),
+    });
+    const first = service.run({ maxJobs: 10 });
+    await expect(service.run()).rejects.toThrow(/already running/);
+    const result = await first;
+    expect(result.reached).toBe('job-limit');
+    expect(ran).toHaveLength(10);
+    expect(new Set(slices.map((s) => `${s.domain}/${s.type}`)).size).toBeGreaterThanOrEqual(4);
+    await farm.close();
+  });
+
   test('groups: include/exclude route types, "*" skips typesExcludedFromDefaultQueue, counts per group', async () => {
     const farm = await memoryFarm(['w'], { typesExcludedFromDefaultQueue: ['t4'] });
     const g = farm.group('w');
