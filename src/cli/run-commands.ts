@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { spawn } from 'node:child_process';
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { ResolvedConfig } from '../core/config-types.js';
 import { JobQueueFarm } from '../core/farm.js';
 import { JobRunner, type JobRunRecord, type JobRunStatus, type RunReached } from '../runner/runner.js';
@@ -57,11 +57,15 @@ function countsText(c: Counts): string {
     .join(', ');
 }
 
-/** The host-wide throttle of the config's `backoffThrottling` section (shared through a file). */
+/**
+ * The host-wide throttle of the config's `backoffThrottling` section, shared by every process
+ * running with the same config file through a file named after that file's path.
+ */
 function hostThrottle(config: ResolvedConfig): Throttle | undefined {
   const rates = parseBackoffThrottlingSection(config.sections.backoffThrottling);
   if (Object.keys(rates).length === 0) return undefined;
-  return new Throttle(rates, { file: defaultThrottleFile(basename(config.source)) });
+  const id = createHash('sha1').update(config.source).digest('hex').slice(0, 12);
+  return new Throttle(rates, { file: defaultThrottleFile(`cli-${id}`) });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -348,6 +348,30 @@ describe('switchyard: every command on SQLite', () => {
     expect(text.stdout).toMatch(/type\s+ready\s+claimed\s+delayed\s+abandoned/);
   });
 
+  test('run-jobs holds a type to its backoffThrottling rate', async () => {
+    const t = withConfig(
+      `jobTypeConf:\n  default: { class: sql, filename: ${JSON.stringify(join(dir, 'throttle.sqlite'))} }\n` +
+        'jobTypes: [t1]\nbackoffThrottling: { t1: 5 }\n',
+    );
+    const lines = Array.from({ length: 50 }, (_, n) => JSON.stringify({ type: 't1', params: { n } })).join(
+      '\n',
+    );
+    await runCli(['push', '--config', t.config], { input: `${lines}\n` });
+    const r = await runCli([
+      'run-jobs',
+      '--config',
+      t.config,
+      '--handlers',
+      HANDLERS,
+      '--max-time',
+      '1',
+      '--json',
+    ]);
+    const out = JSON.parse(r.stdout) as { jobs: number; seconds: number };
+    expect(out.jobs).toBeGreaterThan(0);
+    expect(out.jobs).toBeLessThanOrEqual(5 + Math.ceil(5 * out.seconds) + 1);
+  });
+
   test('a runner config section that is wrong names its path', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'runners:\n  g: { include: x }\n');
     const r = await runCli(['runner', '--config', join(dir, 'bad.yaml'), '--handlers', HANDLERS]);
