@@ -17,6 +17,7 @@ import {
   assertKnownType,
   type CommonOptions,
   cliLogger,
+  loadCliConfig,
   loadHandlers,
   openContext,
   output,
@@ -230,11 +231,10 @@ async function runInProcesses(options: RunJobsOptions): Promise<number> {
 /** Runs `runner` (the service); returns the exit code. */
 export async function runnerCommand(options: RunnerOptions): Promise<number> {
   const handlers = await loadHandlers(options.handlers);
-  const base = await openContext(options);
-  await base.close();
+  const loaded = await loadCliConfig(options);
   // --domain restricts the service to one domain; else the config's domains (or the default one).
   const config: ResolvedConfig =
-    options.domain === undefined ? base.config : Object.freeze({ ...base.config, domains: [options.domain] });
+    options.domain === undefined ? loaded : Object.freeze({ ...loaded, domains: [options.domain] });
   const farm = new JobQueueFarm(config);
   const signals = installSignalHandlers();
   const progress = new Progress({
