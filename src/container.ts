@@ -45,6 +45,7 @@ import { configInvalid, ErrorCode, type Issue, isSwitchyardError, SwitchyardErro
 import { ConnectionPool, JobQueueFarm, type JobQueueFarmOptions } from './core/farm.js';
 import type { ConnectionProvider } from './core/job-queue-group.js';
 import { validateExecutorSection } from './executor/config.js';
+import { validateBackoffThrottlingSection, validateRunnersSection } from './runner/service-config.js';
 
 /** Loads a backend module: resolves to the module, or to an ES module namespace whose `default` is it. */
 export type BackendLoader = () => Promise<BackendModule | { readonly default: BackendModule }>;
@@ -665,6 +666,8 @@ export async function createFarmWithAggregator(
 export const CONFIG_SECTIONS: Readonly<Record<string, SectionValidator>> = Object.freeze({
   aggregator: validateAggregatorSection,
   executor: validateExecutorSection,
+  runners: validateRunnersSection,
+  backoffThrottling: validateBackoffThrottlingSection,
 });
 
 /** Options of {@link loadConfig}: as the core's, with the registry defaulting to {@link defaultRegistry}. */

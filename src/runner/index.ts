@@ -27,5 +27,21 @@ export {
   type RunReached,
   type RunResult,
 } from './runner.js';
+export {
+  RunnerService,
+  type RunnerServiceOptions,
+  type ServiceReached,
+  type ServiceResult,
+  type ServiceRunOptions,
+  type ServiceSlice,
+} from './service.js';
+export {
+  parseBackoffThrottlingSection,
+  parseRunnersSection,
+  RUNNER_GROUP_KEYS,
+  type RunnerGroupConf,
+  validateBackoffThrottlingSection,
+  validateRunnersSection,
+} from './service-config.js';
 export { installSignalHandlers, type SignalHandlers } from './signals.js';
 export { defaultThrottleFile, Throttle, type ThrottleOptions } from './throttle.js';

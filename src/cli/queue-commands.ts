@@ -1,0 +1,304 @@
+/**
+ * Inspection and maintenance commands: `show-jobs`, `manage-jobs`, `next-job-domain`, `chron`,
+ * `migrate`.
+ *
+ * @packageDocumentation
+ */
+import { Chron, type MaintenancePassResult, runMaintenancePass } from '../chron/index.js';
+import type { JobState, ListedJob } from '../core/job.js';
+import type { JobQueue } from '../core/job-queue.js';
+import type { JobQueueGroup } from '../core/job-queue-group.js';
+import { installSignalHandlers } from '../runner/signals.js';
+import { assertKnownType, type CommonOptions, cliLogger, openContext, output } from './context.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+/** The four job states, in display order. */
+export const STATES: readonly JobState[] = Object.freeze(['ready', 'claimed', 'delayed', 'abandoned']);
+
+/** Per-type counts of `show-jobs --group`. */
+export interface TypeCounts {
+  ready: number;
+  claimed: number;
+  delayed: number;
+  abandoned: number;
+}
+
+/** Options of `show-jobs`. */
+export interface ShowJobsOptions extends CommonOptions {
+  readonly group?: boolean;
+  readonly list?: boolean;
+  readonly status?: string;
+  readonly limit?: number;
+  readonly type?: string;
+}
+
+function poppable(queue: JobQueue): boolean {
+  return queue.supports.pop && queue.supports.sizes !== 'none';
+}
+
+/** The types to look at: `--type`, else every type the group knows. */
+function typesOf(group: JobQueueGroup, type: string | undefined): string[] {
+  if (type !== undefined) {
+    assertKnownType(group, type);
+    return [type];
+  }
+  return group.getQueueTypes();
+}
+
+async function countsOf(queue: JobQueue): Promise<TypeCounts> {
+  const [ready, claimed, delayed, abandoned] = await Promise.all([
+    queue.getSize(),
+    queue.getAcquiredCount(),
+    queue.getDelayedCount(),
+    queue.getAbandonedCount(),
+  ]);
+  return { ready, claimed, delayed, abandoned };
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '))
+    .join('\n');
+}
+
+/** Runs `show-jobs`. */
+export async function showJobsCommand(options: ShowJobsOptions): Promise<number> {
+  const ctx = await openContext(options);
+  try {
+    const group = ctx.group();
+    const types = typesOf(group, options.type).filter((t) => poppable(group.get(t)));
+    if (options.list) {
+      const status = options.status ?? 'ready';
+      const states = status === 'all' ? [...STATES] : [status as JobState];
+      if (!states.every((s) => STATES.includes(s))) {
+        throw new CliError(
+          ExitCode.USAGE,
+          `--status must be one of ${[...STATES, 'all'].join(', ')}; got "${status}"`,
+        );
+      }
+      const limit = options.limit ?? 100;
+      const jobs: ListedJob[] = [];
+      outer: for (const type of types) {
+        const queue = group.get(type);
+        if (!queue.supports.listing) continue;
+        for (const state of states) {
+          for await (const job of queue.list(state)) {
+            if (jobs.length >= limit) break outer;
+            jobs.push(job);
+          }
+        }
+      }
+      output(options, jobs, () =>
+        jobs
+          .map(
+            (j) =>
+              `${j.type} ${j.id} ${j.state} attempts=${j.attempts} enqueued=${new Date(j.enqueuedAt).toISOString()} params=${JSON.stringify(j.params)}`,
+          )
+          .join('\n'),
+      );
+      return ExitCode.OK;
+    }
+    const perType: Record<string, TypeCounts> = {};
+    for (const type of types) perType[type] = await countsOf(group.get(type));
+    if (options.group) {
+      output(options, perType, () =>
+        table([
+          ['type', ...STATES],
+          ...Object.entries(perType).map(([t, c]) => [
+            t,
+            ...STATES.map((s) => String(c[s as keyof TypeCounts])),
+          ]),
+        ]),
+      );
+      return ExitCode.OK;
+    }
+    const totals: TypeCounts = { ready: 0, claimed: 0, delayed: 0, abandoned: 0 };
+    for (const c of Object.values(perType))
+      for (const s of STATES) totals[s as keyof TypeCounts] += c[s as keyof TypeCounts];
+    output(
+      options,
+      { domain: ctx.domain, ...totals },
+      STATES.map((s) => `${s} ${totals[s as keyof TypeCounts]}`).join(', '),
+    );
+    return ExitCode.OK;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Options of `manage-jobs`. */
+export interface ManageJobsOptions extends CommonOptions {
+  readonly action: 'delete' | 'repush-abandoned';
+  readonly type?: string;
+}
+
+/** Runs `manage-jobs`. */
+export async function manageJobsCommand(options: ManageJobsOptions): Promise<number> {
+  const ctx = await openContext(options);
+  try {
+    const group = ctx.group();
+    const types = typesOf(group, options.type).filter((t) => group.get(t).supports.pop);
+    const done: Record<string, number> = {};
+    for (const type of types) {
+      const queue = group.get(type);
+      if (options.action === 'delete') {
+        const c = await countsOf(queue);
+        await queue.delete();
+        done[type] = c.ready + c.claimed + c.delayed + c.abandoned;
+      } else {
+        done[type] = await queue.repushAbandoned();
+      }
+    }
+    const total = Object.values(done).reduce((a, b) => a + b, 0);
+    const verb = options.action === 'delete' ? 'deleted' : 're-pushed';
+    output(
+      options,
+      { action: options.action, domain: ctx.domain, total, types: done },
+      `${verb} ${total} job${total === 1 ? '' : 's'}${
+        types.length > 0
+          ? ` (${Object.entries(done)
+              .map(([t, n]) => `${t} ${n}`)
+              .join(', ')})`
+          : ''
+      }`,
+    );
+    return ExitCode.OK;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Options of `next-job-domain`. */
+export interface NextJobDomainOptions extends CommonOptions {
+  readonly type?: string;
+}
+
+/** Runs `next-job-domain`: prints a random domain with ready jobs (of `--type`), or nothing. */
+export async function nextJobDomainCommand(options: NextJobDomainOptions): Promise<number> {
+  const ctx = await openContext(options);
+  try {
+    if (options.type !== undefined) assertKnownType(ctx.group(), options.type);
+    const domains = options.domain !== undefined ? [options.domain] : ctx.farm.domains();
+    if (domains.length === 0) domains.push(ctx.config.defaultDomain);
+    const ready: string[] = [];
+    for (const domain of domains) {
+      const withJobs = await ctx.farm.group(domain).getQueuesWithJobs();
+      if (options.type === undefined ? withJobs.length > 0 : withJobs.includes(options.type))
+        ready.push(domain);
+    }
+    const domain = ready.length === 0 ? null : (ready[Math.floor(Math.random() * ready.length)] as string);
+    output(options, { domain }, domain ?? '');
+    return ExitCode.OK;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Options of `chron`. */
+export interface ChronOptions extends CommonOptions {
+  readonly once?: boolean;
+  readonly interval?: number;
+  readonly maxTime?: number;
+}
+
+function passText(r: MaintenancePassResult): string {
+  const t = r.totals;
+  return `maintenance: ${r.queues.length} queues; recycled ${t.recycled}, abandoned ${t.abandoned}, pruned ${t.pruned}, released ${t.released}${r.errors.length > 0 ? `; ${r.errors.length} failed` : ''}`;
+}
+
+function passJson(r: MaintenancePassResult): Record<string, unknown> {
+  return {
+    queues: r.queues.length,
+    ...r.totals,
+    skipped: r.skipped.length,
+    errors: r.errors.map((e) => ({
+      domain: e.domain,
+      type: e.type,
+      error: String((e.error as Error)?.message ?? e.error),
+    })),
+  };
+}
+
+/** Runs `chron`: one pass with `--once`, else passes every `--interval` seconds until stopped. */
+export async function chronCommand(options: ChronOptions): Promise<number> {
+  const ctx = await openContext(options);
+  const logger = cliLogger(options.verbose === true);
+  const domainOpt = options.domain === undefined ? {} : { domains: [options.domain] };
+  try {
+    if (options.once) {
+      const r = await runMaintenancePass(ctx.farm, domainOpt);
+      if (r.queues.length === 0 && r.errors.length > 0) throw r.errors[0]?.error;
+      output(options, passJson(r), passText(r));
+      return r.errors.length > 0 ? ExitCode.BACKEND : ExitCode.OK;
+    }
+    const signals = installSignalHandlers();
+    const passes: Record<string, unknown>[] = [];
+    const chron = new Chron(ctx.farm, {
+      interval: options.interval ?? 30,
+      logger,
+      ...domainOpt,
+      onPass: (r) => {
+        passes.push(passJson(r));
+        if (!options.json) process.stdout.write(`${new Date().toISOString()} ${passText(r)}\n`);
+      },
+    });
+    chron.start();
+    await new Promise<void>((resolve) => {
+      const timer =
+        options.maxTime === undefined ? null : setTimeout(resolve, Math.max(0, options.maxTime * 1000));
+      signals.signal.addEventListener(
+        'abort',
+        () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    await chron.stop();
+    signals.dispose();
+    if (options.json) output(options, { passes }, '');
+    return ExitCode.OK;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Runs `migrate`: brings every SQL store the config routes a queue to up to date. */
+export async function migrateCommand(options: CommonOptions): Promise<number> {
+  const ctx = await openContext(options);
+  try {
+    const sql = await import('../backends/sql/index.js');
+    const group = ctx.group();
+    // Every per-type entry, plus one type that falls to `default`.
+    const types = [...new Set([...group.getQueueTypes(), '__switchyard_migrate__'])];
+    const seen = new Set<string>();
+    const stores: Array<{ store: string; applied: unknown[]; version: number }> = [];
+    for (const type of types) {
+      const queue = group.get(type);
+      if (!(queue instanceof sql.SqlJobQueue) || seen.has(queue.storeKey)) continue;
+      seen.add(queue.storeKey);
+      const knex = await queue.database.knex();
+      const r = await sql.migrate(knex, { prefix: queue.prefix });
+      stores.push({
+        store: `${queue.database.dialect.name} (prefix ${queue.prefix})`,
+        applied: [...r.applied],
+        version: r.version,
+      });
+    }
+    output(options, { stores }, () =>
+      stores.length === 0
+        ? 'no SQL store in this config: nothing to migrate'
+        : stores
+            .map(
+              (s) =>
+                `${s.store}: ${s.applied.length === 0 ? 'up to date' : `applied ${s.applied.length}`} (schema version ${s.version})`,
+            )
+            .join('\n'),
+    );
+    return ExitCode.OK;
+  } finally {
+    await ctx.close();
+  }
+}
