@@ -7,11 +7,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../container.js';
+import { createFarmWithAggregator, loadConfig } from '../container.js';
 import { findConfigFile } from '../core/config.js';
 import type { ResolvedConfig } from '../core/config-types.js';
 import { isSwitchyardError } from '../core/errors.js';
-import { JobQueueFarm } from '../core/farm.js';
+import type { JobQueueFarm } from '../core/farm.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
 import { defineHandlers, HandlerRegistry, type JobHandler, type RunnerLogger } from '../runner/handlers.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -94,7 +94,8 @@ export interface CliContext {
 export async function openContext(options: CommonOptions): Promise<CliContext> {
   const config = await loadCliConfig(options);
   const domain = options.domain ?? config.defaultDomain;
-  const farm = new JobQueueFarm(config);
+  // With an `aggregator` section the queues notify it and `chron` rebuilds it (SPEC §7).
+  const farm = await createFarmWithAggregator(config);
   return {
     config,
     farm,

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { details, oneLine } from './context.js';
 import { demoCommand } from './demo-command.js';
+import { executorCommand } from './executor-command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { pushCommand } from './push-command.js';
 import {
@@ -158,6 +159,16 @@ export function buildProgram(done: (code: number) => void): Command {
   common(
     program.command('migrate').description('create or upgrade the tables of every SQL store in the config'),
   ).action(action(migrateCommand));
+
+  common(
+    program
+      .command('executor')
+      .description('consume job events from Kafka and run them (WMF ChangeProp; the config executor section)')
+      .option(
+        '--handlers <module>',
+        'module exporting the handler registry (rules that post to an endpoint need none)',
+      ),
+  ).action(action(executorCommand));
 
   common(
     program

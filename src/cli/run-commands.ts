@@ -6,8 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createFarmWithAggregator } from '../container.js';
 import type { ResolvedConfig } from '../core/config-types.js';
-import { JobQueueFarm } from '../core/farm.js';
 import { JobRunner, type JobRunRecord, type JobRunStatus, type RunReached } from '../runner/runner.js';
 import { RunnerService } from '../runner/service.js';
 import { parseBackoffThrottlingSection } from '../runner/service-config.js';
@@ -235,7 +235,8 @@ export async function runnerCommand(options: RunnerOptions): Promise<number> {
   // --domain restricts the service to one domain; else the config's domains (or the default one).
   const config: ResolvedConfig =
     options.domain === undefined ? loaded : Object.freeze({ ...loaded, domains: [options.domain] });
-  const farm = new JobQueueFarm(config);
+  // With an `aggregator` section the service picks ready queues from it (SPEC §7, §8).
+  const farm = await createFarmWithAggregator(config);
   const signals = installSignalHandlers();
   const progress = new Progress({
     label: 'jobs',
@@ -247,6 +248,7 @@ export async function runnerCommand(options: RunnerOptions): Promise<number> {
     const throttle = hostThrottle(config);
     const service = new RunnerService(farm, {
       handlers,
+      aggregator: farm.aggregator,
       logger: cliLogger(options.verbose === true),
       ...(throttle ? { throttle } : {}),
       onSlice: (s) => {

@@ -372,6 +372,29 @@ describe('switchyard: every command on SQLite', () => {
     expect(out.jobs).toBeLessThanOrEqual(5 + Math.ceil(5 * out.seconds) + 1);
   });
 
+  test('executor: no executor section is a config error; an unreachable broker is exit 4, one line', async () => {
+    const none = await runCli(['executor', '--config', config]);
+    expect(none.code).toBe(3);
+    oneLineError(none.stderr, /executor/);
+    writeFileSync(
+      join(dir, 'executor.yaml'),
+      [
+        'executor:',
+        '  brokers: 127.0.0.1:1',
+        '  secret: s3cret-value',
+        '  connectionTimeout: 300',
+        '  retries: 0',
+        '  rules: [{ name: basic, topics: [mediawiki.job.t1] }]',
+        '',
+      ].join('\n'),
+    );
+    const down = await runCli(['executor', '--config', join(dir, 'executor.yaml'), '--handlers', HANDLERS]);
+    expect(down.code).toBe(4);
+    expect(down.stderr).toMatch(/^switchyard: .*(broker|Kafka|connect)/im);
+    expect(down.stderr).not.toContain('s3cret-value');
+    noStack(down.stderr);
+  });
+
   test('a runner config section that is wrong names its path', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'runners:\n  g: { include: x }\n');
     const r = await runCli(['runner', '--config', join(dir, 'bad.yaml'), '--handlers', HANDLERS]);
