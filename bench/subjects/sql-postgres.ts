@@ -4,8 +4,10 @@
  *
  * Every run uses its own table prefix (`swy_<run>_`) and its own knex pool (max = drain workers);
  * teardown drops the prefix's tables (`dropSchema`). Drain defaults to `popBatch(100)` + `ackBatch`
- * (one `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED) RETURNING` and one `DELETE` per 100 jobs);
- * `--drain-batch 1` measures `pop()` + `ack()`.
+ * from 16 workers on one queue object, which coalesces the pops waiting together into one
+ * `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED) RETURNING` (up to 1,000 rows) and the acks
+ * waiting together into one `DELETE` (src/backends/sql/coalescer.ts); `--drain-batch 1` measures
+ * `pop()` + `ack()`, coalesced the same way.
  *
  * @packageDocumentation
  */

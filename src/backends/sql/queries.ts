@@ -392,24 +392,10 @@ export function ackOne(t: Tables, id: string | number, token: string): Query {
   return { sql: `DELETE FROM ${t.jobs} WHERE id = ? AND claim_token = ?`, bindings: [id, token] };
 }
 
-/** The `(id, token)` pairs as an OR of primary-key probes (SQLite). */
-function pairs(refs: readonly { readonly id: string | number; readonly token: string }[]): {
-  where: string;
-  bindings: Binding[];
-} {
-  const bindings: Binding[] = [];
-  const terms: string[] = [];
-  for (const r of refs) {
-    terms.push('(id = ? AND claim_token = ?)');
-    bindings.push(r.id, r.token);
-  }
-  return { where: terms.join(' OR '), bindings };
-}
-
 /**
  * Fenced batch ack in one statement returning the deleted claims: PostgreSQL joins `unnest()` of
- * the two arrays (a primary-key nested loop: 0.2 ms server time for 100); SQLite an OR of
- * primary-key probes (`MULTI-INDEX OR`). Not for MySQL: see {@link lockHeldClaims}.
+ * the two arrays (a primary-key nested loop: 0.2 ms server time for 100); SQLite a row-value
+ * `IN (VALUES …)` (a primary-key probe per pair). Not for MySQL: see {@link lockHeldClaims}.
  */
 export function ackMany(
   d: Dialect,
@@ -432,8 +418,16 @@ export function ackMany(
       bindings: [ids, refs.map((r) => r.token), ids],
     };
   }
-  const p = pairs(refs);
-  return { sql: `DELETE FROM ${t.jobs} WHERE ${p.where} RETURNING id, claim_token`, bindings: p.bindings };
+  // Row values, not an OR of `(id = ? AND claim_token = ?)` terms: SQLite's expression tree is at
+  // most 1,000 deep, which an OR of ~1,000 pairs exceeds ("Expression tree is too large"); this
+  // is the same primary-key probe per pair (EXPLAIN QUERY PLAN: `SEARCH … USING INTEGER PRIMARY
+  // KEY`, 1,000 pairs of a 100k-row table 0.93–0.98 ms either way).
+  const bindings: Binding[] = [];
+  for (const r of refs) bindings.push(r.id, r.token);
+  return {
+    sql: `DELETE FROM ${t.jobs} WHERE (id, claim_token) IN (VALUES ${Array.from(refs, () => '(?, ?)').join(', ')}) RETURNING id, claim_token`,
+    bindings,
+  };
 }
 
 /**

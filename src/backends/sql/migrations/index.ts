@@ -20,12 +20,13 @@ import {
 import { type Tables, tablesFor } from '../queries.js';
 import { DEFAULT_PREFIX, PREFIX_PATTERN } from '../settings.js';
 import { migration0001 } from './0001_init.js';
+import { migration0002 } from './0002_partial_dedup_index.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = Object.freeze([migration0001]);
+export const MIGRATIONS: readonly Migration[] = Object.freeze([migration0001, migration0002]);
 
 /** The schema version this switchyard needs (the last migration's). */
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
