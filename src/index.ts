@@ -24,7 +24,15 @@ export {
   registerBackend,
   resolveConfig,
 } from './container.js';
-export type { BackendConnection, BackendContext, BackendModule, BackendSettings } from './core/backend.js';
+export type {
+  BackendConnection,
+  BackendConnections,
+  BackendContext,
+  BackendModule,
+  BackendSettings,
+  ResolvedSettings,
+  SettingsResolver,
+} from './core/backend.js';
 export { type Clock, ManualClock, systemClock } from './core/clock.js';
 export {
   type BackendRegistryLike,
@@ -59,6 +67,7 @@ export {
   type ParamsOf,
   type RootJob,
 } from './core/job.js';
+export type { JobQueueHooks } from './core/job-queue.js';
 export {
   type ClaimedJob,
   type ClaimRef,
