@@ -58,7 +58,15 @@ export {
   validateAggregatorSection,
 } from './container.js';
 export type { JobQueueAggregator, ReadyQueueMap } from './core/aggregator.js';
-export type { BackendConnection, BackendContext, BackendModule, BackendSettings } from './core/backend.js';
+export type {
+  BackendConnection,
+  BackendConnections,
+  BackendContext,
+  BackendModule,
+  BackendSettings,
+  ResolvedSettings,
+  SettingsResolver,
+} from './core/backend.js';
 export { type Clock, ManualClock, systemClock } from './core/clock.js';
 export {
   type BackendRegistryLike,
@@ -93,6 +101,7 @@ export {
   type ParamsOf,
   type RootJob,
 } from './core/job.js';
+export type { JobQueueHooks } from './core/job-queue.js';
 export {
   type ClaimedJob,
   type ClaimRef,

@@ -72,6 +72,9 @@ export function federatedSupports(partitions: readonly Supports[]): Supports {
 /** Milliseconds a partition found empty is tried after the others by pops of the same handle. */
 const EMPTY_HINT_MS = 1000;
 
+/** Pops that share one partition order (see `FederatedJobQueue#popOrder`). */
+const ORDER_REUSE = 64;
+
 /** The options every partition queue of a federated queue is built with. */
 export type PartitionQueueOptions = JobQueueOptions & {
   readonly domain: string;
@@ -122,8 +125,9 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #byName: ReadonlyMap<string, Partition>;
   readonly #ring: HashRing;
   readonly #ejectedUntil = new Map<string, number>();
-  /** The pop order of the current event-loop turn (see `#popOrder`). */
-  #turnOrder: Partition[] | null = null;
+  /** The current pop order and how many pops used it (see `#popOrder`). */
+  #order: Partition[] | null = null;
+  #orderUses = 0;
   /** When this handle last found each partition empty (see `#popOrder`). */
   readonly #emptyAt = new Map<string, number>();
 
@@ -167,6 +171,7 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
 
   #eject(p: Partition): void {
     this.#ejectedUntil.set(p.name, this.clock.now() + this.ejectSeconds * 1000);
+    this.#order = null;
   }
 
   /** The live partition the ring assigns to `key`, or null when every weighted one is ejected. */
@@ -289,11 +294,15 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
    * stops paying a round trip per pop to its emptied partitions.
    */
   #popOrder(): Partition[] {
-    // Pops issued in the same turn of the event loop share one order, so they reach the same
-    // partition together and a backend that group-commits concurrent pops (redis) still claims
-    // them in one round trip. Measured, 16 workers draining 20k jobs over 2 Redis partitions on
-    // one server: 0.5× the plain redis rate with an order per pop, 0.9–1.1× with one per turn.
-    if (this.#turnOrder !== null) return this.#turnOrder;
+    // One order serves ORDER_REUSE pops (or until a partition turns out empty or fails), so
+    // concurrent workers reach the same partition together and a backend that group-commits
+    // concurrent pops (redis) still claims them in one round trip. Measured, 16 workers draining
+    // 50k jobs over 2 Redis partitions: a fresh order per pop made ~33,000 Redis calls (half the
+    // plain redis rate); one per 64 pops ~6,600, as plain redis's ~6,250.
+    if (this.#order !== null && this.#orderUses < ORDER_REUSE) {
+      this.#orderUses++;
+      return this.#order;
+    }
     let order = weightedShuffle(this.#live(), (p) => p.weight);
     if (this.#emptyAt.size > 0) {
       const now = this.clock.now();
@@ -303,16 +312,16 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
       };
       order = [...order.filter((p) => !recent(p)), ...order.filter(recent)];
     }
-    this.#turnOrder = order;
-    setImmediate(() => {
-      this.#turnOrder = null;
-    });
+    this.#order = order;
+    this.#orderUses = 1;
     return order;
   }
 
   #noteEmpty(p: Partition, empty: boolean): void {
-    if (empty) this.#emptyAt.set(p.name, this.clock.now());
-    else this.#emptyAt.delete(p.name);
+    if (empty) {
+      this.#emptyAt.set(p.name, this.clock.now());
+      this.#order = null;
+    } else if (this.#emptyAt.size > 0) this.#emptyAt.delete(p.name);
   }
 
   protected override async doPop(): Promise<ClaimedJob | null> {
