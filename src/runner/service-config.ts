@@ -21,6 +21,8 @@ export interface RunnerGroupConf {
   readonly name: string;
   /** Runner slots: jobs of this group run at once. */
   readonly runners: number;
+  /** Jobs one slot runs at once, popped and acked in batches of that size. Default 1. */
+  readonly concurrency: number;
   /** Types the group runs; `*` = every type not in `typesExcludedFromDefaultQueue`. */
   readonly include: readonly string[];
   /** Types the group never runs (wins over `include`). */
@@ -36,6 +38,7 @@ export interface RunnerGroupConf {
 /** Keys of a runner group entry. */
 export const RUNNER_GROUP_KEYS: readonly string[] = Object.freeze([
   'runners',
+  'concurrency',
   'include',
   'exclude',
   'lowPriority',
@@ -130,6 +133,16 @@ export function validateRunnersSection(value: unknown, path: string): Issue[] {
         issues.push({ path: `${at}.runners`, message: 'must be an integer ≥ 0', value: group.runners });
       }
     }
+    if (group.concurrency !== undefined) {
+      const n = toNumber(group.concurrency);
+      if (n === null || !Number.isInteger(n) || n < 1) {
+        issues.push({
+          path: `${at}.concurrency`,
+          message: 'must be an integer ≥ 1',
+          value: group.concurrency,
+        });
+      }
+    }
     checkTypeList(group.include, `${at}.include`, issues, true);
     checkTypeList(group.exclude, `${at}.exclude`, issues, false);
     checkTypeList(group.lowPriority, `${at}.lowPriority`, issues, false);
@@ -176,20 +189,31 @@ function perType(value: unknown): Record<string, number> {
 
 /**
  * The runner groups of a validated `runners` section (see {@link validateRunnersSection}).
- * Defaults: `runners` 1, `include` `['*']`, the rest empty. Without a section: one group `basic`.
+ * Defaults: `runners` 1, `concurrency` 1, `include` `['*']`, the rest empty. Without a section: one group `basic`.
  */
 export function parseRunnersSection(value: unknown): RunnerGroupConf[] {
   if (!isPlainObject(value)) {
     return [
-      { name: 'basic', runners: 1, include: ['*'], exclude: [], lowPriority: [], claimTTL: {}, attempts: {} },
+      {
+        name: 'basic',
+        runners: 1,
+        concurrency: 1,
+        include: ['*'],
+        exclude: [],
+        lowPriority: [],
+        claimTTL: {},
+        attempts: {},
+      },
     ];
   }
   return Object.entries(value).map(([name, raw]) => {
     const g = isPlainObject(raw) ? raw : {};
     const runners = toNumber(g.runners);
+    const concurrency = toNumber(g.concurrency);
     return {
       name,
       runners: runners === null ? 1 : runners,
+      concurrency: concurrency === null ? 1 : concurrency,
       include: g.include === undefined || g.include === null ? ['*'] : list(g.include),
       exclude: list(g.exclude),
       lowPriority: list(g.lowPriority),

@@ -405,6 +405,7 @@ export class RunnerService {
         type,
         maxJobs,
         maxTime,
+        concurrency: group.conf.concurrency,
         ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
       });
       ran = result.jobs.length;

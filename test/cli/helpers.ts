@@ -54,7 +54,7 @@ export function withConfig(yaml: string): { dir: string; config: string } {
 export const SHARED_YAML = `jobTypes: [t1, t2, fail, slow]
 runners:
   ones: { runners: 2, include: [t1, fail, slow] }
-  twos: { runners: 2, include: ['*'], exclude: [t1, fail, slow] }
+  twos: { runners: 2, concurrency: 8, include: ['*'], exclude: [t1, fail, slow] }
 `;
 
 /** A config on a fresh SQLite file. */

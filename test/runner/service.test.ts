@@ -302,16 +302,46 @@ describe('RunnerService over a farm', () => {
     await farm.close();
   });
 
+  test('concurrency: each slot runs up to that many jobs at once, never more', async () => {
+    const farm = await memoryFarm(['w']);
+    const g = farm.group('w');
+    await g.push(Array.from({ length: 60 }, (_, n) => ({ type: 't0', params: { n } })));
+    let inFlight = 0;
+    let peak = 0;
+    const handlers = defineHandlers({
+      t0: {
+        run: async () => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await new Promise((r) => setTimeout(r, 2));
+          inFlight--;
+        },
+      },
+    });
+    const service = new RunnerService(farm, {
+      handlers,
+      logger: silentLogger,
+      groups: parseRunnersSection({ basic: { runners: 1, concurrency: 6, include: ['t0'] } }),
+      idleWait: 0.01,
+    });
+    const result = await service.run({ exitWhenIdle: true, maxTime: 10 });
+    expect(result.jobs.ok).toBe(60);
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(6);
+    expect(await g.get('t0').getSize()).toBe(0);
+    await farm.close();
+  });
+
   test('the runners section defaults come from the config', async () => {
     const farm = await memoryFarm(['w'], {
-      runners: { a: { runners: '2', include: ['t0'] }, b: {} },
+      runners: { a: { runners: '2', include: ['t0'] }, b: { concurrency: 4 } },
       backoffThrottling: { t0: 100 },
     });
     const { handlers } = recorder();
     const service = new RunnerService(farm, { handlers, logger: silentLogger });
-    expect(service.groups.map((x) => [x.name, x.runners, x.include])).toEqual([
-      ['a', 2, ['t0']],
-      ['b', 1, ['*']],
+    expect(service.groups.map((x) => [x.name, x.runners, x.concurrency, x.include])).toEqual([
+      ['a', 2, 1, ['t0']],
+      ['b', 1, 4, ['*']],
     ]);
     await farm.close();
   });
@@ -339,7 +369,10 @@ describe('runners and backoffThrottling section validators', () => {
 
   test('name every bad value by path', () => {
     const issues = validateRunnersSection(
-      { basic: { runners: -1, include: 'x', exclude: ['*'], bogus: 1, attempts: { a: 0 } }, 'bad name': {} },
+      {
+        basic: { runners: -1, concurrency: 0, include: 'x', exclude: ['*'], bogus: 1, attempts: { a: 0 } },
+        'bad name': {},
+      },
       'runners',
     );
     expect(issues.map((i) => i.path).sort()).toEqual(
@@ -347,6 +380,7 @@ describe('runners and backoffThrottling section validators', () => {
         'runners.bad name',
         'runners.basic.attempts.a',
         'runners.basic.bogus',
+        'runners.basic.concurrency',
         'runners.basic.exclude.0',
         'runners.basic.include',
         'runners.basic.runners',
