@@ -105,6 +105,8 @@ interface Target {
   open(prefix: string, extra?: { readonly pool?: { readonly max?: number } }): SqlDatabase;
   /** A host knex instance (closed after the file). */
   hostKnex(): Promise<KnexLike>;
+  /** Connection settings naming a database that does not exist (SQLite: a file in a missing directory). */
+  readonly missingDatabase: Readonly<Record<string, unknown>>;
 }
 
 function trackPrefix(target: Target, prefix: string): void {
@@ -124,6 +126,12 @@ function makeTarget(client: SqlClient, connection: string): Target {
   let host: Promise<KnexLike> | null = null;
   return {
     client,
+    get missingDatabase() {
+      if (client === 'sqlite') return { filename: join(dir, 'no-such-directory', 'queue.sqlite') };
+      const url = new URL(connection);
+      url.pathname = '/switchyard_no_such_database';
+      return { connection: url.toString() };
+    },
     open: (prefix, extra = {}) => {
       const db =
         client === 'sqlite'
@@ -337,6 +345,75 @@ function dialectTests(target: Target): void {
     await a.close();
     await b.close();
   });
+
+  test('a connection to a database that does not exist is SWITCHYARD_CONFIG_INVALID naming the connection', async () => {
+    const q = new SqlJobQueue({ type: 't', ...target.missingDatabase, pool: { min: 0, max: 1 } });
+    const error = await rejection(() => q.push({ type: 't', params: {} }));
+    expect(error.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(error.issues.map((i) => i.path)).toEqual(['connection']);
+    expect(error.message).toMatch(/database that does not exist/);
+    await q.close();
+  });
+
+  test('a job larger than maxJobBytes is SWITCHYARD_INVALID_JOB naming it; nothing of the batch is written', async () => {
+    const prefix = newPrefix();
+    trackPrefix(target, prefix);
+    const db = target.open(prefix);
+    const q = new SqlJobQueue({ type: 't', database: db, maxJobBytes: 4096 });
+    const jobs = [
+      { type: 't', params: { n: 0 } },
+      { type: 't', params: { pad: 'é'.repeat(2100) } }, // 4,200 bytes of UTF-8 in 2,100 characters
+      { type: 't', params: { n: 2 } },
+    ];
+    const error = await rejection(() => q.push(jobs));
+    expect(error.code).toBe(ErrorCode.INVALID_JOB);
+    expect(error.issues.map((i) => i.path)).toEqual(['jobs[1].params']);
+    expect(error.message).toMatch(/4210 bytes of JSON \(job type t\).*at most 4096 \(maxJobBytes\)/s);
+    expect(await q.getSize()).toBe(0);
+    expect((await q.push([jobs[0], jobs[2]] as typeof jobs)).inserted).toBe(2);
+    expect(() => new SqlJobQueue({ type: 't', database: db, maxJobBytes: 10 })).toThrow(/maxJobBytes/);
+    await q.close();
+  });
+
+  test('a batch larger than one statement may be is split (MySQL: max_allowed_packet) and lands whole, atomic too', async () => {
+    const prefix = newPrefix();
+    trackPrefix(target, prefix);
+    const db = target.open(prefix);
+    const q = new SqlJobQueue({ type: 't', database: db });
+    // 20 jobs of 1 MiB, half of them quotes (mysql2 escapes each: 1.5 MiB in the statement) = 30 MiB,
+    // over MariaDB's default 16 MiB packet.
+    const pad = `${'"'.repeat(512 * 1024)}${'x'.repeat(512 * 1024)}`;
+    const jobs = Array.from({ length: 20 }, (_, i) => ({ type: 't', params: { i, pad } }));
+    expect(await q.push(jobs, { atomic: true })).toEqual({ inserted: 20, duplicates: 0 });
+    const popped = await q.popBatch(20);
+    expect(popped.map((j) => (j.params as { i: number }).i).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    expect(popped.every((j) => (j.params as { pad: string }).pad === pad)).toBe(true);
+    await q.close();
+  });
+
+  if (target.client === 'mysql2') {
+    test("a job over the server's max_allowed_packet is SWITCHYARD_INVALID_JOB before anything is sent", async () => {
+      const prefix = newPrefix();
+      trackPrefix(target, prefix);
+      const knex = await target.hostKnex();
+      const packet = Number(rows(await knex.raw('SELECT @@max_allowed_packet AS p', []))[0]?.p);
+      const q = new SqlJobQueue({ type: 't', knex, prefix, maxJobBytes: 1_000_000_000 });
+      const error = await rejection(() =>
+        q.push([
+          { type: 't', params: { n: 1 } },
+          { type: 't', params: { pad: 'x'.repeat(packet) } },
+        ]),
+      );
+      expect(error.code).toBe(ErrorCode.INVALID_JOB);
+      expect(error.issues.map((i) => i.path)).toEqual(['jobs[1].params']);
+      expect(error.message).toContain(`max_allowed_packet is ${packet}`);
+      expect(error.message.length).toBeLessThan(2000);
+      expect(await q.getSize()).toBe(0);
+      await q.close();
+    });
+  }
 }
 
 function concurrencyTest(target: Target): void {

@@ -20,6 +20,7 @@ import { tablesFor } from './queries.js';
 import {
   CLIENT_PACKAGES,
   connectionSpec,
+  DEFAULT_MAX_JOB_BYTES,
   DEFAULT_PREFIX,
   type MigrateMode,
   type OwnedConnectionSpec,
@@ -170,6 +171,7 @@ class Engine {
   readonly #spec: OwnedConnectionSpec | null;
   #knex: Promise<KnexLike> | null;
   readonly #schemas = new Map<string, Promise<void>>();
+  #maxPacket: Promise<number> | null = null;
   /** Open databases using this engine (owned engines are destroyed when it drops to 0). */
   refs = 0;
 
@@ -210,6 +212,27 @@ class Engine {
       if (this.#schemas.get(prefix) === promise) this.#schemas.delete(prefix);
     });
     return promise;
+  }
+
+  /**
+   * The largest statement the server accepts, in bytes: MySQL's `max_allowed_packet` (read once
+   * per instance; MariaDB 10.11 defaults to 16 MiB, and a larger INSERT fails with
+   * ER_NET_PACKET_TOO_LARGE); unbounded (`Infinity`) for PostgreSQL and SQLite, whose limits are on
+   * values (1 GB), not statements.
+   */
+  maxPacket(via: KnexRawLike): Promise<number> {
+    if (this.dialect.name !== 'mysql') return Promise.resolve(Number.POSITIVE_INFINITY);
+    if (!this.#maxPacket) {
+      const read = Promise.resolve(via.raw('SELECT @@max_allowed_packet AS p', [])).then((result) => {
+        const value = Number(this.dialect.rows(result)[0]?.p);
+        return Number.isFinite(value) && value > 0 ? value : 4 * 1024 * 1024; // MySQL's smallest default
+      });
+      this.#maxPacket = read;
+      read.catch(() => {
+        if (this.#maxPacket === read) this.#maxPacket = null;
+      });
+    }
+    return this.#maxPacket;
   }
 
   async #ensure(prefix: string, mode: MigrateMode, via: KnexRawLike | undefined): Promise<void> {
@@ -259,6 +282,8 @@ export interface SqlDatabaseOptions {
   readonly prefix?: string;
   /** Default migrate mode of queues on this database. */
   readonly migrate?: MigrateMode;
+  /** Default largest job of queues on this database (bytes of params JSON). */
+  readonly maxJobBytes?: number;
 }
 
 /**
@@ -270,6 +295,8 @@ export class SqlDatabase {
   readonly prefix: string;
   /** Default migrate mode. */
   readonly migrateMode: MigrateMode;
+  /** Default largest job (bytes of params JSON). */
+  readonly maxJobBytes: number;
   readonly #engine: Engine;
   #closed = false;
 
@@ -278,6 +305,7 @@ export class SqlDatabase {
     engine.refs++;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.migrateMode = options.migrate ?? 'on-first-use';
+    this.maxJobBytes = options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES;
   }
 
   /**
@@ -290,9 +318,10 @@ export class SqlDatabase {
   static open(settings: SqlConnectionSettings = {}, path = ''): SqlDatabase {
     const issues = validateSqlSettings(settings as Readonly<Record<string, unknown>>, path);
     if (issues.length > 0) throw configInvalid(issues, 'sql connection settings');
-    const options: { prefix?: string; migrate?: MigrateMode } = {};
+    const options: { prefix?: string; migrate?: MigrateMode; maxJobBytes?: number } = {};
     if (settings.prefix !== undefined) options.prefix = settings.prefix;
     if (settings.migrate !== undefined) options.migrate = settings.migrate;
+    if (settings.maxJobBytes !== undefined) options.maxJobBytes = settings.maxJobBytes;
     if (settings.knex) return SqlDatabase.forKnex(settings.knex, options);
     const spec = connectionSpec(settings);
     const dialect = DIALECT_OF_CLIENT[spec.client];
@@ -379,6 +408,14 @@ export class SqlDatabase {
   }
 
   /**
+   * The largest statement the server accepts, in bytes (`Infinity` where only values are bounded).
+   * @param via - the connection or transaction to ask through.
+   */
+  maxPacket(via: KnexRawLike): Promise<number> {
+    return this.#engine.maxPacket(via);
+  }
+
+  /**
    * Closes this database: destroys the knex pool when switchyard owns it and no other open
    * database shares it; never touches a host instance. Idempotent.
    */
@@ -401,7 +438,7 @@ const privateDatabases = new Map<string, { db: SqlDatabase; refs: number }>();
  * one pool, destroyed when the last queue using it closes.
  */
 export function acquirePrivateDatabase(settings: SqlConnectionSettings, path = ''): SqlDatabase {
-  const { prefix: _p, migrate: _m, knex: _k, ...connection } = settings;
+  const { prefix: _p, migrate: _m, maxJobBytes: _b, knex: _k, ...connection } = settings;
   const spec = connectionSpec(connection);
   const key = `${spec.target}\u0000${JSON.stringify(connection.pool ?? null)}`;
   const entry = privateDatabases.get(key);

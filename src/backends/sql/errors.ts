@@ -1,11 +1,12 @@
 /**
  * Driver errors of pg, mysql2 and better-sqlite3, classified: connection failures become
- * `SWITCHYARD_CONNECTION_LOST`, everything else `SWITCHYARD_BACKEND_ERROR` (both through the core's
- * `wrapDriverError`, original as `cause`), with every known secret scrubbed from the message.
+ * `SWITCHYARD_CONNECTION_LOST`, a database that does not exist `SWITCHYARD_CONFIG_INVALID`,
+ * everything else `SWITCHYARD_BACKEND_ERROR` (original as `cause`), with every known secret
+ * scrubbed from the message and the message's length bounded.
  *
  * @packageDocumentation
  */
-import { ErrorCode, SwitchyardError, wrapDriverError } from '../../core/errors.js';
+import { ErrorCode, SwitchyardError } from '../../core/errors.js';
 
 /** Node / driver codes that mean the database could not be reached or the connection dropped. */
 const CONNECTION_CODES: ReadonlySet<string> = new Set([
@@ -100,18 +101,52 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** True when `err` says the connection's database does not exist (or, for SQLite, cannot be created). */
+export function isMissingDatabase(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code === '3D000' || code === 'ER_BAD_DB_ERROR' || errnoOf(err) === 1049) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /directory does not exist|unable to open database file/i.test(message);
+}
+
+/** The longest driver message kept whole: knex prefixes the statement, which can be megabytes. */
+const MAX_DETAIL = 600;
+
 /**
- * Wraps a driver error as `SWITCHYARD_CONNECTION_LOST` (unreachable / dropped) or
- * `SWITCHYARD_BACKEND_ERROR`, scrubbing `secrets` (connection passwords) from the message.
- * Switchyard errors pass through unchanged.
+ * The driver's own words, bounded: mysql2's `sqlMessage` when there is one (knex puts the whole
+ * statement, bound values included, in front of `message`), else the message, its middle cut when
+ * it is longer than {@link MAX_DETAIL} characters (a 20 MB INSERT never lands in a log).
+ */
+function detailOf(err: unknown): string {
+  const sqlMessage = (err as { sqlMessage?: unknown } | null)?.sqlMessage;
+  const text = typeof sqlMessage === 'string' ? sqlMessage : err instanceof Error ? err.message : String(err);
+  if (text.length <= MAX_DETAIL) return text;
+  const half = MAX_DETAIL / 2;
+  return `${text.slice(0, half)} … [${text.length - MAX_DETAIL} characters cut] … ${text.slice(-half)}`;
+}
+
+/**
+ * Wraps a driver error as `SWITCHYARD_CONNECTION_LOST` (unreachable / dropped),
+ * `SWITCHYARD_CONFIG_INVALID` (the connection names a database that does not exist) or
+ * `SWITCHYARD_BACKEND_ERROR`, scrubbing `secrets` (connection passwords) from the message and
+ * bounding its length. Switchyard errors pass through unchanged.
  */
 export function wrapSqlError(err: unknown, what: string, secrets: readonly string[]): SwitchyardError {
   if (err instanceof SwitchyardError) return err;
+  const detail = scrub(detailOf(err), secrets);
+  const cause = detail === (err instanceof Error ? err.message : String(err)) ? err : safeCause(err, detail);
+  if (isMissingDatabase(err)) {
+    const message = `names a database that does not exist (${detail}): create it, or fix the connection`;
+    return new SwitchyardError(ErrorCode.CONFIG_INVALID, `${what} failed: the connection ${message}`, {
+      issues: [{ path: 'connection', message }],
+      cause,
+    });
+  }
   const code = isConnectionError(err) ? ErrorCode.CONNECTION_LOST : ErrorCode.BACKEND_ERROR;
-  const message = err instanceof Error ? err.message : String(err);
-  const clean = scrub(message, secrets);
-  if (clean === message) return wrapDriverError(err, what, code);
-  // The message carried a secret: report the scrubbed text; keep the driver's code for callers.
-  const safe = Object.assign(new Error(clean), { code: codeOf(err) });
-  return new SwitchyardError(code, `${what} failed: ${clean}`, { cause: safe });
+  return new SwitchyardError(code, `${what} failed: ${detail}`, { cause });
+}
+
+/** A stand-in cause with the scrubbed / bounded text and the driver's code (the original may hold a secret). */
+function safeCause(err: unknown, detail: string): Error {
+  return Object.assign(new Error(detail), { code: codeOf(err), errno: errnoOf(err) });
 }

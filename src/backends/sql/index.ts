@@ -38,7 +38,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BackendContext, BackendModule, BackendSettings } from '../../core/backend.js';
-import { configInvalid, type Issue } from '../../core/errors.js';
+import { configInvalid, type Issue, invalidJob } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
 import {
   type ClaimedJob,
@@ -145,6 +145,13 @@ const ACK_ROWS_MAX = 1000;
 const MAX_TRIES = 6;
 
 /**
+ * Bytes of a MySQL packet kept for everything but the params when sizing INSERTs against
+ * `max_allowed_packet`: the statement text (~40 KiB for 500 rows) and the other columns of up to
+ * 500 rows (under 300 bytes each, escaped).
+ */
+const PACKET_HEADROOM = 1024 * 1024;
+
+/**
  * Before retrying a deadlocked statement, wait a random 0–(this × attempt) ms, so the
  * transactions that deadlocked do not collide again at once. Without it, MariaDB's 8-process
  * drain (coalesced acks of up to 1,000 claims) occasionally lost four immediate retries in a row.
@@ -174,6 +181,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #closes: 'nothing' | 'handle' | 'private';
   readonly #prefix: string;
   readonly #migrate: MigrateMode;
+  readonly #maxJobBytes: number;
   readonly #d: Dialect;
   readonly #t: Q.Tables;
   readonly #q: Q.QueueKey;
@@ -207,7 +215,16 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       }
     }
     const settings: Record<string, unknown> = {};
-    for (const key of ['client', 'connection', 'filename', 'pool', 'prefix', 'migrate', 'knex'] as const) {
+    for (const key of [
+      'client',
+      'connection',
+      'filename',
+      'pool',
+      'prefix',
+      'migrate',
+      'maxJobBytes',
+      'knex',
+    ] as const) {
       if (options[key] !== undefined) settings[key] = options[key];
     }
     issues.push(...validateSqlSettings(settings, ''));
@@ -234,6 +251,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     }
     this.#prefix = s.prefix ?? this.#db.prefix;
     this.#migrate = s.migrate ?? this.#db.migrateMode;
+    this.#maxJobBytes = s.maxJobBytes ?? this.#db.maxJobBytes;
     this.#d = this.#db.dialect;
     this.#t = Q.tablesFor(this.#prefix);
     this.#q = { domain: this.domain, type: this.type };
@@ -340,11 +358,17 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
   ): Promise<PushResult> {
     const now = this.clock.now();
     const rows = jobs.map((job) => this.#insertRow(job, now));
-    const chunk = Q.insertChunk(this.#d);
-    const insertAll = async (db: KnexRawLike): Promise<number> => {
+    const bytes = rows.map((row) => Q.paramsBytes(this.#d, row.params));
+    /** Statements of at most `insertChunk` rows and one packet each; checked before the first INSERT, so a batch with a job too large writes nothing. */
+    const plan = async (db: KnexRawLike): Promise<Array<readonly [number, number]>> => {
+      const packet = await this.#db.maxPacket(db);
+      this.#assertJobsFit(rows, bytes, packet);
+      return Q.insertChunks(this.#d, bytes, packet - PACKET_HEADROOM);
+    };
+    const insertAll = async (db: KnexRawLike, chunks: ReadonlyArray<readonly [number, number]>) => {
       let inserted = 0;
-      for (let i = 0; i < rows.length; i += chunk) {
-        inserted += await this.#affected(db, Q.insertJobs(this.#d, this.#t, rows.slice(i, i + chunk)));
+      for (const [start, end] of chunks) {
+        inserted += await this.#affected(db, Q.insertJobs(this.#d, this.#t, rows.slice(start, end)));
       }
       return inserted;
     };
@@ -356,21 +380,22 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
         async () => {
           // SQLite's pool is one connection, held by the host's transaction: check the schema through it.
           await this.#ready(this.#d.name === 'sqlite' ? trx : undefined);
-          return insertAll(trx);
+          return insertAll(trx, await plan(trx));
         },
         false, // a failed statement aborted the host's transaction: never retry inside it
       );
     } else {
       inserted = await this.#run('push', async () => {
         const knex = await this.#ready();
+        const chunks = await plan(knex);
         // One INSERT is atomic on its own; a larger atomic batch is one transaction. PostgreSQL
         // inserts up to 10,000 rows in one statement (queries.ts#insertJobsUnnest: push(1000)
         // 19.4–21.1 → 6.3–6.9 ms measured) and wraps a larger batch in one transaction either
         // way (one commit, not one per statement).
-        if (rows.length > chunk && (o.atomic || this.#d.name === 'postgres')) {
-          return this.#transaction(knex, insertAll);
+        if (chunks.length > 1 && (o.atomic || this.#d.name === 'postgres')) {
+          return this.#transaction(knex, (trx) => insertAll(trx, chunks));
         }
-        return insertAll(knex);
+        return insertAll(knex, chunks);
       });
     }
     return { inserted, duplicates: jobs.length - inserted };
@@ -387,6 +412,32 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       );
     }
     return transaction;
+  }
+
+  /**
+   * @throws `SWITCHYARD_INVALID_JOB` naming every job whose params JSON is larger than
+   *   `maxJobBytes`, or larger as a statement than this server takes (MySQL's `max_allowed_packet`).
+   * @param bytes - each row's params size in a statement ({@link Q.paramsBytes}).
+   */
+  #assertJobsFit(rows: readonly Q.InsertRow[], bytes: readonly number[], packet: number): void {
+    const issues: Issue[] = [];
+    const packetRoom = packet - PACKET_HEADROOM;
+    bytes.forEach((size, i) => {
+      const row = rows[i] as Q.InsertRow;
+      // `size` is the UTF-8 size, plus MySQL's escapes: only a candidate needs the exact count.
+      const json = size > this.#maxJobBytes ? Buffer.byteLength(row.params) : size;
+      let why: string | null = null;
+      if (json > this.#maxJobBytes) why = `at most ${this.#maxJobBytes} (maxJobBytes)`;
+      else if (size > packetRoom) {
+        why = `at most ${packetRoom} as an escaped statement value (the server's max_allowed_packet is ${packet}); it takes ${size}`;
+      }
+      if (why === null) return;
+      issues.push({
+        path: `jobs[${i}].params`,
+        message: `is ${json} bytes of JSON (job type ${row.type}); ${String(this)} stores ${why}`,
+      });
+    });
+    if (issues.length > 0) throw invalidJob(issues);
   }
 
   #insertRow(job: NormalizedJob, now: number): Q.InsertRow {
@@ -761,9 +812,10 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
           if (taken.length === 0) return 0;
           const now = this.clock.now();
           const copies = taken.map((r) => this.#copyRow(r, now));
-          const chunk = Q.insertChunk(this.#d);
-          for (let i = 0; i < copies.length; i += chunk) {
-            const q = Q.insertJobs(this.#d, this.#t, copies.slice(i, i + chunk));
+          const bytes = copies.map((c) => Q.paramsBytes(this.#d, c.params));
+          const packet = await this.#db.maxPacket(trx);
+          for (const [start, end] of Q.insertChunks(this.#d, bytes, packet - PACKET_HEADROOM)) {
+            const q = Q.insertJobs(this.#d, this.#t, copies.slice(start, end));
             await trx.raw(q.sql, q.bindings);
           }
           return taken.length;

@@ -59,6 +59,70 @@ export function insertChunk(d: Dialect): number {
   return d.name === 'postgres' ? PG_INSERT_CHUNK : INSERT_CHUNK;
 }
 
+/**
+ * The most params bytes one INSERT carries, whatever the dialect allows: bounds the client memory
+ * of one statement (a PostgreSQL array parameter, or mysql2's escaped copy, is built whole).
+ */
+export const STATEMENT_BYTES_MAX = 64 * 1024 * 1024;
+
+/**
+ * The bytes a params string takes in a statement: UTF-8 bytes, plus on MySQL one backslash per
+ * character mysql2 escapes when it inlines the value (`"`, `'`, `\\`, NUL, newline, CR, tab,
+ * backspace, ^Z): JSON's quotes can double a job's size in the packet.
+ */
+export function paramsBytes(d: Dialect, params: string): number {
+  const bytes = Buffer.byteLength(params);
+  if (d.name !== 'mysql') return bytes;
+  let escapes = 0;
+  for (let i = 0; i < params.length; i++) {
+    const c = params.charCodeAt(i);
+    if (
+      c === 34 ||
+      c === 39 ||
+      c === 92 ||
+      c === 0 ||
+      c === 10 ||
+      c === 13 ||
+      c === 9 ||
+      c === 8 ||
+      c === 26
+    ) {
+      escapes++;
+    }
+  }
+  return bytes + escapes;
+}
+
+/**
+ * Splits rows into INSERT statements: `[start, end)` ranges of at most {@link insertChunk} rows
+ * whose params add up to at most `maxBytes` (and {@link STATEMENT_BYTES_MAX}); a row larger than
+ * that still gets a statement of its own (callers refuse such rows first).
+ *
+ * @param bytes - each row's params size in bytes.
+ */
+export function insertChunks(
+  d: Dialect,
+  bytes: readonly number[],
+  maxBytes: number,
+): Array<readonly [number, number]> {
+  const rowsMax = insertChunk(d);
+  const budget = Math.min(maxBytes, STATEMENT_BYTES_MAX);
+  const chunks: Array<readonly [number, number]> = [];
+  let start = 0;
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const size = bytes[i] ?? 0;
+    if (i > start && (i - start >= rowsMax || sum + size > budget)) {
+      chunks.push([start, i]);
+      start = i;
+      sum = 0;
+    }
+    sum += size;
+  }
+  if (bytes.length > start) chunks.push([start, bytes.length]);
+  return chunks;
+}
+
 /** Rows per listing page and per repush batch. */
 export const PAGE_SIZE = 500;
 

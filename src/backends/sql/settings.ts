@@ -17,6 +17,12 @@ import { resolve } from 'node:path';
 import { describeValue, type Issue } from '../../core/errors.js';
 import { isKnexLike, type KnexLike } from './knex-like.js';
 
+/** Default {@link SqlConnectionSettings.maxJobBytes}: 16 MiB, MariaDB's default `max_allowed_packet`. */
+export const DEFAULT_MAX_JOB_BYTES = 16 * 1024 * 1024;
+
+/** The largest `maxJobBytes` accepted: PostgreSQL's and SQLite's 1 GB limit on one value. */
+export const MAX_JOB_BYTES_LIMIT = 1_000_000_000;
+
 /** The default table prefix. */
 export const DEFAULT_PREFIX = 'switchyard_';
 
@@ -98,6 +104,12 @@ export interface SqlConnectionSettings {
   readonly prefix?: string;
   /** `on-first-use` (default) migrates the schema on the first call; `manual` only checks it. */
   readonly migrate?: MigrateMode;
+  /**
+   * The largest job this queue stores: its params as JSON, in UTF-8 bytes (default
+   * {@link DEFAULT_MAX_JOB_BYTES}). A larger job is `SWITCHYARD_INVALID_JOB` before anything is
+   * written. On MySQL / MariaDB the server's `max_allowed_packet` bounds it further.
+   */
+  readonly maxJobBytes?: number;
   /** A host knex instance (API only): used as is, never closed by switchyard. */
   readonly knex?: KnexLike;
 }
@@ -110,6 +122,7 @@ export const SETTING_KEYS: readonly string[] = Object.freeze([
   'pool',
   'prefix',
   'migrate',
+  'maxJobBytes',
   'knex',
 ]);
 
@@ -218,6 +231,19 @@ export function validateSqlSettings(settings: Readonly<Record<string, unknown>>,
       message: 'is not a migrate mode',
       value: s.migrate,
       choices: MIGRATE_MODES,
+    });
+  }
+  if (
+    s.maxJobBytes !== undefined &&
+    (typeof s.maxJobBytes !== 'number' ||
+      !Number.isInteger(s.maxJobBytes) ||
+      s.maxJobBytes < 1024 ||
+      s.maxJobBytes > MAX_JOB_BYTES_LIMIT)
+  ) {
+    issues.push({
+      path: at('maxJobBytes'),
+      message: `must be an integer from 1024 to ${MAX_JOB_BYTES_LIMIT} (bytes of params JSON)`,
+      value: s.maxJobBytes,
     });
   }
   if (s.knex !== undefined) {
