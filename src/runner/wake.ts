@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { setMaxListeners } from 'node:events';
 import type { JobQueue } from '../core/job-queue.js';
 
 /** Most queues one idle wait listens on; beyond it the runner just sleeps (polls). */
@@ -26,6 +27,8 @@ export function waitForAnyJobs(
   const wakeable = queues.length > MAX_WAKE_QUEUES ? [] : queues.filter((q) => q.supports.wake && !q.closed);
   return new Promise<boolean>((resolve) => {
     const stop = new AbortController();
+    // One abort listener per queue waited on: not a leak.
+    setMaxListeners(MAX_WAKE_QUEUES + 1, stop.signal);
     const finish = (woken: boolean): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
