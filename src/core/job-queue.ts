@@ -641,7 +641,8 @@ export abstract class JobQueue<T extends string = JobType> {
       const woken = this.doWaitForJobs(timeout, stop.signal).then(
         (r) => r === true,
         () => {
-          this.#count('errors', 1, 'wait');
+          // A failure after the wait ended (e.g. the subscriber closed under it) is no error.
+          if (!stop.signal.aborted) this.#count('errors', 1, 'wait');
           return stopped;
         },
       );
