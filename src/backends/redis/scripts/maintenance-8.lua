@@ -66,7 +66,5 @@ end
 
 local released = promote_due(KEYS[8], KEYS[5], ARGV[1], limit)
 if released >= limit then more = 1 end
-if recycled + released > 0 then
-  wake_if_was_empty(KEYS[5], was_ready + recycled + released, recycled + released)
-end
+if was_ready == 0 and recycled + released > 0 then wake(KEYS[5]) end
 return { recycled, abandoned, pruned, released, more }

@@ -4,10 +4,13 @@
   empty to non-empty: a busy queue never pays for it.
 ]]
 
---- Publishes on the wake channel of `ready` when an LPUSH / RPUSH of `pushed` ids that left the
--- list `length` long found it empty (length == pushed).
+--- Publishes on the wake channel of the ready list `ready`.
+local function wake(ready)
+  redis.call('PUBLISH', string.sub(ready, 1, -6) .. 'wake', '1')
+end
+
+--- Publishes when an LPUSH / RPUSH of `pushed` ids, which left the list `length` long, found it
+-- empty (length == pushed).
 local function wake_if_was_empty(ready, length, pushed)
-  if length == pushed then
-    redis.call('PUBLISH', string.sub(ready, 1, -6) .. 'wake', '1')
-  end
+  if length == pushed then wake(ready) end
 end
