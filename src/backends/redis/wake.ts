@@ -136,6 +136,8 @@ export class WakeHub {
 
   #open(): RedisSubscriberLike {
     if (this.#subscriber !== null && this.#subscriber.status !== 'end') return this.#subscriber;
+    // A released hub opens nothing (no connection may outlive the last queue).
+    if (this.#refs === 0) throw new Error('the wake hub was released');
     const duplicate = this.#client.duplicate;
     if (typeof duplicate !== 'function') throw new TypeError('the Redis client has no duplicate()');
     const sub = duplicate.call(this.#client, { connectionName: WAKE_CLIENT_NAME });
