@@ -107,6 +107,7 @@ export {
   type ClaimRef,
   JobQueue,
   type JobQueueOptions,
+  MAX_WAIT_MS,
   type MaintenanceHookOptions,
   type MaintenanceResult,
   newClaimToken,
@@ -117,6 +118,7 @@ export {
   QUEUE_DEFAULTS,
   type ReleaseHookOptions,
   type ReleaseOutcome,
+  type WaitForJobsOptions,
 } from './core/job-queue.js';
 export {
   ANY,

@@ -8,11 +8,14 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createFarmWithAggregator } from '../container.js';
 import type { ResolvedConfig } from '../core/config-types.js';
+import type { JobQueue } from '../core/job-queue.js';
+import type { JobQueueGroup } from '../core/job-queue-group.js';
 import { JobRunner, type JobRunRecord, type JobRunStatus, type RunReached } from '../runner/runner.js';
 import { RunnerService } from '../runner/service.js';
 import { parseBackoffThrottlingSection } from '../runner/service-config.js';
 import { installSignalHandlers } from '../runner/signals.js';
 import { defaultThrottleFile, Throttle } from '../runner/throttle.js';
+import { waitForAnyJobs } from '../runner/wake.js';
 import {
   assertKnownType,
   type CommonOptions,
@@ -83,6 +86,16 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The queues `run-jobs --wait` listens on: the `--type` one, else every type a default pop considers. */
+function waitQueues(group: JobQueueGroup, type: string | undefined): JobQueue[] {
+  if (type !== undefined) return [group.get(type)];
+  const excluded = new Set(group.typesExcludedFromDefaultQueue);
+  return group
+    .getQueueTypes()
+    .filter((t) => !excluded.has(t))
+    .map((t) => group.get(t));
+}
+
 /** Runs `run-jobs`; returns the exit code. */
 export async function runJobsCommand(options: RunJobsOptions): Promise<number> {
   if ((options.procs ?? 1) > 1) return runInProcesses(options);
@@ -121,6 +134,7 @@ export async function runJobsCommand(options: RunJobsOptions): Promise<number> {
     let done = 0;
     let reached: RunReached;
     const chunk = Math.max(100, (options.concurrency ?? 1) * 10);
+    let woke = false;
     while (true) {
       const left = maxJobs - done;
       const r = await runner.run({
@@ -143,7 +157,15 @@ export async function runJobsCommand(options: RunJobsOptions): Promise<number> {
       reached = r.reached;
       if (reached === 'job-limit' && done < maxJobs) continue;
       if (reached === 'none-ready' && options.wait && !signals.signal.aborted && Date.now() < deadline) {
-        await sleep(Math.min(1000, deadline - Date.now()), signals.signal);
+        // Poll every second, but listen meanwhile (backends with wake): a push ends the wait. After
+        // a wake that ran nothing, sleep instead, so a queue that keeps saying "ready" cannot spin us.
+        const ms = Math.min(1000, deadline - Date.now());
+        if (woke && r.jobs.length === 0) {
+          woke = false;
+          await sleep(ms, signals.signal);
+        } else {
+          woke = await waitForAnyJobs(waitQueues(group, options.type), ms, signals.signal);
+        }
         if (signals.signal.aborted) reached = 'stopped';
         else continue;
       }

@@ -144,6 +144,17 @@ export interface MaintenanceHookOptions {
   readonly now: number;
 }
 
+/** Options of `waitForJobs()`. */
+export interface WaitForJobsOptions {
+  /** Milliseconds to wait at most (0 – 2^31−1). */
+  readonly timeout: number;
+  /** Abort to stop waiting; the wait then resolves false. */
+  readonly signal?: AbortSignal;
+}
+
+/** The longest `waitForJobs()` timeout: what `setTimeout` can hold (about 24.8 days). */
+export const MAX_WAIT_MS = 2_147_483_647;
+
 /** A new random job id. */
 export function newJobId(): string {
   return randomUUID();
@@ -185,6 +196,8 @@ export abstract class JobQueue<T extends string = JobType> {
   readonly aggregator: JobQueueAggregator | null;
   #labels: MetricLabels;
   #closed = false;
+  /** Aborts the pending `waitForJobs()` calls (on close). */
+  readonly #waits = new Set<AbortController>();
   #lastMaintenance = Number.NEGATIVE_INFINITY;
 
   /**
@@ -580,12 +593,80 @@ export abstract class JobQueue<T extends string = JobType> {
     return this.#timed('siblings', () => this.doGetSiblingQueueSizes(types));
   }
 
+  // ---------------------------------------------------------------- wake
+
+  /**
+   * Waits until the store says jobs may have arrived in this queue, for at most `timeout` ms.
+   * Meant for an idle runner after an empty pop: pop, and wait only when the pop found nothing.
+   *
+   * @remarks
+   * `true` is a hint, never a promise: another consumer may take the job first, so pop again and
+   * expect null now and then. A backend with `supports.wake` resolves true at once when jobs are
+   * already ready when the wait starts (so a push between the empty pop and the wait is not
+   * missed) and when a delayed job falls due; without `wake` the call just waits out the timeout
+   * (or the abort) and resolves false, and callers poll. Resolves false, never rejects, on
+   * timeout, on abort and when the queue is closed meanwhile; a store error while waiting is
+   * counted (`errors`, op `wait`) and the wait then runs out its timeout, so the next pop reports
+   * the error. No timer outlives the wait.
+   *
+   * @returns true when jobs may be ready, false on timeout, abort or close.
+   * @throws `TypeError` for a bad timeout or signal, `SWITCHYARD_NOT_SUPPORTED` on push-only
+   *   backends, `SWITCHYARD_QUEUE_CLOSED`.
+   */
+  async waitForJobs(options: WaitForJobsOptions): Promise<boolean> {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('waitForJobs(options): expected { timeout, signal? }');
+    }
+    const { timeout, signal } = options;
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0 || timeout > MAX_WAIT_MS) {
+      throw new TypeError(
+        `waitForJobs({ timeout }): timeout must be milliseconds from 0 to ${MAX_WAIT_MS}, got ${String(timeout)}`,
+      );
+    }
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      throw new TypeError('waitForJobs({ signal }): signal must be an AbortSignal');
+    }
+    this.#assertOpen();
+    if (!this.supports.pop) throw notSupported('waitForJobs', String(this));
+    if (timeout === 0 || signal?.aborted) return false;
+    const stop = new AbortController();
+    const abort = (): void => stop.abort();
+    const timer = setTimeout(abort, timeout);
+    signal?.addEventListener('abort', abort, { once: true });
+    this.#waits.add(stop);
+    const stopped = new Promise<false>((resolve) => {
+      stop.signal.addEventListener('abort', () => resolve(false), { once: true });
+    });
+    try {
+      const woken = this.doWaitForJobs(timeout, stop.signal).then(
+        (r) => r === true,
+        () => {
+          // A failure after the wait ended (e.g. the subscriber closed under it) is no error.
+          if (!stop.signal.aborted) this.#count('errors', 1, 'wait');
+          return stopped;
+        },
+      );
+      // A hook that ignores the signal still cannot hold the caller past the timeout.
+      return await Promise.race([woken, stopped]);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
+      this.#waits.delete(stop);
+      stop.abort();
+    }
+  }
+
   // ---------------------------------------------------------------- close
 
-  /** Releases what the queue owns (never a connection the host passed in) (P-21). Idempotent. */
+  /**
+   * Releases what the queue owns (never a connection the host passed in) (P-21); pending
+   * `waitForJobs()` calls resolve false. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const wait of this.#waits) wait.abort();
+    this.#waits.clear();
     await this.doClose();
   }
 
@@ -714,6 +795,22 @@ export abstract class JobQueue<T extends string = JobType> {
     return Promise.reject(notSupported('sibling queries', String(this)));
   }
 
+  /**
+   * Waits for a sign that jobs may be ready (see {@link JobQueue.waitForJobs}). Backend authors:
+   * mandatory when `supports.wake`, else leave the default (waits for the abort, returns false).
+   * Resolve true at once when jobs are ready now (check AFTER you start listening, so a push in
+   * between is not missed), true when the store signals new jobs or the earliest delayed job falls
+   * due, and false promptly when `signal` aborts (the base class aborts it on timeout, on the
+   * caller's abort and on close); release every listener and timer then. `timeoutMs` (> 0) is
+   * informative: the base class enforces it.
+   */
+  protected doWaitForJobs(_timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      if (signal.aborted) resolve(false);
+      else signal.addEventListener('abort', () => resolve(false), { once: true });
+    });
+  }
+
   /** Releases owned resources. Default: nothing to release. */
   protected doClose(): Promise<void> {
     return Promise.resolve();
@@ -744,6 +841,7 @@ export abstract class JobQueue<T extends string = JobType> {
       list: (state) => queue.doList(state),
       runMaintenance: (options) => queue.doRunMaintenance(options),
       repushAbandoned: () => queue.doRepushAbandoned(),
+      waitForJobs: (timeoutMs, signal) => queue.doWaitForJobs(timeoutMs, signal),
     };
   }
 
@@ -847,6 +945,19 @@ export interface JobQueueHooks {
   list(state: JobState): AsyncIterable<ListedJob>;
   runMaintenance(options: MaintenanceHookOptions): Promise<MaintenanceResult>;
   repushAbandoned(): Promise<number>;
+  waitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean>;
+}
+
+/** True for an AbortSignal (structurally, so a signal from another realm passes). */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (value instanceof AbortSignal) return true;
+  const v = value as { aborted?: unknown; addEventListener?: unknown } | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.aborted === 'boolean' &&
+    typeof v.addEventListener === 'function'
+  );
 }
 
 const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed', 'abandoned']);

@@ -44,6 +44,11 @@ export interface Supports {
   readonly siblingQueries: boolean;
   /** `push(jobs, { transaction })` enlists in a host transaction. */
   readonly transactionalPush: boolean;
+  /**
+   * `waitForJobs()` is told by the store when jobs may have arrived (low-latency wake). Without
+   * it, `waitForJobs()` just waits out its timeout and callers poll.
+   */
+  readonly wake: boolean;
 }
 
 /** The all-false baseline a manifest is merged over. */
@@ -62,10 +67,11 @@ export const NO_SUPPORT: Supports = Object.freeze({
   batchPop: false,
   siblingQueries: false,
   transactionalPush: false,
+  wake: false,
 });
 
 /** Capabilities that only make sense for a backend that can pop. */
-const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries'] as const;
+const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries', 'wake'] as const;
 
 /**
  * Merges a partial manifest over {@link NO_SUPPORT} and freezes the result (arrays too).

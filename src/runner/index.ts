@@ -45,3 +45,4 @@ export {
 } from './service-config.js';
 export { installSignalHandlers, type SignalHandlers } from './signals.js';
 export { defaultThrottleFile, Throttle, type ThrottleOptions } from './throttle.js';
+export { MAX_WAKE_QUEUES, waitForAnyJobs } from './wake.js';

@@ -16,6 +16,7 @@
 import type { JobQueueAggregator, ReadyQueueMap } from '../core/aggregator.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { JobQueueFarm } from '../core/farm.js';
+import type { JobQueue } from '../core/job-queue.js';
 import { consoleLogger, HandlerRegistry, type JobHandler, type RunnerLogger } from './handlers.js';
 import { type BackoffOptions, JobRunner, type JobRunStatus, type RunResult } from './runner.js';
 import {
@@ -24,6 +25,7 @@ import {
   type RunnerGroupConf,
 } from './service-config.js';
 import { Throttle } from './throttle.js';
+import { MAX_WAKE_QUEUES, waitForAnyJobs } from './wake.js';
 
 /** Options of {@link RunnerService}. */
 export interface RunnerServiceOptions {
@@ -47,7 +49,10 @@ export interface RunnerServiceOptions {
   readonly sliceTime?: number;
   /** Every n-th pick prefers low-priority types. Default 4 (a quarter of the picks). */
   readonly lowPriorityEvery?: number;
-  /** Seconds an idle slot waits before looking again. Default 1. */
+  /**
+   * Seconds an idle slot waits before looking again. Default 1. While waiting it listens on the
+   * queues it may run (`waitForJobs`, backends with `wake`), so a push ends the wait at once.
+   */
   readonly idleWait?: number;
   /** Milliseconds a ready-queue listing is reused. Default 1000. */
   readonly refreshInterval?: number;
@@ -313,6 +318,9 @@ export class RunnerService {
     },
   ): Promise<void> {
     let picks = 0;
+    // True after a wake that found nothing to pick (e.g. an aggregator that missed the push):
+    // the next idle wait is a plain sleep, so a queue that keeps saying "ready" cannot spin us.
+    let wokeForNothing = false;
     while (!ctx.signal?.aborted && this.#clock.now() < ctx.deadline) {
       if (ctx.budget.left <= 0) {
         // The job budget is spent or reserved by running slices: wait for one to hand some back.
@@ -328,14 +336,47 @@ export class RunnerService {
         const again = this.#pick(group, fresh, picks);
         if (again === null) {
           if (ctx.exitWhenIdle && !this.#anyBusy()) return;
-          await sleep(Math.min(this.#idleWaitMs, ctx.deadline - this.#clock.now()), ctx.signal);
+          const ms = Math.min(this.#idleWaitMs, ctx.deadline - this.#clock.now());
+          if (wokeForNothing) {
+            wokeForNothing = false;
+            await sleep(ms, ctx.signal);
+          } else {
+            wokeForNothing = await waitForAnyJobs(this.#wakeQueues(group), ms, ctx.signal);
+          }
           continue;
         }
+        wokeForNothing = false;
         await this.#runSlice(group, again.domain, again.type, ctx);
         continue;
       }
+      wokeForNothing = false;
       await this.#runSlice(group, pick.domain, pick.type, ctx);
     }
+  }
+
+  /**
+   * The queues an idle slot of `group` listens on: every (domain, type) it may run whose backend
+   * has `wake`, or none (so the slot just sleeps) when there are more than {@link MAX_WAKE_QUEUES}.
+   */
+  #wakeQueues(group: GroupState): JobQueue[] {
+    const out: JobQueue[] = [];
+    try {
+      const domains = this.#farm.domains();
+      if (domains.length === 0) domains.push(this.#farm.config.defaultDomain);
+      const types = group.handlers.types().filter((t) => group.classify(t) !== null);
+      if (domains.length * types.length > MAX_WAKE_QUEUES) return [];
+      for (const domain of domains) {
+        const g = this.#farm.group(domain);
+        for (const type of types) {
+          const queue = g.get(type);
+          if (queue.supports.wake) out.push(queue);
+        }
+      }
+    } catch (err) {
+      this.#logger.warn('cannot listen for new jobs; polling', { error: message(err) });
+      return [];
+    }
+    return out;
   }
 
   #anyBusy(): boolean {

@@ -68,6 +68,7 @@ import * as rootJobs from './conformance/root-jobs.js';
 import * as siblings from './conformance/siblings.js';
 import * as sizes from './conformance/sizes.js';
 import { type ConformanceOptions, createSuite } from './conformance/suite.js';
+import * as wake from './conformance/wake.js';
 
 export { type Clock, ManualClock } from '../core/clock.js';
 export {
@@ -100,6 +101,7 @@ const GROUPS = [
   listing,
   maintenance,
   siblings,
+  wake,
   close,
   notSupported,
 ] as const;

@@ -44,6 +44,8 @@ export const memorySupports: Supports = defineSupports({
   batchPop: true,
   siblingQueries: true,
   transactionalPush: false,
+  // In-process: every handle on the store sees pushes, releases and due delayed jobs at once.
+  wake: true,
 });
 
 /** One stored job. Mutable: the queue moves it between states. */
@@ -79,6 +81,8 @@ class QueueState {
   readonly dedup = new Map<string, Set<string>>();
   /** signature → newest root timestamp and when the record expires. */
   readonly roots = new Map<string, { timestamp: number; expiresAt: number }>();
+  /** `waitForJobs()` callers: told `ready` when jobs became ready, `delayed` when a delayed job was added. */
+  readonly waiters = new Set<(event: 'ready' | 'delayed') => void>();
 
   constructor(
     readonly domain: string,
@@ -117,6 +121,13 @@ class QueueState {
       moved++;
     }
     return moved;
+  }
+
+  /** Tells the waiters (if any) that jobs are ready, or that the earliest delayed job may have changed. */
+  notify(event: 'ready' | 'delayed'): void {
+    if (this.waiters.size === 0) return;
+    if (event === 'ready' && this.ready.size === 0) return;
+    for (const waiter of [...this.waiters]) waiter(event);
   }
 
   clear(): void {
@@ -227,6 +238,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     const now = this.clock.now();
     let inserted = 0;
     let duplicates = 0;
+    let delayedAdded = false;
     for (const job of jobs) {
       if (job.sha1 !== null && s.hasDuplicate(job.sha1)) {
         duplicates++;
@@ -251,11 +263,15 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         claimedAt: null,
         claimToken: null,
       };
-      if (delayed) s.delayed.push(rec);
-      else s.ready.push(rec);
+      if (delayed) {
+        s.delayed.push(rec);
+        delayedAdded = true;
+      } else s.ready.push(rec);
       s.holdDedup(rec);
       inserted++;
     }
+    s.notify('ready');
+    if (delayedAdded) s.notify('delayed');
     return { inserted, duplicates };
   }
 
@@ -349,6 +365,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       s.ready.push(rec);
     }
     s.holdDedup(rec);
+    s.notify(options.delayMs > 0 ? 'delayed' : 'ready');
     return 'released';
   }
 
@@ -446,6 +463,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     }
     for (const [signature, root] of s.roots) if (root.expiresAt <= now) s.roots.delete(signature);
     const released = s.promoteDue(now);
+    if (recycled + released > 0) s.notify('ready');
     return { recycled, abandoned, pruned, released };
   }
 
@@ -471,7 +489,49 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       s.holdDedup(rec);
       count++;
     }
+    if (count > 0) s.notify('ready');
     return count;
+  }
+
+  /**
+   * Resolves true when jobs are ready now, when a push / release / maintenance pass on any handle
+   * of this store makes some ready, or when the earliest delayed job falls due (by this queue's
+   * clock, re-armed whenever a delayed job is added); false when `signal` aborts.
+   */
+  protected override doWaitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const s = this.#state;
+    s.promoteDue(this.clock.now());
+    if (s.ready.size > 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (woken: boolean): void => {
+        clearTimeout(timer);
+        s.waiters.delete(waiter);
+        signal.removeEventListener('abort', onAbort);
+        resolve(woken);
+      };
+      const onAbort = (): void => finish(false);
+      // Wake when the earliest delayed job is due; beyond the timeout the base class answers.
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = undefined;
+        const next = s.delayed.peek();
+        if (next === undefined) return;
+        const ms = Math.max(0, (next.releaseTimestamp ?? 0) - this.clock.now());
+        if (ms <= timeoutMs) timer = setTimeout(() => finish(true), ms);
+      };
+      const waiter = (event: 'ready' | 'delayed'): void => {
+        if (event === 'ready') finish(true);
+        else arm();
+      };
+      if (signal.aborted) {
+        resolve(false);
+        return;
+      }
+      s.waiters.add(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+      arm();
+    });
   }
 
   protected override async doGetSiblingQueuesWithJobs(types: readonly string[]): Promise<string[]> {

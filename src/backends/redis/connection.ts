@@ -26,6 +26,11 @@ export interface RedisClientLike {
   quit(): Promise<unknown>;
   /** Closes at once. */
   disconnect(): void;
+  /**
+   * A new connection with the same options (ioredis has it); the wake subscriber is made with it.
+   * Without it, `waitForJobs()` cannot subscribe and runs out its timeout (callers poll).
+   */
+  duplicate?(override?: { readonly connectionName?: string }): unknown;
   /** Connection options, read for the store identity (ioredis has them). */
   readonly options?: {
     readonly host?: string | undefined;

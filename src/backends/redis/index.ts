@@ -18,6 +18,7 @@
  * | `{prefix}:{domain:type}:tokens`      | hash   | id → live claim token (claimed jobs only)            |
  * | `{prefix}:{domain:type}:dedup`       | hash   | sha1 → number of ready/delayed jobs holding it       |
  * | `{prefix}:{domain:type}:root:<sig>`  | string | `timestamp|expiresAt` of the newest root, TTL        |
+ * | `{prefix}:{domain:type}:wake`        | channel| published when `ready` goes from empty to non-empty  |
  *
  * Every timestamp comes from the queue's clock (passed to the scripts), never from Redis `TIME`.
  * Orders: `fifo` (and `any` = fifo). Recycled claims go back to the FRONT of the list (as in
@@ -63,10 +64,12 @@ import {
 } from './connection.js';
 import { type QueueKeys, queueKeys, rootKey } from './keys.js';
 import { evalScript, type LuaScript, scripts } from './script-loader.js';
+import { type WakeHub, wakeHubFor } from './wake.js';
 
 export { CorruptJobError } from './codec.js';
 export type { RedisClientLike, RedisSettings } from './connection.js';
 export { keyPart, queueKeys } from './keys.js';
+export { WAKE_CLIENT_NAME } from './wake.js';
 
 /** The Redis backend's manifest. */
 export const redisSupports: Supports = defineSupports({
@@ -89,6 +92,8 @@ export const redisSupports: Supports = defineSupports({
   batchPop: true,
   siblingQueries: true,
   transactionalPush: false,
+  // Pub/sub on a per-queue channel, published only when the ready list was empty (see wake.ts).
+  wake: true,
 });
 
 /** Jobs per push script call (a non-atomic batch is split; an atomic one is one call). */
@@ -145,6 +150,10 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #ackKeys: readonly string[];
   readonly #releaseKeys: readonly string[];
   readonly #maintenanceKeys: readonly string[];
+  /** The wake channel as the server names it (the scripts publish on a key-prefixed name). */
+  readonly #wakeChannel: string;
+  /** The shared subscriber of this queue's client, once this queue waited. */
+  #wakeHub: WakeHub | null = null;
   /** Concurrent `pop()` calls on this handle share one pop script call (group commit). */
   readonly #pops = new Batcher<null, ClaimedJob | null>(async (waiting) => {
     const jobs: (ClaimedJob | null)[] = await this.#claim(waiting.length);
@@ -186,6 +195,9 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     this.#popKeys = [k.ready, k.delayed, k.data, k.claimed, k.attempts, k.tokens, k.dedup];
     this.#ackKeys = [k.tokens, k.claimed, k.data, k.attempts];
     this.#releaseKeys = [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.delayed, k.abandoned, k.dedup];
+    // The scripts derive the channel from KEYS (which ioredis's keyPrefix prefixes); SUBSCRIBE
+    // arguments are not keys, so the prefix is added here.
+    this.#wakeChannel = `${this.#client.options?.keyPrefix ?? ''}${k.wake}`;
     this.#maintenanceKeys = [
       k.claimed,
       k.tokens,
@@ -648,9 +660,58 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     return out;
   }
 
+  // ---------------------------------------------------------------- wake
+
+  /**
+   * Listens on the queue's wake channel (through the client's shared subscriber), then looks at
+   * the queue: true at once when jobs are ready, else on a message, or when the earliest delayed
+   * job falls due.
+   */
+  protected override async doWaitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    if (this.#wakeHub === null) {
+      this.#wakeHub = wakeHubFor(this.#client);
+      this.#wakeHub.acquire();
+    }
+    const hub = this.#wakeHub;
+    if (!hub.available) return super.doWaitForJobs(timeoutMs, signal);
+    let woken = false;
+    let wake: (() => void) | null = null;
+    const unlisten = await hub.listen(this.#wakeChannel, () => {
+      woken = true;
+      wake?.();
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      if (signal.aborted) return false;
+      const k = this.#keys;
+      const now = this.clock.now();
+      const [ready, first] = (await Promise.all([
+        this.#eval(scripts().size, [k.ready, k.delayed], [now]),
+        this.#command('ZRANGE', [k.delayed, 0, 0, 'WITHSCORES']),
+      ])) as [unknown, unknown[]];
+      if (woken || Number(ready) > 0) return true;
+      if (signal.aborted) return false;
+      return await new Promise<boolean>((resolve) => {
+        const due = scoredMembers(first).values().next().value;
+        if (due !== undefined) {
+          const ms = Math.max(0, due - this.clock.now());
+          if (ms <= timeoutMs) timer = setTimeout(() => resolve(true), ms);
+        }
+        wake = () => resolve(true);
+        signal.addEventListener('abort', () => resolve(false), { once: true });
+      });
+    } finally {
+      clearTimeout(timer);
+      unlisten();
+    }
+  }
+
   // ---------------------------------------------------------------- close
 
   protected override async doClose(): Promise<void> {
+    const hub = this.#wakeHub;
+    this.#wakeHub = null;
+    if (hub !== null) await hub.release();
     if (this.#owned) await closeClient(this.#client);
   }
 }

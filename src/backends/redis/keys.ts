@@ -17,6 +17,11 @@ export interface QueueKeys {
   readonly attempts: string;
   readonly tokens: string;
   readonly dedup: string;
+  /**
+   * The pub/sub channel told when the ready list goes from empty to non-empty (not a key: the
+   * scripts derive it from `ready`; see `wake.ts`).
+   */
+  readonly wake: string;
 }
 
 /**
@@ -46,6 +51,7 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
     attempts: `${base}attempts`,
     tokens: `${base}tokens`,
     dedup: `${base}dedup`,
+    wake: `${base}wake`,
   });
 }
 

@@ -33,6 +33,7 @@ function everyCall(q: JobQueue, type: string): Record<string, () => unknown> {
     isRootJobOldDuplicate: () => q.isRootJobOldDuplicate(root),
     getSiblingQueuesWithJobs: () => q.getSiblingQueuesWithJobs([type]),
     getSiblingQueueSizes: () => q.getSiblingQueueSizes([type]),
+    waitForJobs: () => q.waitForJobs({ timeout: 10 }),
   };
 }
 

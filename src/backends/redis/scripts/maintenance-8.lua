@@ -20,16 +20,21 @@
   ARGV[4] prune cutoff: abandoned jobs last claimed at or before it are deleted
   ARGV[5] limit per part
 
+  Publishes on the queue's wake channel when jobs were recycled or released into an empty ready
+  list.
+
   Returns { recycled, abandoned, pruned, released, more }
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/promote"
+--- @include "includes/wake"
 
 local limit = tonumber(ARGV[5])
 local max_tries = tonumber(ARGV[3])
 local recycled, abandoned, pruned = 0, 0, 0
 local more = 0
+local was_ready = redis.call('LLEN', KEYS[5])
 
 if ARGV[2] ~= '' then
   local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, limit)
@@ -61,4 +66,5 @@ end
 
 local released = promote_due(KEYS[8], KEYS[5], ARGV[1], limit)
 if released >= limit then more = 1 end
+if was_ready == 0 and recycled + released > 0 then wake(KEYS[5]) end
 return { recycled, abandoned, pruned, released, more }

@@ -12,14 +12,26 @@
   ARGV[1]           now (Unix ms, the queue's clock)
   ARGV[2 + 4i ..]   per job i: id, sha1 ('' = no dedup), release time ('' = not delayed), stored job
 
+  Publishes on the queue's wake channel when the ready list was empty (includes/wake).
+
   Returns { inserted, duplicates }
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
+--- @include "includes/wake"
 
 local now = tonumber(ARGV[1])
 local inserted, duplicates = 0, 0
 local ready = {}
+local first = true
+local function push_ready()
+  local length = redis.call('LPUSH', KEYS[2], unpack(ready))
+  if first then
+    first = false
+    wake_if_was_empty(KEYS[2], length, #ready)
+  end
+  ready = {}
+end
 for i = 2, #ARGV, 4 do
   local id, sha1, release, blob = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if sha1 ~= '' and redis.call('HEXISTS', KEYS[4], sha1) == 1 then
@@ -30,14 +42,11 @@ for i = 2, #ARGV, 4 do
       redis.call('ZADD', KEYS[3], release, id)
     else
       ready[#ready + 1] = id
-      if #ready == 1000 then
-        redis.call('LPUSH', KEYS[2], unpack(ready))
-        ready = {}
-      end
+      if #ready == 1000 then push_ready() end
     end
     if sha1 ~= '' then dedup_hold(KEYS[4], sha1) end
     inserted = inserted + 1
   end
 end
-if #ready > 0 then redis.call('LPUSH', KEYS[2], unpack(ready)) end
+if #ready > 0 then push_ready() end
 return { inserted, duplicates }

@@ -19,10 +19,13 @@
   ARGV[4] release time (Unix ms) for a delayed release, '' = ready at once
   ARGV[5] maxTries
 
+  A release to ready publishes on the queue's wake channel when the ready list was empty.
+
   Returns 0 = the claim was not held (nothing changed), 1 = released, 2 = abandoned
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
+--- @include "includes/wake"
 
 local id = ARGV[1]
 if redis.call('HGET', KEYS[1], id) ~= ARGV[2] then return 0 end
@@ -40,7 +43,7 @@ if ARGV[4] ~= '' then
   if rewritten then redis.call('HSET', KEYS[4], id, rewritten) end
   redis.call('ZADD', KEYS[6], ARGV[4], id)
 else
-  redis.call('LPUSH', KEYS[5], id)
+  wake_if_was_empty(KEYS[5], redis.call('LPUSH', KEYS[5], id), 1)
 end
 dedup_hold(KEYS[8], header_sha1(blob))
 return 1

@@ -14,10 +14,13 @@
   ARGV[2] id nonce (random, per call); new ids are nonce .. '.' .. n
   ARGV[3] limit
 
+  Publishes on the queue's wake channel when the ready list was empty.
+
   Returns { repushed, dropped, more }
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
+--- @include "includes/wake"
 
 local limit = tonumber(ARGV[3])
 local ids = redis.call('ZRANGE', KEYS[1], 0, limit - 1)
@@ -32,7 +35,8 @@ for _, id in ipairs(ids) do
     repushed = repushed + 1
     local new_id = ARGV[2] .. '.' .. repushed
     redis.call('HSET', KEYS[2], new_id, fresh)
-    redis.call('LPUSH', KEYS[4], new_id)
+    local length = redis.call('LPUSH', KEYS[4], new_id)
+    if repushed == 1 then wake_if_was_empty(KEYS[4], length, 1) end
     dedup_hold(KEYS[5], header_sha1(fresh))
   else
     dropped = dropped + 1
