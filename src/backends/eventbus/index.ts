@@ -84,7 +84,16 @@ export const EVENTBUS_DEFAULTS = Object.freeze({
   retries: 3,
   /** ms the broker waits for the in-sync replicas' acks. */
   ackTimeout: 30_000,
+  /**
+   * Most bytes of event JSON in one produce request. A bigger push is split into several requests
+   * (sent together), so no partition's record batch nears the broker's `message.max.bytes` (1 MiB
+   * by default).
+   */
+  maxBatchBytes: 262_144,
 });
+
+/** Bytes counted per message on top of its value (record framing and the content-type header). */
+const MESSAGE_OVERHEAD = 64;
 
 /** Settings of a `jobTypeConf` entry or `connections` entry of class `eventbus`. */
 export interface EventBusSettings {
@@ -104,6 +113,8 @@ export interface EventBusSettings {
   readonly requestTimeout?: number;
   readonly retries?: number;
   readonly ackTimeout?: number;
+  /** Most bytes of event JSON per produce request; larger pushes are split. */
+  readonly maxBatchBytes?: number;
 }
 
 /** Options of {@link EventBusJobQueue}: queue options plus the settings. */
@@ -120,6 +131,7 @@ const SETTING_KEYS = [
   'requestTimeout',
   'retries',
   'ackTimeout',
+  'maxBatchBytes',
 ] as const;
 
 function isProducerLike(value: unknown): value is Producer {
@@ -199,6 +211,16 @@ function checkSettings(settings: BackendSettings, path: string, needsSecret: boo
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
       issues.push({ path: p(key), message: 'must be milliseconds ≥ 1', value: v });
     }
+  }
+  if (
+    s.maxBatchBytes !== undefined &&
+    (typeof s.maxBatchBytes !== 'number' || !Number.isInteger(s.maxBatchBytes) || s.maxBatchBytes < 1024)
+  ) {
+    issues.push({
+      path: p('maxBatchBytes'),
+      message: 'must be an integer ≥ 1024 (bytes)',
+      value: s.maxBatchBytes,
+    });
   }
   if (
     s.retries !== undefined &&
@@ -305,6 +327,13 @@ export class EventBusConnection {
   }
 }
 
+const CONTENT_TYPE_HEADERS = Object.freeze({ 'content-type': 'application/json' });
+
+/** The Kafka message of one serialised event. */
+function message(value: string): { value: string; headers: { 'content-type': string } } {
+  return { value, headers: CONTENT_TYPE_HEADERS };
+}
+
 const CONNECTION_ERRORS = new Set([
   'KafkaJSConnectionError',
   'KafkaJSBrokerNotFound',
@@ -334,6 +363,7 @@ export class EventBusJobQueue extends JobQueue {
   /** The Kafka topic of this queue's type. */
   readonly topic: string;
   readonly #ackTimeout: number;
+  readonly #maxBatchBytes: number;
   readonly #ownsProducer: boolean;
 
   /**
@@ -344,7 +374,7 @@ export class EventBusJobQueue extends JobQueue {
   constructor(options: EventBusJobQueueOptions, shared: EventBusProducer | null = null) {
     super('eventbus', eventbusSupports, options);
     const { secret, brokers, producer, dcPrefix, streamPrefix, clientId } = options;
-    const { connectionTimeout, requestTimeout, retries, ackTimeout } = options;
+    const { connectionTimeout, requestTimeout, retries, ackTimeout, maxBatchBytes } = options;
     const settings: Record<string, unknown> = {
       secret,
       brokers,
@@ -356,6 +386,7 @@ export class EventBusJobQueue extends JobQueue {
       requestTimeout,
       retries,
       ackTimeout,
+      maxBatchBytes,
     };
     for (const k of Object.keys(settings)) if (settings[k] === undefined) delete settings[k];
     const issues = checkSettings(settings, '', true);
@@ -370,6 +401,7 @@ export class EventBusJobQueue extends JobQueue {
     this.stream = `${streamPrefix ?? EVENTBUS_DEFAULTS.streamPrefix}${this.type}`;
     this.topic = dcPrefix ? `${dcPrefix}.${this.stream}` : this.stream;
     this.#ackTimeout = ackTimeout ?? EVENTBUS_DEFAULTS.ackTimeout;
+    this.#maxBatchBytes = maxBatchBytes ?? EVENTBUS_DEFAULTS.maxBatchBytes;
     if (shared !== null) this.#producer = shared;
     else if (producer !== undefined) this.#producer = new EventBusProducer({ producer });
     else this.#producer = new EventBusProducer({ brokers: brokerList(brokers) as string[], config: options });
@@ -405,32 +437,19 @@ export class EventBusJobQueue extends JobQueue {
   ): Promise<PushResult> {
     // Every event is built and validated before anything is produced.
     const events = this.buildEvents(jobs);
-    const byTopic = new Map<string, JobEvent[]>();
-    for (const event of events) {
-      const list = byTopic.get(this.topic);
-      if (list) list.push(event);
-      else byTopic.set(this.topic, [event]);
-    }
+    const chunks = this.#split(events.map((e) => JSON.stringify(e)));
     try {
       await this.#producer.ready();
     } catch (err) {
       throw this.#failure(err, events.length, events.length);
     }
-    const topics = [...byTopic];
+    // One queue is one topic; each chunk is one produce request, all awaited with acks -1.
     const settled = await Promise.allSettled(
-      topics.map(([topic, list]) =>
+      chunks.map((values) =>
         this.#producer.producer.sendBatch({
           acks: -1,
           timeout: this.#ackTimeout,
-          topicMessages: [
-            {
-              topic,
-              messages: list.map((e) => ({
-                value: JSON.stringify(e),
-                headers: { 'content-type': 'application/json' },
-              })),
-            },
-          ],
+          topicMessages: [{ topic: this.topic, messages: values.map(message) }],
         }),
       ),
     );
@@ -438,12 +457,34 @@ export class EventBusJobQueue extends JobQueue {
     let firstError: unknown = null;
     settled.forEach((r, i) => {
       if (r.status === 'rejected') {
-        failed += topics[i]?.[1].length ?? 0;
+        failed += chunks[i]?.length ?? 0;
         firstError ??= r.reason;
       }
     });
     if (failed > 0) throw this.#failure(firstError, failed, events.length);
     return { inserted: events.length, duplicates: 0 };
+  }
+
+  /**
+   * Splits serialised events into produce requests of at most `maxBatchBytes` (an event bigger
+   * than that goes alone), keeping their order.
+   */
+  #split(values: readonly string[]): string[][] {
+    const chunks: string[][] = [];
+    let chunk: string[] = [];
+    let bytes = 0;
+    for (const value of values) {
+      const size = Buffer.byteLength(value, 'utf8') + MESSAGE_OVERHEAD;
+      if (chunk.length > 0 && bytes + size > this.#maxBatchBytes) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(value);
+      bytes += size;
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    return chunks;
   }
 
   #failure(err: unknown, failed: number, total: number): SwitchyardError {
