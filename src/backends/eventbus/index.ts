@@ -32,13 +32,15 @@ import {
   type PushResult,
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
-import { buildJobEvent, type JobEvent } from './event.js';
+import { buildSerializedJobEvent, type JobEvent, type SerializedJobEvent } from './event.js';
 import { validateJobEvent } from './schema.js';
 
 export {
   type BuildJobEventOptions,
   buildJobEvent,
+  buildSerializedJobEvent,
   type JobEvent,
+  type SerializedJobEvent,
   signedPayload,
   signJobEvent,
   verifyJobEvent,
@@ -410,13 +412,19 @@ export class EventBusJobQueue extends JobQueue {
 
   /** Builds (and validates) the events of a batch without producing them. */
   buildEvents(jobs: readonly NormalizedJob[]): JobEvent[] {
+    return this.#build(jobs).map((e) => e.event);
+  }
+
+  /** Builds, validates and serialises the events of a batch; any invalid one throws. */
+  #build(jobs: readonly NormalizedJob[]): SerializedJobEvent[] {
     const now = this.clock.now();
-    const events: JobEvent[] = [];
+    const built: SerializedJobEvent[] = [];
     const issues: Issue[] = [];
+    const options = { stream: this.stream, secret: this.#secret, now };
     jobs.forEach((job, i) => {
-      let event: JobEvent;
+      let one: SerializedJobEvent;
       try {
-        event = buildJobEvent(job, { stream: this.stream, secret: this.#secret, now });
+        one = buildSerializedJobEvent(job, options);
       } catch (err) {
         issues.push({
           path: `jobs[${i}]`,
@@ -424,11 +432,12 @@ export class EventBusJobQueue extends JobQueue {
         });
         return;
       }
-      issues.push(...validateJobEvent(event, `jobs[${i}] event`));
-      events.push(event);
+      const invalid = validateJobEvent(one.event, `jobs[${i}] event`);
+      if (invalid.length > 0) issues.push(...invalid);
+      built.push(one);
     });
     if (issues.length > 0) throw invalidJob(issues);
-    return events;
+    return built;
   }
 
   protected override async doBatchPush(
@@ -436,8 +445,8 @@ export class EventBusJobQueue extends JobQueue {
     _options: PushHookOptions,
   ): Promise<PushResult> {
     // Every event is built and validated before anything is produced.
-    const events = this.buildEvents(jobs);
-    const chunks = this.#split(events.map((e) => JSON.stringify(e)));
+    const events = this.#build(jobs);
+    const chunks = this.#split(events.map((e) => e.json));
     try {
       await this.#producer.ready();
     } catch (err) {
