@@ -117,20 +117,15 @@ export function buildSerializedJobEvent(
   const params = canonicalJson(job.params);
   const database = q(job.domain);
   const type = q(job.type);
-  // The signed subset in canonical order (keys sorted at every level), as signedPayload writes
-  // it, hashed in three parts so the params text is not copied into one more string.
-  const signature = createHmac('sha256', hmacKey(options.secret))
-    .update(
-      `{"database":${database}${delay === null ? '' : `,"delay_until":${q(delay)}`},"meta":{"id":${q(id)}},"params":`,
-    )
-    .update(params)
-    .update(
-      (job.rootJob === null
-        ? ''
-        : `,"root_event":{"dt":${q(rootDt)},"signature":${q(job.rootJob.signature)}}`) +
-        `${sha1 === null ? '' : `,"sha1":${q(sha1)}`},"type":${type}}`,
-    )
-    .digest('hex');
+  // The signed subset in canonical order (keys sorted at every level), as signedPayload writes it.
+  const payload =
+    `{"database":${database}${delay === null ? '' : `,"delay_until":${q(delay)}`},"meta":{"id":${q(id)}}` +
+    `,"params":${params}` +
+    (job.rootJob === null
+      ? ''
+      : `,"root_event":{"dt":${q(rootDt)},"signature":${q(job.rootJob.signature)}}`) +
+    `${sha1 === null ? '' : `,"sha1":${q(sha1)}`},"type":${type}}`;
+  const signature = createHmac('sha256', hmacKey(options.secret)).update(payload).digest('hex');
   event.mediawiki_signature = signature;
   // The members in the order of `event` above (mediawiki_signature was added as a placeholder).
   const json =
