@@ -94,7 +94,7 @@ export const EVENTBUS_DEFAULTS = Object.freeze({
   maxBatchBytes: 262_144,
 });
 
-/** Bytes counted per message on top of its value (record framing and the content-type header). */
+/** Bytes counted per message on top of its value (record framing). */
 const MESSAGE_OVERHEAD = 64;
 
 /** Settings of a `jobTypeConf` entry or `connections` entry of class `eventbus`. */
@@ -329,11 +329,12 @@ export class EventBusConnection {
   }
 }
 
-const CONTENT_TYPE_HEADERS = Object.freeze({ 'content-type': 'application/json' });
-
-/** The Kafka message of one serialised event. */
-function message(value: string): { value: string; headers: { 'content-type': string } } {
-  return { value, headers: CONTENT_TYPE_HEADERS };
+/**
+ * The Kafka message of one serialised event: the JSON value only, no key and no headers (as
+ * EventGate produces them); a header costs kafkajs about 5 µs of CPU per message to encode.
+ */
+function message(value: string): { value: string } {
+  return { value };
 }
 
 const CONNECTION_ERRORS = new Set([
@@ -445,12 +446,13 @@ export class EventBusJobQueue extends JobQueue {
     _options: PushHookOptions,
   ): Promise<PushResult> {
     // Every event is built and validated before anything is produced.
-    const events = this.#build(jobs);
-    const chunks = this.#split(events.map((e) => e.json));
+    // Only the message texts are kept past this line: the event objects die young.
+    const chunks = this.#split(this.#build(jobs).map((e) => e.json));
+    const total = jobs.length;
     try {
       await this.#producer.ready();
     } catch (err) {
-      throw this.#failure(err, events.length, events.length);
+      throw this.#failure(err, total, total);
     }
     // One queue is one topic; each chunk is one produce request, all awaited with acks -1.
     const settled = await Promise.allSettled(
@@ -470,8 +472,8 @@ export class EventBusJobQueue extends JobQueue {
         firstError ??= r.reason;
       }
     });
-    if (failed > 0) throw this.#failure(firstError, failed, events.length);
-    return { inserted: events.length, duplicates: 0 };
+    if (failed > 0) throw this.#failure(firstError, failed, total);
+    return { inserted: total, duplicates: 0 };
   }
 
   /**
