@@ -156,7 +156,8 @@ const queues = producers.map(
 );
 const specs = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => ({ type: pushType, params: { i: from + i, page: 'Main_Page', pad } }));
-// kafkajs alone: one real event's JSON (same bytes as switchyard's messages), same request split.
+// kafkajs alone: real events' JSON (same bytes as switchyard's messages, each its own string,
+// made before the clock starts), same request split.
 const [sample] = (queues[0] as EventBusJobQueue).buildEvents([
   {
     type: pushType,
@@ -171,14 +172,27 @@ const [sample] = (queues[0] as EventBusJobQueue).buildEvents([
 ]);
 const sampleValue = JSON.stringify(sample);
 const perRequest = Math.max(1, Math.floor(MAX_BATCH_BYTES / (Buffer.byteLength(sampleValue) + 64)));
-const headers = { 'content-type': 'application/json' };
-async function kafkajsBatch(producer: Producer, n: number): Promise<void> {
+const idLength = sample?.meta.id.length ?? 36;
+const idAt = sampleValue.indexOf(sample?.meta.id ?? '');
+/** `n` distinct message values from `from` on (a fresh id in each; same length as the sample). */
+const baselineValues = (from: number, n: number) =>
+  Array.from({ length: n }, (_, k) => {
+    const id = `${String(from + k).padStart(12, '0')}${'0'.repeat(idLength)}`.slice(0, idLength);
+    return `${sampleValue.slice(0, idAt)}${id}${sampleValue.slice(idAt + idLength)}`;
+  });
+const baselineBatches = new Map<number, string[]>();
+for (let w = 0; w < PARALLEL; w++) {
+  for (let from = w * BATCH; from < PUSH; from += BATCH * PARALLEL) {
+    // Flattened now, so kafkajs alone does not pay for building them.
+    const list = baselineValues(from, Math.min(BATCH, PUSH - from)).map((v) => Buffer.from(v).toString());
+    baselineBatches.set(from, list);
+  }
+}
+async function kafkajsBatch(producer: Producer, from: number, n: number): Promise<void> {
+  const values = baselineBatches.get(from) ?? baselineValues(from, n);
   const sends: Promise<unknown>[] = [];
   for (let at = 0; at < n; at += perRequest) {
-    const messages = Array.from({ length: Math.min(perRequest, n - at) }, () => ({
-      value: sampleValue,
-      headers,
-    }));
+    const messages = values.slice(at, Math.min(at + perRequest, n)).map((value) => ({ value }));
     sends.push(
       producer.sendBatch({ acks: ACKS, timeout: 30_000, topicMessages: [{ topic: pushTopic, messages }] }),
     );
@@ -187,7 +201,7 @@ async function kafkajsBatch(producer: Producer, n: number): Promise<void> {
 }
 // Warm-up (connections, JIT).
 await Promise.all(queues.map((q) => q.push(specs(0, 2000))));
-await Promise.all(producers.map((p) => kafkajsBatch(p, 2000)));
+await Promise.all(producers.map((p) => kafkajsBatch(p, -1, 2000)));
 
 interface PushRun {
   readonly who: 'switchyard' | 'kafkajs';
@@ -204,7 +218,7 @@ async function pushRound(who: PushRun['who']): Promise<PushRun> {
       for (let from = w * BATCH; from < PUSH; from += BATCH * PARALLEL) {
         const n = Math.min(BATCH, PUSH - from);
         if (who === 'switchyard') await q.push(specs(from, n));
-        else await kafkajsBatch(producers[w] as Producer, n);
+        else await kafkajsBatch(producers[w] as Producer, from, n);
       }
     }),
   );
