@@ -330,8 +330,8 @@ export class EventBusConnection {
 }
 
 /**
- * The Kafka message of one serialised event: the JSON value only, no key and no headers (as
- * EventGate produces them); a header costs kafkajs about 5 µs of CPU per message to encode.
+ * The Kafka message of one serialised event: the JSON value only, no key and no headers (the
+ * executor reads only the value; a header cost kafkajs about 5 µs of CPU per message to encode).
  */
 function message(value: string): { value: string } {
   return { value };
