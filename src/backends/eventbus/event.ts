@@ -175,7 +175,7 @@ export function signJobEvent(
 ): string {
   const payload = signedPayload(event);
   if (payload === null) throw new TypeError('signJobEvent: not a job event (meta.id is missing)');
-  return createHmac('sha256', secret).update(payload).digest('hex');
+  return createHmac('sha256', hmacKey(secret)).update(payload).digest('hex');
 }
 
 /**
@@ -189,6 +189,6 @@ export function verifyJobEvent(event: unknown, secret: string): boolean {
   if (payload === null) return false;
   const claimed = (event as Record<string, unknown>).mediawiki_signature;
   if (typeof claimed !== 'string' || !/^[0-9a-f]{64}$/.test(claimed)) return false;
-  const expected = createHmac('sha256', secret).update(payload).digest();
+  const expected = createHmac('sha256', hmacKey(secret)).update(payload).digest();
   return timingSafeEqual(expected, Buffer.from(claimed, 'hex'));
 }
