@@ -413,41 +413,58 @@ export class EventBusJobQueue extends JobQueue {
 
   /** Builds (and validates) the events of a batch without producing them. */
   buildEvents(jobs: readonly NormalizedJob[]): JobEvent[] {
-    return this.#build(jobs).map((e) => e.event);
+    const events: JobEvent[] = [];
+    this.#build(jobs, (built) => events.push(built.event));
+    return events;
   }
 
-  /** Builds, validates and serialises the events of a batch; any invalid one throws. */
-  #build(jobs: readonly NormalizedJob[]): SerializedJobEvent[] {
-    const now = this.clock.now();
-    const built: SerializedJobEvent[] = [];
+  /**
+   * Builds, validates and serialises the events of a batch, handing each valid one to `take` as
+   * it is made (so a caller keeps only what it needs); throws every issue at the end.
+   */
+  #build(jobs: readonly NormalizedJob[], take: (built: SerializedJobEvent) => void): void {
     const issues: Issue[] = [];
-    const options = { stream: this.stream, secret: this.#secret, now };
-    jobs.forEach((job, i) => {
+    const options = { stream: this.stream, secret: this.#secret, now: this.clock.now() };
+    for (let i = 0; i < jobs.length; i++) {
       let one: SerializedJobEvent;
       try {
-        one = buildSerializedJobEvent(job, options);
+        one = buildSerializedJobEvent(jobs[i] as NormalizedJob, options);
       } catch (err) {
         issues.push({
           path: `jobs[${i}]`,
           message: `cannot be expressed as a job event: ${err instanceof Error ? err.message : String(err)}`,
         });
-        return;
+        continue;
       }
       const invalid = validateJobEvent(one.event, `jobs[${i}] event`);
       if (invalid.length > 0) issues.push(...invalid);
-      built.push(one);
-    });
+      else if (issues.length === 0) take(one);
+    }
     if (issues.length > 0) throw invalidJob(issues);
-    return built;
   }
 
   protected override async doBatchPush(
     jobs: readonly NormalizedJob[],
     _options: PushHookOptions,
   ): Promise<PushResult> {
-    // Every event is built and validated before anything is produced.
-    // Only the message texts are kept past this line: the event objects die young.
-    const chunks = this.#split(this.#build(jobs).map((e) => e.json));
+    // Every event is built and validated before anything is produced. Only the message texts
+    // are kept, split into produce requests of at most maxBatchBytes (an event bigger than that
+    // goes alone), in order; the event objects die young.
+    const chunks: string[][] = [];
+    let chunk: string[] = [];
+    let bytes = 0;
+    this.#build(jobs, ({ json }) => {
+      // Also flattens the text now, while its pieces are young.
+      const size = Buffer.byteLength(json, 'utf8') + MESSAGE_OVERHEAD;
+      if (chunk.length > 0 && bytes + size > this.#maxBatchBytes) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(json);
+      bytes += size;
+    });
+    if (chunk.length > 0) chunks.push(chunk);
     const total = jobs.length;
     try {
       await this.#producer.ready();
@@ -474,28 +491,6 @@ export class EventBusJobQueue extends JobQueue {
     });
     if (failed > 0) throw this.#failure(firstError, failed, total);
     return { inserted: total, duplicates: 0 };
-  }
-
-  /**
-   * Splits serialised events into produce requests of at most `maxBatchBytes` (an event bigger
-   * than that goes alone), keeping their order.
-   */
-  #split(values: readonly string[]): string[][] {
-    const chunks: string[][] = [];
-    let chunk: string[] = [];
-    let bytes = 0;
-    for (const value of values) {
-      const size = Buffer.byteLength(value, 'utf8') + MESSAGE_OVERHEAD;
-      if (chunk.length > 0 && bytes + size > this.#maxBatchBytes) {
-        chunks.push(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(value);
-      bytes += size;
-    }
-    if (chunk.length > 0) chunks.push(chunk);
-    return chunks;
   }
 
   #failure(err: unknown, failed: number, total: number): SwitchyardError {
