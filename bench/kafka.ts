@@ -2,9 +2,16 @@
  * Kafka bench (issue 7): eventbus push throughput (signed, schema-validated events with ~1 KB
  * params, batched) and executor drain (no-op handler, Redis dedup on) on the loopback broker.
  *
- *   node --import tsx bench/kafka.ts [--push N] [--drain N] [--batch B] [--partitions P] [--concurrency C]
+ *   node --import tsx --conditions=source bench/kafka.ts [--push N] [--drain N] [--batch B]
+ *     [--partitions P] [--concurrency C] [--parallel W] [--baseline] [--rounds R]
+ *     [--max-batch-bytes N] [--in-flight N] [--acks -1|1] [--no-drain]
  *
  * `--own-redis` runs a private redis-server for dedup instead of SWITCHYARD_REDIS_URL.
+ * `--baseline` also times kafkajs alone producing messages of the same bytes with the same
+ * batching (W producers, batches of B split into requests of `--max-batch-bytes`, acks): the
+ * ceiling of this box. Rounds alternate switchyard and kafkajs-alone (`--rounds`, default 2).
+ * Both use producers built here with the same kafkajs settings (`--in-flight` sets
+ * maxInFlightRequests; `--acks 1` is for comparison only: the backend always awaits acks -1).
  * Uses SWITCHYARD_KAFKA_BROKERS when set, else starts a broker with scripts/kafka/broker.mjs (and
  * stops it). Dedup uses SWITCHYARD_REDIS_URL (default redis://127.0.0.1:6379). Prints the numbers,
  * the broker settings, and one JSON line per phase.
@@ -16,7 +23,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { EventBusJobQueue } from '../src/backends/eventbus/index.js';
 import { startExecutorFromSection } from '../src/executor/index.js';
 import { HandlerRegistry } from '../src/runner/handlers.js';
@@ -32,14 +39,33 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '2000' },
     parallel: { type: 'string', default: '8' },
     'own-redis': { type: 'boolean', default: false },
+    baseline: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '2' },
+    'max-batch-bytes': { type: 'string', default: '262144' },
+    'in-flight': { type: 'string' },
+    acks: { type: 'string', default: '-1' },
+    'no-drain': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    'usage: node --import tsx --conditions=source bench/kafka.ts [--push N] [--drain N] [--batch B] [--partitions P]\n' +
+      '  [--concurrency C] [--parallel W] [--own-redis] [--baseline] [--rounds R] [--max-batch-bytes N]\n' +
+      '  [--in-flight N] [--acks -1|1] [--no-drain]\n',
+  );
+  process.exit(0);
+}
 const PUSH = Number(values.push);
 const DRAIN = Number(values.drain);
 const BATCH = Number(values.batch);
 const PARTITIONS = Number(values.partitions);
 const CONCURRENCY = Number(values.concurrency);
 const PARALLEL = Number(values.parallel);
+const ROUNDS = Number(values.rounds);
+const MAX_BATCH_BYTES = Number(values['max-batch-bytes']);
+const IN_FLIGHT = values['in-flight'] === undefined ? undefined : Number(values['in-flight']);
+const ACKS = Number(values.acks);
 const SECRET = 'bench-secret-0123456789abcdef';
 let REDIS = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
 let redisNote = `shared Redis ${REDIS}`;
@@ -108,101 +134,205 @@ const pad = 'x'.repeat(1000);
 const pushType = `benchpush_${run}`;
 const pushTopic = `mediawiki.job.${pushType}`;
 await admin.createTopics({ topics: [{ topic: pushTopic, numPartitions: PARTITIONS }], waitForLeaders: true });
-const queues = Array.from(
-  { length: PARALLEL },
-  () =>
-    new EventBusJobQueue({ type: pushType, domain: 'benchwiki', secret: SECRET, brokers: brokers as string }),
+// The same kafkajs producer settings as the backend's owned producer, plus the knobs under test.
+const producers: Producer[] = Array.from({ length: PARALLEL }, () =>
+  kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    idempotent: false,
+    ...(IN_FLIGHT === undefined ? {} : { maxInFlightRequests: IN_FLIGHT }),
+  }),
+);
+await Promise.all(producers.map((p) => p.connect()));
+const queues = producers.map(
+  (producer) =>
+    new EventBusJobQueue({
+      type: pushType,
+      domain: 'benchwiki',
+      secret: SECRET,
+      producer,
+      maxBatchBytes: MAX_BATCH_BYTES,
+    }),
 );
 const specs = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => ({ type: pushType, params: { i: from + i, page: 'Main_Page', pad } }));
+// kafkajs alone: real events' JSON (same bytes as switchyard's messages, each its own string,
+// made before the clock starts), same request split.
+const [sample] = (queues[0] as EventBusJobQueue).buildEvents([
+  {
+    type: pushType,
+    domain: 'benchwiki',
+    params: { i: 100_000, page: 'Main_Page', pad },
+    releaseTimestamp: null,
+    removeDuplicates: false,
+    sha1: null,
+    rootJob: null,
+    requestId: null,
+  },
+]);
+const sampleValue = JSON.stringify(sample);
+const perRequest = Math.max(1, Math.floor(MAX_BATCH_BYTES / (Buffer.byteLength(sampleValue) + 64)));
+const idLength = sample?.meta.id.length ?? 36;
+const idAt = sampleValue.indexOf(sample?.meta.id ?? '');
+/** `n` distinct message values from `from` on (a fresh id in each; same length as the sample). */
+const baselineValues = (from: number, n: number) =>
+  Array.from({ length: n }, (_, k) => {
+    const id = `${String(from + k).padStart(12, '0')}${'0'.repeat(idLength)}`.slice(0, idLength);
+    return `${sampleValue.slice(0, idAt)}${id}${sampleValue.slice(idAt + idLength)}`;
+  });
+const baselineBatches = new Map<number, string[]>();
+for (let w = 0; w < PARALLEL; w++) {
+  for (let from = w * BATCH; from < PUSH; from += BATCH * PARALLEL) {
+    // Flattened now, so kafkajs alone does not pay for building them.
+    const list = baselineValues(from, Math.min(BATCH, PUSH - from)).map((v) => Buffer.from(v).toString());
+    baselineBatches.set(from, list);
+  }
+}
+async function kafkajsBatch(producer: Producer, from: number, n: number): Promise<void> {
+  const values = baselineBatches.get(from) ?? baselineValues(from, n);
+  const sends: Promise<unknown>[] = [];
+  for (let at = 0; at < n; at += perRequest) {
+    const messages = values.slice(at, Math.min(at + perRequest, n)).map((value) => ({ value }));
+    sends.push(
+      producer.sendBatch({ acks: ACKS, timeout: 30_000, topicMessages: [{ topic: pushTopic, messages }] }),
+    );
+  }
+  await Promise.all(sends);
+}
 // Warm-up (connections, JIT).
 await Promise.all(queues.map((q) => q.push(specs(0, 2000))));
-const pushCpu = process.cpuUsage();
-const pushStart = performance.now();
-let pushed = 0;
-await Promise.all(
-  queues.map(async (q, w) => {
-    for (let from = w * BATCH; from < PUSH; from += BATCH * PARALLEL) {
-      const n = Math.min(BATCH, PUSH - from);
-      await q.push(specs(from, n));
-      pushed += n;
-    }
-  }),
-);
-const pushMs = performance.now() - pushStart;
-const pushCpuUs = cpuUs(process.cpuUsage(pushCpu)) / PUSH;
-const pushRate = (pushed / pushMs) * 1000;
+await Promise.all(producers.map((p) => kafkajsBatch(p, -1, 2000)));
+
+interface PushRun {
+  readonly who: 'switchyard' | 'kafkajs';
+  readonly rate: number;
+  readonly ms: number;
+  readonly cpuUs: number;
+  readonly load: number;
+}
+async function pushRound(who: PushRun['who']): Promise<PushRun> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all(
+    queues.map(async (q, w) => {
+      for (let from = w * BATCH; from < PUSH; from += BATCH * PARALLEL) {
+        const n = Math.min(BATCH, PUSH - from);
+        if (who === 'switchyard') await q.push(specs(from, n));
+        else await kafkajsBatch(producers[w] as Producer, from, n);
+      }
+    }),
+  );
+  const ms = performance.now() - start;
+  return {
+    who,
+    ms,
+    rate: (PUSH / ms) * 1000,
+    cpuUs: cpuUs(process.cpuUsage(cpu)) / PUSH,
+    load: loadavg()[0] ?? 0,
+  };
+}
+const pushRuns: PushRun[] = [];
+for (let r = 0; r < (values.baseline ? ROUNDS : 1); r++) {
+  for (const who of values.baseline ? (['switchyard', 'kafkajs'] as const) : (['switchyard'] as const)) {
+    const res = await pushRound(who);
+    pushRuns.push(res);
+    say(
+      `${who === 'switchyard' ? 'eventbus push' : 'kafkajs alone'} (round ${r + 1}): ${int.format(PUSH)} events in ${int.format(res.ms)} ms = ${int.format(res.rate)} events/s; ` +
+        `Node CPU ${res.cpuUs.toFixed(1)} µs/event; load ${res.load.toFixed(2)}`,
+    );
+  }
+}
+const best = (who: PushRun['who']) =>
+  pushRuns
+    .filter((r) => r.who === who)
+    .reduce<PushRun | null>((a, b) => (a === null || b.rate > a.rate ? b : a), null);
+const pushBest = best('switchyard') as PushRun;
+const ceiling = best('kafkajs');
 say(
-  `eventbus push: ${int.format(pushed)} events (≈1 KB params, signed, schema-validated) in ${int.format(pushMs)} ms = ${int.format(pushRate)} events/s ` +
-    `(${PARALLEL} producers × batches of ${BATCH}; target ≥ 100,000); ` +
-    `Node CPU ${pushCpuUs.toFixed(1)} µs/event = ${int.format(1e6 / pushCpuUs)} events per CPU-second`,
+  `eventbus push: best ${int.format(pushBest.rate)} events/s (≈1 KB params, signed, schema-validated; ${PARALLEL} producers × batches of ${BATCH}, ` +
+    `requests ≤ ${int.format(MAX_BATCH_BYTES)} bytes, acks ${ACKS}${IN_FLIGHT === undefined ? '' : `, maxInFlightRequests ${IN_FLIGHT}`}; target ≥ 100,000); ` +
+    `Node CPU ${pushBest.cpuUs.toFixed(1)} µs/event` +
+    (ceiling
+      ? `; kafkajs alone best ${int.format(ceiling.rate)} events/s (${ceiling.cpuUs.toFixed(1)} µs/event) → switchyard reaches ${((pushBest.rate / ceiling.rate) * 100).toFixed(0)} % of the ceiling`
+      : ''),
 );
 for (const q of queues) await q.close();
+await Promise.all(producers.map((p) => p.disconnect()));
+process.stdout.write(
+  `${JSON.stringify({ phase: 'eventbus-push', events: PUSH, runs: pushRuns.map((r) => ({ who: r.who, perSecond: Math.round(r.rate), ms: Math.round(r.ms), cpuUsPerEvent: Number(r.cpuUs.toFixed(1)), load1: Number(r.load.toFixed(2)) })), batch: BATCH, producers: PARALLEL, partitions: PARTITIONS, maxBatchBytes: MAX_BATCH_BYTES, inFlight: IN_FLIGHT ?? null, acks: ACKS })}\n`,
+);
 
 // ---------------------------------------------------------------- drain
 const drainType = `benchdrain_${run}`;
 const drainTopic = `mediawiki.job.${drainType}`;
-await admin.createTopics({
-  topics: [{ topic: drainTopic, numPartitions: PARTITIONS }],
-  waitForLeaders: true,
-});
-const fill = new EventBusJobQueue({ type: drainType, domain: 'benchwiki', secret: SECRET, brokers });
-for (let from = 0; from < DRAIN; from += BATCH) {
-  const n = Math.min(BATCH, DRAIN - from);
-  await fill.push(
-    Array.from({ length: n }, (_, i) => ({ type: drainType, params: { i: from + i, page: 'Main_Page' } })),
+const service = `bench_${run}`;
+async function drainPhase(): Promise<void> {
+  await admin.createTopics({
+    topics: [{ topic: drainTopic, numPartitions: PARTITIONS }],
+    waitForLeaders: true,
+  });
+  const fill = new EventBusJobQueue({
+    type: drainType,
+    domain: 'benchwiki',
+    secret: SECRET,
+    brokers: brokers as string,
+  });
+  for (let from = 0; from < DRAIN; from += BATCH) {
+    const n = Math.min(BATCH, DRAIN - from);
+    await fill.push(
+      Array.from({ length: n }, (_, i) => ({ type: drainType, params: { i: from + i, page: 'Main_Page' } })),
+    );
+  }
+  await fill.close();
+  let done = 0;
+  let finish: () => void = () => {};
+  const allDone = new Promise<void>((r) => {
+    finish = r;
+  });
+  const handlers = new HandlerRegistry().register(
+    drainType as never,
+    {
+      run: () => {
+        if (++done === DRAIN) finish();
+      },
+    } as never,
+  );
+  const drainCpu = process.cpuUsage();
+  const drainStart = performance.now();
+  const handle = await startExecutorFromSection(
+    {
+      brokers: brokers as string,
+      secret: SECRET,
+      service,
+      redis: process.env.BENCH_NO_DEDUP === '1' ? null : REDIS,
+      redisPrefix: `bench:${run}:`,
+      rules: [{ name: 'drain', topics: [drainTopic], concurrency: CONCURRENCY }],
+    },
+    { handlers },
+  );
+  const started = performance.now();
+  await allDone;
+  const drainMs = performance.now() - drainStart;
+  const drainCpuUs = cpuUs(process.cpuUsage(drainCpu)) / DRAIN;
+  const drainRate = (DRAIN / drainMs) * 1000;
+  const steadyRate = (DRAIN / (performance.now() - started)) * 1000;
+  const dedupErrors = handle.metrics.total('dedup_errors');
+  say(
+    `executor drain: ${int.format(DRAIN)} jobs (no-op handler, Redis dedup on${dedupErrors > 0 ? `, ${dedupErrors} dedup errors!` : ''}) in ${int.format(drainMs)} ms = ${int.format(drainRate)} jobs/s ` +
+      `including start-up and group join (${int.format(steadyRate)} jobs/s after start() resolved); concurrency ${CONCURRENCY}; target ≥ 20,000; ` +
+      `Node CPU ${drainCpuUs.toFixed(1)} µs/job = ${int.format(1e6 / drainCpuUs)} jobs per CPU-second; ${redisNote}`,
+  );
+  await handle.stop({ graceMs: 5000 });
+
+  process.stdout.write(
+    `${JSON.stringify({ phase: 'executor-drain', jobs: DRAIN, ms: Math.round(drainMs), perSecond: Math.round(drainRate), afterStart: Math.round(steadyRate), cpuUsPerJob: Number(drainCpuUs.toFixed(1)), concurrency: CONCURRENCY, dedup: process.env.BENCH_NO_DEDUP !== '1', partitions: PARTITIONS })}\n`,
   );
 }
-await fill.close();
-let done = 0;
-let finish: () => void = () => {};
-const allDone = new Promise<void>((r) => {
-  finish = r;
-});
-const handlers = new HandlerRegistry().register(
-  drainType as never,
-  {
-    run: () => {
-      if (++done === DRAIN) finish();
-    },
-  } as never,
-);
-const service = `bench_${run}`;
-const drainCpu = process.cpuUsage();
-const drainStart = performance.now();
-const handle = await startExecutorFromSection(
-  {
-    brokers,
-    secret: SECRET,
-    service,
-    redis: process.env.BENCH_NO_DEDUP === '1' ? null : REDIS,
-    redisPrefix: `bench:${run}:`,
-    rules: [{ name: 'drain', topics: [drainTopic], concurrency: CONCURRENCY }],
-  },
-  { handlers },
-);
-const started = performance.now();
-await allDone;
-const drainMs = performance.now() - drainStart;
-const drainCpuUs = cpuUs(process.cpuUsage(drainCpu)) / DRAIN;
-const drainRate = (DRAIN / drainMs) * 1000;
-const steadyRate = (DRAIN / (performance.now() - started)) * 1000;
-const dedupErrors = handle.metrics.total('dedup_errors');
-say(
-  `executor drain: ${int.format(DRAIN)} jobs (no-op handler, Redis dedup on${dedupErrors > 0 ? `, ${dedupErrors} dedup errors!` : ''}) in ${int.format(drainMs)} ms = ${int.format(drainRate)} jobs/s ` +
-    `including start-up and group join (${int.format(steadyRate)} jobs/s after start() resolved); concurrency ${CONCURRENCY}; target ≥ 20,000; ` +
-    `Node CPU ${drainCpuUs.toFixed(1)} µs/job = ${int.format(1e6 / drainCpuUs)} jobs per CPU-second; ${redisNote}`,
-);
-await handle.stop({ graceMs: 5000 });
+if (!values['no-drain']) await drainPhase();
 
-process.stdout.write(
-  `${JSON.stringify({ phase: 'eventbus-push', events: pushed, ms: Math.round(pushMs), perSecond: Math.round(pushRate), cpuUsPerEvent: Number(pushCpuUs.toFixed(1)), batch: BATCH, producers: PARALLEL, partitions: PARTITIONS })}\n`,
-);
-process.stdout.write(
-  `${JSON.stringify({ phase: 'executor-drain', jobs: DRAIN, ms: Math.round(drainMs), perSecond: Math.round(drainRate), afterStart: Math.round(steadyRate), cpuUsPerJob: Number(drainCpuUs.toFixed(1)), concurrency: CONCURRENCY, dedup: true, partitions: PARTITIONS })}\n`,
-);
-
-await admin.deleteTopics({ topics: [pushTopic, drainTopic] }).catch(() => undefined);
+await admin
+  .deleteTopics({ topics: values['no-drain'] ? [pushTopic] : [pushTopic, drainTopic] })
+  .catch(() => undefined);
 const extra = (await admin.listTopics()).filter((t) => t.startsWith(service));
 if (extra.length > 0) await admin.deleteTopics({ topics: extra }).catch(() => undefined);
 await admin.disconnect();

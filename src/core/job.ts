@@ -139,6 +139,85 @@ export interface ListedJob {
  * Canonical JSON: object keys sorted recursively, no whitespace. Key order never changes it.
  */
 export function canonicalJson(value: JsonValue): string {
+  // Fast path: native JSON.stringify of the value itself when its keys are already sorted, else
+  // of a copy with the keys inserted in sorted order (unchanged subtrees are shared).
+  const sorted = withSortedKeys(value, 0);
+  return sorted === UNSORTABLE ? sortedJson(value) : JSON.stringify(sorted);
+}
+
+/** What {@link withSortedKeys} answers for input JSON.stringify would not write canonically. */
+const UNSORTABLE: unique symbol = Symbol('unsortable');
+
+/**
+ * `value` itself when it is plain JSON whose object keys, as they enumerate, are in strictly
+ * ascending code-unit order at every level; else a copy whose objects enumerate their keys in that
+ * order; so `JSON.stringify` of the answer is the canonical JSON. UNSORTABLE for anything
+ * JSON.stringify would write differently (undefined, toJSON, class instances, sparse arrays,
+ * non-finite numbers, deeper than 64 levels) or that insertion cannot order (integer-like keys
+ * always enumerate first, in numeric order).
+ */
+function withSortedKeys(value: unknown, depth: number): unknown {
+  if (value === null) return value;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : UNSORTABLE;
+    case 'object':
+      break;
+    default:
+      return UNSORTABLE;
+  }
+  if (depth > 64) return UNSORTABLE;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return UNSORTABLE;
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return UNSORTABLE;
+      const item: unknown = value[i];
+      const sorted = withSortedKeys(item, depth + 1);
+      if (sorted === UNSORTABLE) return UNSORTABLE;
+      if (sorted !== item) copy ??= value.slice(0, i);
+      copy?.push(sorted);
+    }
+    return copy ?? value;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return UNSORTABLE;
+  const record = value as Record<string, unknown>;
+  if ('toJSON' in record) return UNSORTABLE;
+  const keys: string[] = [];
+  const values: unknown[] = [];
+  let inOrder = true;
+  let changed = false;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) return UNSORTABLE;
+    const item = record[key];
+    const sorted = withSortedKeys(item, depth + 1);
+    if (sorted === UNSORTABLE) return UNSORTABLE;
+    if (sorted !== item) changed = true;
+    if (inOrder && keys.length > 0 && !((keys[keys.length - 1] as string) < key)) inOrder = false;
+    keys.push(key);
+    values.push(sorted);
+  }
+  if (inOrder && !changed) return value;
+  const order = keys.map((_, i) => i);
+  if (!inOrder) order.sort((x, y) => ((keys[x] as string) < (keys[y] as string) ? -1 : 1));
+  // A plain object (JSON.stringify's fast path); a "__proto__" key would set its prototype instead.
+  const out: Record<string, unknown> = {};
+  for (const i of order) {
+    const key = keys[i] as string;
+    if (key === '__proto__') return UNSORTABLE;
+    out[key] = values[i];
+  }
+  // Integer-like keys enumerate first whatever the insertion order: check the result.
+  let at = 0;
+  for (const key in out) if (key !== keys[order[at++] as number]) return UNSORTABLE;
+  return out;
+}
+
+function sortedJson(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const keys = Object.keys(value).sort();

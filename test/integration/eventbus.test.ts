@@ -274,6 +274,67 @@ describeIfService(services.kafka, 'eventbus backend on a real Kafka broker', (br
     }
   }, 60_000);
 
+  test('a push bigger than the broker takes in one request (5,000 events of 1 KB params) is split, and every event arrives exactly once', async () => {
+    const type = `evbbig_${run}`;
+    const topic = `mediawiki.job.${type}`;
+    await createTopic(topic);
+    const q = new EventBusJobQueue({ type, domain: 'wiki1', secret: SECRET, brokers, retries: 2 });
+    const pad = 'é'.repeat(500); // 1,000 UTF-8 bytes
+    const N = 5000;
+    try {
+      const jobs = Array.from({ length: N }, (_, i) => ({ type, params: { i, pad } }));
+      expect(await q.push(jobs)).toEqual({ inserted: N, duplicates: 0 });
+      expect(await messageCount(topic)).toBe(N);
+      const got = await consume(topic, N);
+      expect(got.length).toBe(N);
+      const seen = new Set<number>();
+      for (const { event } of got) {
+        const e = event as JobEvent;
+        expect(e.params.pad).toBe(pad);
+        seen.add(e.params.i as number);
+      }
+      expect(seen.size).toBe(N);
+      expect(new Set(got.map((g) => (g.event as JobEvent).meta.id)).size).toBe(N);
+    } finally {
+      await q.close();
+    }
+  }, 90_000);
+
+  test('when one request of a split push fails, the error names exactly the jobs of that request', async () => {
+    const type = `evbsplit_${run}`;
+    const topic = `mediawiki.job.${type}`;
+    // The topic takes record batches of at most 100,000 bytes.
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'max.message.bytes', value: '100000' }] }],
+      waitForLeaders: true,
+    });
+    topics.push(topic);
+    const q = new EventBusJobQueue({
+      type,
+      domain: 'wiki1',
+      secret: SECRET,
+      brokers,
+      retries: 1,
+      maxBatchBytes: 32_768,
+    });
+    try {
+      const small = Array.from({ length: 300 }, (_, i) => ({ type, params: { i, pad: 'x'.repeat(1000) } }));
+      const huge = { type, params: { i: -1, pad: 'y'.repeat(150_000) } };
+      const err = await q.push([...small.slice(0, 150), huge, ...small.slice(150)]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isSwitchyardError(err, ErrorCode.BACKEND_ERROR)).toBe(true);
+      expect((err as Error).message).toMatch(/: 1 of 301 jobs was not produced/);
+      expect(await messageCount(topic)).toBe(300);
+      const got = await consume(topic, 300);
+      expect(new Set(got.map((g) => (g.event as JobEvent).params.i)).size).toBe(300);
+      expect(got.some((g) => (g.event as JobEvent).params.i === -1)).toBe(false);
+    } finally {
+      await q.close();
+    }
+  }, 60_000);
+
   test('invalid jobs reject the whole batch with SWITCHYARD_INVALID_JOB and produce nothing', async () => {
     const type = `evbbad_${run}`;
     const topic = `mediawiki.job.${type}`;

@@ -38,7 +38,17 @@ export function loadJobEventSchema(): Record<string, unknown> {
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
 
+let lastDateTime = '';
+
+/** RFC 3339 check; the last valid text is remembered (a batch's events share one `meta.dt`). */
 function isDateTime(text: string): boolean {
+  if (text === lastDateTime) return true;
+  if (!checkDateTime(text)) return false;
+  lastDateTime = text;
+  return true;
+}
+
+function checkDateTime(text: string): boolean {
   const m = DATE_TIME.exec(text);
   if (!m) return false;
   const [month, day, hour, minute, second] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [
