@@ -133,6 +133,33 @@ export interface ExecutorHandle {
 const UNREACHABLE =
   /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection timeout|KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded|Failed to connect/i;
 
+/** Characters of an event kept in an error event that would otherwise be too large. */
+const ERROR_EXCERPT_CHARS = 4096;
+
+/** The broker refused a produce for its size (Kafka error 10, MESSAGE_TOO_LARGE). */
+class MessageTooLarge extends Error {
+  constructor(topic: string, messages: ReadonlyArray<{ readonly value: string }>, cause: unknown) {
+    const chars = messages.reduce((n, m) => n + m.value.length, 0);
+    super(`${topic} refuses a message of ${chars} characters as too large (its max.message.bytes)`, {
+      cause,
+    });
+    this.name = 'MessageTooLarge';
+  }
+}
+
+/** True for kafkajs' MESSAGE_TOO_LARGE (on the error or the one it wraps). */
+function isMessageTooLarge(err: unknown): boolean {
+  for (
+    let e = err as { type?: unknown; originalError?: unknown; cause?: unknown } | null, i = 0;
+    e && i < 4;
+    i++
+  ) {
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+    e = (e.originalError ?? e.cause ?? null) as typeof e;
+  }
+  return false;
+}
+
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
@@ -449,7 +476,7 @@ class RuleRunner {
       this.rule.groupId,
       this.#topics,
       this.rule.concurrency,
-      (m, t, p) => this.#processMain(m, t, p),
+      (m, t, p) => this.#sizeGuarded(m, t, p, () => this.#processMain(m, t, p)),
       deps,
     );
     this.#retry = new TrackedConsumer(
@@ -457,7 +484,7 @@ class RuleRunner {
       `${this.rule.groupId}-retry`,
       retryTopics,
       this.rule.concurrency,
-      (m, t, p) => this.#processRetry(m, t, p),
+      (m, t, p) => this.#sizeGuarded(m, t, p, () => this.#processRetry(m, t, p)),
       deps,
     );
     await Promise.all([this.#main.start(), this.#retry.start()]);
@@ -592,6 +619,40 @@ class RuleRunner {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Runs `process`; when a produce it makes (retry, delay re-enqueue, partitioner) is refused as too
+   * large, sends the message to the error topic (`too-large`) instead, so the partition's commits
+   * move on rather than replaying a message that can never be produced.
+   */
+  async #sizeGuarded(
+    message: KafkaMessage,
+    topic: string,
+    partition: number,
+    process: () => Promise<boolean>,
+  ): Promise<boolean> {
+    try {
+      return await process();
+    } catch (err) {
+      if (!(err instanceof MessageTooLarge)) throw err;
+      const text = message.value?.toString('utf8') ?? '';
+      let original: unknown;
+      try {
+        original = JSON.parse(text);
+      } catch {
+        original = undefined;
+      }
+      return this.#ex.produceError(
+        this.rule,
+        'too-large',
+        err.message,
+        original === undefined ? { raw_event: text } : { original_event: original },
+        topic,
+        partition,
+        message.offset,
+      );
+    }
   }
 
   async #processMain(message: KafkaMessage, topic: string, partition: number): Promise<boolean> {
@@ -948,12 +1009,17 @@ export class Executor {
     });
   }
 
-  /** Produces with acks from every in-sync replica; false (logged) when it failed. */
+  /**
+   * Produces with acks from every in-sync replica; false (logged) when it failed.
+   * @throws {@link MessageTooLarge} when the broker refuses the message for its size: retrying it
+   *   can never work, so the caller sends the event to the error topic instead.
+   */
   async produce(topic: string, messages: Array<{ value: string; partition?: number }>): Promise<boolean> {
     try {
       await this.#producer.send({ topic, acks: -1, messages });
       return true;
     } catch (err) {
+      if (isMessageTooLarge(err)) throw new MessageTooLarge(topic, messages, err);
       this.logger.error('executor: producing failed; the message stays uncommitted', {
         topic,
         error: describe(err),
@@ -1004,7 +1070,35 @@ export class Executor {
       partition,
       offset,
     });
-    return this.produce(names.errorTopic, [{ value: JSON.stringify(event) }]);
+    try {
+      return await this.produce(names.errorTopic, [{ value: JSON.stringify(event) }]);
+    } catch (err) {
+      if (!(err instanceof MessageTooLarge)) throw err;
+      // Even the error event is too large: keep the facts and an excerpt, never stall the partition.
+      const { original_event: _o, raw_event: raw, ...rest } = event;
+      const text = raw ?? JSON.stringify(payload.original_event ?? null);
+      const excerpt: ErrorEvent = {
+        ...rest,
+        detail:
+          `${rest.detail} (the event, ${text.length} characters, is too large for ${names.errorTopic}: an excerpt is in raw_event)`.slice(
+            0,
+            2500,
+          ),
+        raw_event: text.slice(0, ERROR_EXCERPT_CHARS),
+      };
+      try {
+        return await this.produce(names.errorTopic, [{ value: JSON.stringify(excerpt) }]);
+      } catch (again) {
+        if (!(again instanceof MessageTooLarge)) throw again;
+        this.logger.error(
+          'executor: the error topic refuses even an excerpt; the message stays uncommitted',
+          {
+            topic: names.errorTopic,
+          },
+        );
+        return false;
+      }
+    }
   }
 
   /** Topics per rule. */

@@ -271,6 +271,49 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
     );
   });
 
+  test('a retry event the retry topic refuses as too large goes to the error topic; the partition moves on', async () => {
+    const type = uniq('huge');
+    const topic = await createTopic(`mediawiki.job.${type}`);
+    const sec = section([topic]);
+    const retryTopic = `${sec.service}.retry.mediawiki.job.${type}`;
+    await admin.createTopics({
+      topics: [{ topic: retryTopic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '3000' }] }],
+      waitForLeaders: true,
+    });
+    topics.push(retryTopic);
+    const ran: number[] = [];
+    await start(sec, {
+      handlers: defineHandlers({
+        [type]: {
+          run: (j: Job<string>) => {
+            const n = (j.params as { n: number }).n;
+            ran.push(n);
+            if (n === 1) throw new Error('fails, and its retry event is too large');
+          },
+        },
+      }),
+    });
+    const at = Date.now();
+    await produce(topic, [
+      buildJobEvent(job(type, 'w', { n: 1, pad: 'x'.repeat(2400) }), { stream: 's', secret: SECRET, now: at }),
+      buildJobEvent(job(type, 'w', { n: 2 }), { stream: 's', secret: SECRET, now: at }),
+    ]);
+    const errors = await readTopic<ErrorEvent>(errorTopicOf(sec), 1);
+    expect(errors[0]).toMatchObject({ reason: 'too-large', topic, offset: '0' });
+    expect(errors[0]?.detail).toMatch(/refuses a message of \d+ characters as too large/);
+    expect((errors[0]?.original_event as JobEvent).params).toMatchObject({ n: 1 });
+    expect(await messageCount(retryTopic)).toBe(0);
+    await waitFor(
+      async () => {
+        const [t] = await admin.fetchOffsets({ groupId: `${sec.service}-r`, topics: [topic] });
+        return t?.partitions[0]?.offset === '2';
+      },
+      15_000,
+      'the commit to pass both messages',
+    );
+    expect(ran.sort()).toEqual([1, 2]);
+  });
+
   test('JobFailedError({ retry: false }) goes straight to the error topic', async () => {
     const type = uniq('noretry');
     const topic = await createTopic(`mediawiki.job.${type}`);
