@@ -81,6 +81,8 @@ export interface Scripts {
   readonly registerRoot: LuaScript;
   readonly promote: LuaScript;
   readonly size: LuaScript;
+  readonly ackPop: LuaScript;
+  readonly giveBack: LuaScript;
 }
 
 let cached: Scripts | null = null;
@@ -101,6 +103,8 @@ export function scripts(): Scripts {
     registerRoot: load(dir, 'register-root-1'),
     promote: load(dir, 'promote-2'),
     size: load(dir, 'size-2'),
+    ackPop: load(dir, 'ackpop-7'),
+    giveBack: load(dir, 'giveback-6'),
   });
   return cached;
 }
