@@ -149,6 +149,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #compressAbove: number | null;
   readonly #onError: RedisErrorHandler | null;
   readonly #popKeys: readonly string[];
+  readonly #plainPushKeys: readonly string[];
   readonly #ackKeys: readonly string[];
   readonly #releaseKeys: readonly string[];
   readonly #maintenanceKeys: readonly string[];
@@ -199,6 +200,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const k = queueKeys(this.#prefix, this.domain, this.type);
     this.#keys = k;
     this.#popKeys = [k.ready, k.delayed, k.data, k.claimed, k.attempts, k.tokens, k.dedup];
+    this.#plainPushKeys = [k.data, k.ready];
     this.#ackKeys = [k.tokens, k.claimed, k.data, k.attempts];
     this.#releaseKeys = [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.delayed, k.abandoned, k.dedup];
     this.#maintenanceKeys = [
@@ -298,12 +300,11 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     let duplicates = 0;
     for (let start = 0; start < jobs.length; start += chunk) {
       const end = Math.min(start + chunk, jobs.length);
-      const args: (string | number)[] = [now];
-      for (let i = start; i < end; i++) {
-        const job = jobs[i] as NormalizedJob;
-        args.push(nextId(), job.sha1 ?? '', job.releaseTimestamp ?? '', blobs[i] as string);
-      }
-      const [ins, dup] = (await this.#eval(scripts().push, keys, args)) as [number, number];
+      const [ins, dup] = (
+        isPlain(jobs, start, end)
+          ? await this.#eval(scripts().pushPlain, this.#plainPushKeys, plainPushArgs(blobs, start, end))
+          : await this.#eval(scripts().push, keys, pushArgs(jobs, blobs, start, end, now))
+      ) as [number, number];
       inserted += ins;
       duplicates += dup;
     }
@@ -751,6 +752,41 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       if (this.#owned) await closeClient(this.#client);
     }
   }
+}
+
+/** True when no job of `jobs[start..end)` has a dedup key or a release time (push-plain-2). */
+function isPlain(jobs: readonly NormalizedJob[], start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const job = jobs[i] as NormalizedJob;
+    if (job.sha1 !== null || job.releaseTimestamp !== null) return false;
+  }
+  return true;
+}
+
+/** push-plain-2's ARGV: id and stored job per job. */
+function plainPushArgs(blobs: readonly string[], start: number, end: number): string[] {
+  const args: string[] = new Array(2 * (end - start));
+  for (let i = start, a = 0; i < end; i++, a += 2) {
+    args[a] = nextId();
+    args[a + 1] = blobs[i] as string;
+  }
+  return args;
+}
+
+/** push-4's ARGV: now, then id, sha1, release time and stored job per job. */
+function pushArgs(
+  jobs: readonly NormalizedJob[],
+  blobs: readonly string[],
+  start: number,
+  end: number,
+  now: number,
+): (string | number)[] {
+  const args: (string | number)[] = [now];
+  for (let i = start; i < end; i++) {
+    const job = jobs[i] as NormalizedJob;
+    args.push(nextId(), job.sha1 ?? '', job.releaseTimestamp ?? '', blobs[i] as string);
+  }
+  return args;
 }
 
 /**

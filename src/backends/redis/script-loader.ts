@@ -71,6 +71,7 @@ function load(dir: URL, name: string): LuaScript {
 /** Every script of the backend, by operation. */
 export interface Scripts {
   readonly push: LuaScript;
+  readonly pushPlain: LuaScript;
   readonly pop: LuaScript;
   readonly ack: LuaScript;
   readonly release: LuaScript;
@@ -93,6 +94,7 @@ export function scripts(): Scripts {
   const dir = scriptsDir();
   cached = Object.freeze({
     push: load(dir, 'push-4'),
+    pushPlain: load(dir, 'push-plain-2'),
     pop: load(dir, 'pop-7'),
     ack: load(dir, 'ack-4'),
     release: load(dir, 'release-8'),
