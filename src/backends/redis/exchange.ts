@@ -11,6 +11,13 @@
  * only while it is fresh (the queue decides: less than half of claimTTL old); stale ones, and the
  * whole buffer on close, are given back (un-claimed, to the front, attempts restored).
  *
+ * Measured (2-core box shared with Redis 7 and other work, load 2–5, 50k jobs, 16 pop → ack
+ * workers, median of 3): separate pop and ack batchers (two script calls per lap) 17.0k / 18.1k
+ * jobs/s; one ack-pop call 21.0k / 21.6k; plus `prefetch: 64` 22.9k / 23.8k (alternating with the
+ * old code). Prefetch 16 / 64 / 256: 31k / 35k / 22k (one process, alternating). Two calls in
+ * flight (halves of a batch alternating, to overlap Node and Redis) lost: 18.9k vs 23.7k without
+ * prefetch, 25.7k vs 27.8k with it; on this box a round trip costs more than the overlap gains.
+ *
  * @packageDocumentation
  */
 
