@@ -74,14 +74,10 @@ async function listSubjects(all: readonly LoadedSubject[]): Promise<void> {
   }
 }
 
-async function benchPhase(
-  subject: Subject,
-  phase: PhaseName,
-  args: BenchArgs,
-  cmd: string,
-): Promise<PhaseRecord> {
+/** The run configuration of `subject` in `phase`: flags first, then the subject's defaults. */
+function phaseConfig(subject: Subject, phase: PhaseName, args: BenchArgs): RunConfig {
   const d = subject.defaults ?? {};
-  const cfg: RunConfig = {
+  return {
     phase,
     jobs: args.jobs[phase] ?? d[phase] ?? DEFAULTS[phase],
     concurrency: args.concurrency ?? d.concurrency ?? DEFAULTS.concurrency,
@@ -90,18 +86,49 @@ async function benchPhase(
     payloadBytes: args.payloadBytes,
     sampleEvery: args.sampleEvery,
   };
+}
+
+/** Runs the warm-up of `subject` in `phase`; returns its size (0 = none). */
+async function warmUp(subject: Subject, cfg: RunConfig, args: BenchArgs): Promise<number> {
   const warm = warmupJobs(cfg.jobs, args.warmup);
   if (warm > 0) await runOnce(subject, { ...cfg, jobs: warm }, true);
+  return warm;
+}
+
+/** One measured run, reported on stderr. */
+async function measure(subject: Subject, cfg: RunConfig, r: number, repeat: number): Promise<RunResult> {
+  const run = await runOnce(subject, cfg, false);
+  progress(
+    `  ${subject.name} ${cfg.phase} ${r}/${repeat}: ${int.format(run.opsPerSec)} jobs/s ` +
+      `(${run.ms.toFixed(1)} ms, RSS peak ${run.memory.rssPeakMB.toFixed(1)} MB, ` +
+      `heap Δ ${run.memory.heapDeltaMB.toFixed(1)} MB)`,
+  );
+  return run;
+}
+
+async function benchPhase(
+  subject: Subject,
+  phase: PhaseName,
+  args: BenchArgs,
+  cmd: string,
+): Promise<PhaseRecord> {
+  const cfg = phaseConfig(subject, phase, args);
+  const warm = await warmUp(subject, cfg, args);
   const runs: RunResult[] = [];
-  for (let r = 1; r <= args.repeat; r++) {
-    const run = await runOnce(subject, cfg, false);
-    runs.push(run);
-    progress(
-      `  ${subject.name} ${phase} ${r}/${args.repeat}: ${int.format(run.opsPerSec)} jobs/s ` +
-        `(${run.ms.toFixed(1)} ms, RSS peak ${run.memory.rssPeakMB.toFixed(1)} MB, ` +
-        `heap Δ ${run.memory.heapDeltaMB.toFixed(1)} MB)`,
-    );
-  }
+  for (let r = 1; r <= args.repeat; r++) runs.push(await measure(subject, cfg, r, args.repeat));
+  return phaseRecord(subject, cfg, warm, runs, args, cmd);
+}
+
+/** The record of `subject`'s runs in one phase (the median run's numbers). */
+function phaseRecord(
+  subject: Subject,
+  cfg: RunConfig,
+  warm: number,
+  runs: readonly RunResult[],
+  args: BenchArgs,
+  cmd: string,
+): PhaseRecord {
+  const phase = cfg.phase;
   const m = medianRun(runs);
   return {
     bench: 'switchyard',
@@ -132,6 +159,53 @@ async function benchPhase(
     ts: new Date().toISOString(),
     cmd,
   };
+}
+
+/**
+ * One phase for every subject, round-robin: all warm-ups, then run r of each subject in turn
+ * (the order rotates every round), so a busy spell of a shared machine hits them all alike.
+ */
+async function interleavedPhase(
+  subjects: readonly Subject[],
+  phase: PhaseName,
+  args: BenchArgs,
+  cmd: string,
+  emit: (record: PhaseRecord) => Promise<void>,
+  failures: Failure[],
+): Promise<void> {
+  const live = subjects.map((subject) => ({
+    subject,
+    cfg: phaseConfig(subject, phase, args),
+    warm: 0,
+    runs: [] as RunResult[],
+    failed: false,
+  }));
+  const fail = (entry: (typeof live)[number], error: unknown): void => {
+    entry.failed = true;
+    failures.push({ subject: entry.subject.name, phase, error: errorText(error) });
+    progress(`  ${entry.subject.name} ${phase}: FAILED\n${errorText(error)}`);
+  };
+  for (const entry of live) {
+    try {
+      entry.warm = await warmUp(entry.subject, entry.cfg, args);
+    } catch (error) {
+      fail(entry, error);
+    }
+  }
+  for (let r = 1; r <= args.repeat; r++) {
+    for (let k = 0; k < live.length; k++) {
+      const entry = live[(k + r - 1) % live.length] as (typeof live)[number];
+      if (entry.failed) continue;
+      try {
+        entry.runs.push(await measure(entry.subject, entry.cfg, r, args.repeat));
+      } catch (error) {
+        fail(entry, error);
+      }
+    }
+  }
+  for (const entry of live) {
+    if (!entry.failed) await emit(phaseRecord(entry.subject, entry.cfg, entry.warm, entry.runs, args, cmd));
+  }
 }
 
 async function main(): Promise<number> {
@@ -183,7 +257,28 @@ async function main(): Promise<number> {
   const records: PhaseRecord[] = [];
   const skipped: Skipped[] = [];
   const failures: Failure[] = [];
-  for (const l of selected) {
+  const emit = async (record: PhaseRecord): Promise<void> => {
+    records.push(record);
+    const line = jsonLine(record);
+    if (args.json) say(line);
+    if (args.out !== null) await appendLines(args.out, [line]);
+  };
+  if (args.interleave) {
+    const runnable: Subject[] = [];
+    for (const l of selected) {
+      if (!l.ok) {
+        skipped.push({ subject: l.name, reason: l.reason });
+        continue;
+      }
+      const reason = await availability(l.subject);
+      if (reason === null) runnable.push(l.subject);
+      else skipped.push({ subject: l.subject.name, reason });
+    }
+    for (const phase of args.phases) {
+      await interleavedPhase(runnable, phase, args, cmd, emit, failures);
+    }
+  }
+  for (const l of args.interleave ? [] : selected) {
     if (!l.ok) {
       skipped.push({ subject: l.name, reason: l.reason });
       progress(`${l.name}: skipped (${l.reason})`);
@@ -199,11 +294,7 @@ async function main(): Promise<number> {
     progress(`${subject.name} (${subject.group}, ${subject.kind})`);
     for (const phase of args.phases) {
       try {
-        const record = await benchPhase(subject, phase, args, cmd);
-        records.push(record);
-        const line = jsonLine(record);
-        if (args.json) say(line);
-        if (args.out !== null) await appendLines(args.out, [line]);
+        await emit(await benchPhase(subject, phase, args, cmd));
       } catch (error) {
         failures.push({ subject: subject.name, phase, error: errorText(error) });
         progress(`  ${subject.name} ${phase}: FAILED\n${errorText(error)}`);

@@ -47,6 +47,8 @@ export interface BenchArgs {
   readonly baseline: readonly string[];
   /** `--json`: print only JSON lines. */
   readonly json: boolean;
+  /** `--interleave`: per phase, run the subjects' repeats round-robin instead of back to back. */
+  readonly interleave: boolean;
   /** `--out`: append JSON lines to this file. */
   readonly out: string | null;
   /** `--list`: list subjects and whether they can run, then exit. */
@@ -77,6 +79,8 @@ Flags:
   --payload-bytes B     pad job params to about B bytes of JSON (default: unpadded, ~30 B)
   --sample-every K      jobs between memory samples (default 1000)
   --baseline name,…     ratio tables divide by this subject (per group: first listed present)
+  --interleave          per phase, alternate the subjects run by run (round-robin, after all
+                        warm-ups), so a busy spell of a shared machine hits them all alike
   --json                print only JSON lines (one per subject and phase)
   --out FILE            also append the JSON lines to FILE
   --list                list subjects and whether they can run here
@@ -150,6 +154,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       'sample-every': { type: 'string' },
       baseline: { type: 'string' },
       json: { type: 'boolean', default: false },
+      interleave: { type: 'boolean', default: false },
       out: { type: 'string' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -178,6 +183,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     sampleEvery: optionalPositive(values['sample-every'], '--sample-every') ?? DEFAULTS.sampleEvery,
     baseline: list(values.baseline),
     json: values.json === true,
+    interleave: values.interleave === true,
     out: values.out ?? null,
     list: values.list === true,
     help: values.help === true,

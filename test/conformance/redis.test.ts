@@ -9,32 +9,33 @@ import { describeIfService, services } from '../helpers/env.js';
 const prefix = `swytest-conf-${process.pid}-${Date.now().toString(36)}`;
 
 describeIfService(services.redis, 'redis backend', (url) => {
-  let client: Redis | null = null;
-  const shared = (): Redis => {
-    client ??= new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    return client;
-  };
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
 
-  runBackendConformance({
-    name: 'redis',
-    supports: redisSupports,
-    describe,
-    test,
-    beforeAll,
-    afterAll,
-    factory: (options) => new RedisJobQueue({ ...options, client: shared(), prefix }),
-    setup: async () => {
-      await shared().connect();
-    },
-    teardown: async () => {
-      const c = shared();
-      let cursor = '0';
-      do {
-        const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await c.del(...keys);
-      } while (cursor !== '0');
-      await c.quit();
-    },
+  beforeAll(async () => {
+    await client.connect();
   });
+
+  afterAll(async () => {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== '0');
+    await client.quit();
+  });
+
+  // The suite runs twice: as configured by default, and with a prefetch buffer per handle (jobs
+  // claimed ahead of pop() and handed out without a round trip; given back on close).
+  for (const prefetch of [0, 64]) {
+    runBackendConformance({
+      name: prefetch === 0 ? 'redis' : `redis (prefetch ${prefetch})`,
+      supports: redisSupports,
+      describe,
+      test,
+      beforeAll,
+      afterAll,
+      factory: (options) => new RedisJobQueue({ ...options, client, prefix, prefetch }),
+    });
+  }
 });

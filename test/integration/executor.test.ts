@@ -277,7 +277,13 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
     const sec = section([topic]);
     const retryTopic = `${sec.service}.retry.mediawiki.job.${type}`;
     await admin.createTopics({
-      topics: [{ topic: retryTopic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '3000' }] }],
+      topics: [
+        {
+          topic: retryTopic,
+          numPartitions: 1,
+          configEntries: [{ name: 'max.message.bytes', value: '3000' }],
+        },
+      ],
       waitForLeaders: true,
     });
     topics.push(retryTopic);
@@ -295,7 +301,11 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
     });
     const at = Date.now();
     await produce(topic, [
-      buildJobEvent(job(type, 'w', { n: 1, pad: 'x'.repeat(2400) }), { stream: 's', secret: SECRET, now: at }),
+      buildJobEvent(job(type, 'w', { n: 1, pad: 'x'.repeat(2400) }), {
+        stream: 's',
+        secret: SECRET,
+        now: at,
+      }),
       buildJobEvent(job(type, 'w', { n: 2 }), { stream: 's', secret: SECRET, now: at }),
     ]);
     const errors = await readTopic<ErrorEvent>(errorTopicOf(sec), 1);

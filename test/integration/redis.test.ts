@@ -135,7 +135,8 @@ test('other bad settings are refused at config load, naming the path and never t
           badTimeout: { class: 'redis', url: 'redis://x', connectTimeout: 0 },
         },
         jobTypeConf: {
-          default: { class: 'redis', connection: 'noUrl', compressAbove: -1, colour: 'blue' },
+          default: { class: 'redis', connection: 'noUrl', compressAbove: -1, colour: 'blue', prefetch: 1.5 },
+          big: { class: 'redis', connection: 'noUrl', prefetch: 1001 },
         },
       },
       { registry },
@@ -146,8 +147,10 @@ test('other bad settings are refused at config load, naming the path and never t
     'connections.badTimeout.connectTimeout',
     'connections.badUrl.url',
     'connections.noUrl.url',
+    'jobTypeConf.big.prefetch',
     'jobTypeConf.default.colour',
     'jobTypeConf.default.compressAbove',
+    'jobTypeConf.default.prefetch',
   ]);
   expect(messages(err)).not.toContain('hunter2');
   expect(() => new RedisJobQueue({ type: 't' })).toThrow(
@@ -155,6 +158,12 @@ test('other bad settings are refused at config load, naming the path and never t
   );
   expect(() => new RedisJobQueue({ type: 't', url: 'redis://x', order: 'timestamp' })).toThrow(
     expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }),
+  );
+  expect(() => new RedisJobQueue({ type: 't', url: 'redis://x', prefetch: -1 })).toThrow(
+    expect.objectContaining({
+      code: ErrorCode.CONFIG_INVALID,
+      issues: [expect.objectContaining({ path: 'prefetch', value: -1 })],
+    }),
   );
 });
 
@@ -330,6 +339,67 @@ describeIfService(services.redis, 'redis backend (integration)', (url) => {
     expect((await q.runMaintenance()).abandoned).toBe(2500);
     expect(await q.repushAbandoned()).toBe(2500);
     expect(await q.getSize()).toBe(2500);
+  });
+
+  test('prefetch: later pops come from the buffer; close gives the rest back to the front, attempts restored', async () => {
+    const clock = new ManualClock();
+    const q = queue({ clock, claimTTL: 60, prefetch: 8 });
+    const other = queue({ type: q.type, clock, claimTTL: 60 });
+    await q.push(Array.from({ length: 5 }, (_, n) => ({ type: q.type, params: { n } })));
+    const first = await q.pop();
+    expect(first?.params).toEqual({ n: 0 });
+    // The other 4 are claimed in Redis (other handles do not see them) but ready for this handle.
+    expect(await client.zcard(q.keys.claimed)).toBe(5);
+    expect(await q.getSize()).toBe(1 + 3);
+    expect(await q.getAcquiredCount()).toBe(1);
+    expect(await other.getSize()).toBe(0);
+    const listed = [];
+    for await (const job of q.list('ready')) listed.push(job);
+    expect(listed.map((j) => [j.params.n, j.attempts, j.claimToken])).toEqual([
+      [1, 0, null],
+      [2, 0, null],
+      [3, 0, null],
+      [4, 0, null],
+    ]);
+    const second = await q.pop();
+    expect(second?.params).toEqual({ n: 1 });
+    expect(second?.attempts).toBe(1);
+    expect(await q.ack(second as NonNullable<typeof second>)).toBe(true);
+    await q.close();
+    expect(await other.getSize()).toBe(3);
+    expect(await other.getAcquiredCount()).toBe(1);
+    const rest = await other.popBatch(10);
+    expect(rest.map((j) => [j.params.n, j.attempts])).toEqual([
+      [2, 1],
+      [3, 1],
+      [4, 1],
+    ]);
+    expect(await other.ack(first as NonNullable<typeof first>)).toBe(true);
+  });
+
+  test('prefetch stops at a job with a dedup key: it stays ready and keeps refusing its duplicate', async () => {
+    const q = queue({ prefetch: 8 });
+    const dedup = { type: q.type, params: { d: 1 }, removeDuplicates: true };
+    await q.push([{ type: q.type, params: { n: 0 } }, dedup, { type: q.type, params: { n: 2 } }]);
+    expect((await q.pop())?.params).toEqual({ n: 0 });
+    expect(await client.llen(q.keys.ready)).toBe(2);
+    expect(await q.push(dedup)).toEqual({ inserted: 0, duplicates: 1 });
+    expect((await q.pop())?.params).toEqual({ d: 1 });
+    expect((await q.pop())?.params).toEqual({ n: 2 });
+    expect(await q.pop()).toBeNull();
+  });
+
+  test('prefetch: a buffered job older than half of claimTTL is given back, then claimed afresh', async () => {
+    const clock = new ManualClock();
+    const q = queue({ clock, claimTTL: 10, prefetch: 4 });
+    await q.push(Array.from({ length: 3 }, (_, n) => ({ type: q.type, params: { n } })));
+    expect((await q.pop())?.params).toEqual({ n: 0 });
+    clock.advance(6_000);
+    const next = await q.pop();
+    expect(next?.params).toEqual({ n: 1 });
+    expect(next?.attempts).toBe(1);
+    expect(next?.claimedAt).toBe(clock.now());
+    expect(await q.ack(next as NonNullable<typeof next>)).toBe(true);
   });
 
   test('a host client is never closed by the queue; a queue that opened its own client closes it', async () => {

@@ -53,7 +53,15 @@ export interface RedisSettings {
   readonly connectTimeout?: number;
   /** Gzip payloads whose JSON exceeds this many bytes; null / absent = never. */
   readonly compressAbove?: number | null;
+  /**
+   * Jobs a queue handle claims ahead of its `pop()` calls (0 = none, the default; at most 1000).
+   * See the README's redis section: buffered jobs are claimed, so other handles do not see them.
+   */
+  readonly prefetch?: number;
 }
+
+/** The largest {@link RedisSettings.prefetch}: jobs per script call. */
+export const MAX_PREFETCH = 1000;
 
 /** Defaults of {@link RedisSettings}. */
 export const REDIS_DEFAULTS = Object.freeze({
@@ -68,6 +76,7 @@ export const REDIS_SETTING_KEYS: readonly string[] = Object.freeze([
   'prefix',
   'connectTimeout',
   'compressAbove',
+  'prefetch',
 ]);
 
 /** Key prefixes: printable, no whitespace, no `{` `}` (they would break the Cluster hash tag). */
@@ -82,7 +91,7 @@ export function validateRedisSettings(settings: BackendSettings, path: string): 
       issues.push({ path: at(key), message: 'is not a redis backend setting', choices: REDIS_SETTING_KEYS });
     }
   }
-  const { url, client, prefix, connectTimeout, compressAbove } = settings;
+  const { url, client, prefix, connectTimeout, compressAbove, prefetch } = settings;
   if (url !== undefined) {
     if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
       issues.push({
@@ -130,6 +139,16 @@ export function validateRedisSettings(settings: BackendSettings, path: string): 
       path: at('compressAbove'),
       message: 'must be a number of bytes ≥ 0, or null',
       value: compressAbove,
+    });
+  }
+  if (
+    prefetch !== undefined &&
+    (typeof prefetch !== 'number' || !Number.isInteger(prefetch) || prefetch < 0 || prefetch > MAX_PREFETCH)
+  ) {
+    issues.push({
+      path: at('prefetch'),
+      message: `must be an integer from 0 to ${MAX_PREFETCH} (jobs claimed ahead per handle)`,
+      value: prefetch,
     });
   }
   return issues;

@@ -48,7 +48,6 @@ import {
   type ReleaseOutcome,
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
-import { Batcher } from './batcher.js';
 import { CorruptJobError, decodeJob, encodeJob, type StoredJob } from './codec.js';
 import {
   createOwnedClient,
@@ -62,6 +61,7 @@ import {
   validateRedisSettings,
   wrapRedisError,
 } from './connection.js';
+import { Exchange, type ExchangeReply } from './exchange.js';
 import { type QueueKeys, queueKeys, rootKey } from './keys.js';
 import { evalScript, type LuaScript, scripts } from './script-loader.js';
 import { type WakeHub, wakeHubFor } from './wake.js';
@@ -129,6 +129,13 @@ export interface RedisJobQueueOptions extends JobQueueOptions {
   /** Gzip payloads whose JSON exceeds this many bytes. Default null (never). */
   readonly compressAbove?: number | null;
   /**
+   * Jobs this handle claims ahead of its `pop()` calls, handed to later pops without a round trip
+   * (0 = none, the default; at most 1000; ignored with claimTTL 0). Buffered jobs are claimed:
+   * other handles do not see them, counts show them as claimed, and `close()` gives them back to
+   * the front of the queue (attempts restored); after a crash they come back after claimTTL.
+   */
+  readonly prefetch?: number;
+  /**
    * Receives a `SWITCHYARD_BACKEND_ERROR` for each stored job that could not be decoded (it is
    * moved to abandoned, or dropped when claims are not tracked) and for ready ids without data
    * (dropped). Each also counts as an `errors` metric with op `decode`. Default: none.
@@ -147,6 +154,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #compressAbove: number | null;
   readonly #onError: RedisErrorHandler | null;
   readonly #popKeys: readonly string[];
+  readonly #plainPushKeys: readonly string[];
   readonly #ackKeys: readonly string[];
   readonly #releaseKeys: readonly string[];
   readonly #maintenanceKeys: readonly string[];
@@ -154,14 +162,8 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #wakeChannel: string;
   /** The shared subscriber of this queue's client, once this queue waited. */
   #wakeHub: WakeHub | null = null;
-  /** Concurrent `pop()` calls on this handle share one pop script call (group commit). */
-  readonly #pops = new Batcher<null, ClaimedJob | null>(async (waiting) => {
-    const jobs: (ClaimedJob | null)[] = await this.#claim(waiting.length);
-    while (jobs.length < waiting.length) jobs.push(null);
-    return jobs;
-  }, POP_CHUNK);
-  /** Concurrent `ack()` calls on this handle share one ack script call (group commit). */
-  readonly #acks = new Batcher<ClaimRef, boolean>((jobs) => this.#ackMany(jobs), POP_CHUNK);
+  /** Concurrent `pop()` and `ack()` calls on this handle share one script call (group commit). */
+  readonly #exchange: Exchange<ClaimedJob>;
 
   /**
    * @throws `SWITCHYARD_CONFIG_INVALID` naming every bad option or setting (e.g. a prefix with
@@ -170,7 +172,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   constructor(options: RedisJobQueueOptions) {
     super('redis', redisSupports, options);
     const settings: Record<string, unknown> = {};
-    for (const key of ['client', 'url', 'prefix', 'connectTimeout', 'compressAbove'] as const) {
+    for (const key of ['client', 'url', 'prefix', 'connectTimeout', 'compressAbove', 'prefetch'] as const) {
       if (options[key] !== undefined) settings[key] = options[key];
     }
     const issues = validateRedisSettings(settings, '');
@@ -190,9 +192,24 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     this.#where = options.url !== undefined ? redactUrl(options.url) : describeClient(this.#client);
     this.#compressAbove = options.compressAbove ?? null;
     this.#onError = options.onError ?? null;
+    const freshForMs = (this.claimTTL * 1000) / 2;
+    this.#exchange = new Exchange<ClaimedJob>(
+      {
+        run: (acks, want, extra) => this.#ackPop(acks, want, extra),
+        fresh: (job) => this.clock.now() - job.claimedAt < freshForMs,
+        giveBack: (jobs) => {
+          this.#giveBack(jobs).catch((err: unknown) => {
+            this.#report(`giving back ${jobs.length} prefetched job(s) failed; claimTTL recycles them`, err);
+          });
+        },
+      },
+      this.tracksClaims ? (options.prefetch ?? 0) : 0,
+      POP_CHUNK,
+    );
     const k = queueKeys(this.#prefix, this.domain, this.type);
     this.#keys = k;
     this.#popKeys = [k.ready, k.delayed, k.data, k.claimed, k.attempts, k.tokens, k.dedup];
+    this.#plainPushKeys = [k.data, k.ready];
     this.#ackKeys = [k.tokens, k.claimed, k.data, k.attempts];
     this.#releaseKeys = [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.delayed, k.abandoned, k.dedup];
     // The scripts derive the channel from KEYS (which ioredis's keyPrefix prefixes); SUBSCRIBE
@@ -295,12 +312,11 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     let duplicates = 0;
     for (let start = 0; start < jobs.length; start += chunk) {
       const end = Math.min(start + chunk, jobs.length);
-      const args: (string | number)[] = [now];
-      for (let i = start; i < end; i++) {
-        const job = jobs[i] as NormalizedJob;
-        args.push(nextId(), job.sha1 ?? '', job.releaseTimestamp ?? '', blobs[i] as string);
-      }
-      const [ins, dup] = (await this.#eval(scripts().push, keys, args)) as [number, number];
+      const [ins, dup] = (
+        isPlain(jobs, start, end)
+          ? await this.#eval(scripts().pushPlain, this.#plainPushKeys, plainPushArgs(blobs, start, end))
+          : await this.#eval(scripts().push, keys, pushArgs(jobs, blobs, start, end, now))
+      ) as [number, number];
       inserted += ins;
       duplicates += dup;
     }
@@ -310,7 +326,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   // ---------------------------------------------------------------- pop
 
   protected override doPop(): Promise<ClaimedJob | null> {
-    return this.#pops.add(null);
+    return this.#exchange.pop();
   }
 
   protected override doBatchPop(count: number): Promise<ClaimedJob[]> {
@@ -334,39 +350,83 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       ])) as unknown[];
       const missing = Number(reply[0]);
       if (missing > 0) this.#report(`${missing} ready id(s) had no stored job and were dropped`);
-      for (let i = 1; i < reply.length; i += 4) {
-        const id = String(reply[i]);
-        const blob = reply[i + 1];
-        const attempts = Number(reply[i + 2]);
-        const claimToken = String(reply[i + 3]);
-        let stored: StoredJob;
-        try {
-          const decoded = decodeJob(blob);
-          stored = decoded instanceof Promise ? await decoded : decoded;
-        } catch (err) {
-          await this.#quarantine(id, claimToken, blob, err, now);
-          continue;
-        }
-        out.push({
-          id,
-          type: this.type,
-          params: stored.params,
-          domain: this.domain,
-          releaseTimestamp: stored.releaseTimestamp,
-          removeDuplicates: stored.sha1 !== null,
-          sha1: stored.sha1,
-          rootJob: stored.rootJob,
-          requestId: stored.requestId,
-          attempts,
-          enqueuedAt: stored.enqueuedAt,
-          claimedAt: now,
-          claimToken,
-          partition: null,
-        });
-      }
+      await this.#decodeClaims(reply, 1, now, out);
       if ((reply.length - 1) / 4 < want) break; // the queue ran dry
     }
     return out;
+  }
+
+  /** Decodes the `id, stored, attempts, token` quads of `reply` from index `first` into `out`. */
+  async #decodeClaims(
+    reply: readonly unknown[],
+    first: number,
+    now: number,
+    out: ClaimedJob[],
+  ): Promise<void> {
+    for (let i = first; i < reply.length; i += 4) {
+      const id = String(reply[i]);
+      const blob = reply[i + 1];
+      const attempts = Number(reply[i + 2]);
+      const claimToken = String(reply[i + 3]);
+      let stored: StoredJob;
+      try {
+        const decoded = decodeJob(blob);
+        stored = decoded instanceof Promise ? await decoded : decoded;
+      } catch (err) {
+        await this.#quarantine(id, claimToken, blob, err, now);
+        continue;
+      }
+      out.push({
+        id,
+        type: this.type,
+        params: stored.params,
+        domain: this.domain,
+        releaseTimestamp: stored.releaseTimestamp,
+        removeDuplicates: stored.sha1 !== null,
+        sha1: stored.sha1,
+        rootJob: stored.rootJob,
+        requestId: stored.requestId,
+        attempts,
+        enqueuedAt: stored.enqueuedAt,
+        claimedAt: now,
+        claimToken,
+        partition: null,
+      });
+    }
+  }
+
+  /** One ack-pop script call: the acks (fenced), then up to `want` + `extra` claims. */
+  async #ackPop(acks: readonly ClaimRef[], want: number, extra: number): Promise<ExchangeReply<ClaimedJob>> {
+    const now = this.clock.now();
+    const args: (string | number)[] = [
+      now,
+      want,
+      this.tracksClaims ? '1' : '0',
+      nextId(),
+      STEP_LIMIT,
+      extra,
+      acks.length,
+    ];
+    for (const job of acks) args.push(job.id, job.claimToken);
+    const reply = (await this.#eval(scripts().ackPop, this.#popKeys, args)) as unknown[];
+    const missing = Number(reply[0]);
+    if (missing > 0) this.#report(`${missing} ready id(s) had no stored job and were dropped`);
+    const n = Number(reply[1]);
+    const acked: boolean[] = new Array(n);
+    for (let i = 0; i < n; i++) acked[i] = reply[2 + i] === 1;
+    const claimed: ClaimedJob[] = [];
+    await this.#decodeClaims(reply, 2 + n, now, claimed);
+    return { acked, claimed, dry: (reply.length - 2 - n) / 4 < want };
+  }
+
+  /** Gives prefetched jobs that were never handed out back to the front of the queue. */
+  async #giveBack(jobs: readonly ClaimedJob[]): Promise<void> {
+    const k = this.#keys;
+    for (let start = 0; start < jobs.length; start += POP_CHUNK) {
+      const args: string[] = [];
+      for (const job of jobs.slice(start, start + POP_CHUNK)) args.push(job.id, job.claimToken);
+      await this.#eval(scripts().giveBack, [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.dedup], args);
+    }
   }
 
   /** Moves a claimed job that cannot be decoded to abandoned (dropped when claims are untracked). */
@@ -389,7 +449,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   // ---------------------------------------------------------------- ack / release / extend
 
   protected override doAck(job: ClaimRef): Promise<boolean> {
-    return this.#acks.add(job);
+    return this.#exchange.ack(job);
   }
 
   protected override async doBatchAck(jobs: readonly ClaimRef[]): Promise<boolean[]> {
@@ -460,14 +520,19 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   // ---------------------------------------------------------------- counts
 
+  // This handle's prefetched jobs are claimed in Redis but not handed out: it counts and lists
+  // them as ready (other handles see them as claimed).
+
   protected override async doGetSize(): Promise<number> {
-    return Number(
+    const ready = Number(
       await this.#eval(scripts().size, [this.#keys.ready, this.#keys.delayed], [this.clock.now()]),
     );
+    return ready + this.#exchange.buffered;
   }
 
   protected override async doGetAcquiredCount(): Promise<number> {
-    return Number(await this.#command('ZCARD', [this.#keys.claimed]));
+    const claimed = Number(await this.#command('ZCARD', [this.#keys.claimed]));
+    return Math.max(0, claimed - this.#exchange.buffered);
   }
 
   protected override async doGetDelayedCount(): Promise<number> {
@@ -482,6 +547,8 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override async doDelete(): Promise<void> {
     const k = this.#keys;
+    await this.#exchange.idle();
+    this.#exchange.takeBuffered(); // deleted with the rest
     await this.#eval(
       scripts().delete,
       [k.ready, k.delayed, k.claimed, k.abandoned, k.data, k.attempts, k.tokens, k.dedup],
@@ -552,6 +619,25 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     while (
       Number(await this.#eval(scripts().promote, [k.delayed, k.ready], [now, STEP_LIMIT])) >= STEP_LIMIT
     ) {}
+    // This handle's prefetched jobs come first: they are the front of the queue for its pops.
+    for (const job of this.#exchange.peekBuffered()) {
+      yield {
+        id: job.id,
+        state: 'ready',
+        type: this.type,
+        domain: this.domain,
+        params: job.params,
+        attempts: job.attempts - 1, // the prefetch claim is given back, not counted
+        enqueuedAt: job.enqueuedAt,
+        releaseTimestamp: job.releaseTimestamp,
+        claimedAt: null,
+        claimToken: null,
+        sha1: job.sha1,
+        rootJob: job.rootJob,
+        removeDuplicates: job.removeDuplicates,
+        requestId: job.requestId,
+      };
+    }
     // Pop order is tail first: page from the tail, each page reversed.
     for (let end = -1; ; end -= LIST_PAGE) {
       const page = (await this.#command('LRANGE', [k.ready, end - LIST_PAGE + 1, end])) as string[];
@@ -579,9 +665,13 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
           : await this.#command('ZRANGE', [key, offset, offset + LIST_PAGE - 1, 'WITHSCORES'])
       ) as unknown[];
       const scores = scoredMembers(reply);
-      const ids = [...scores.keys()];
+      let ids = [...scores.keys()];
+      if (state === 'claimed' && this.#exchange.buffered > 0) {
+        const buffered = new Set(this.#exchange.peekBuffered().map((job) => job.id));
+        ids = ids.filter((id) => !buffered.has(id));
+      }
       yield* await this.#listed(state, ids, scores);
-      if (ids.length < LIST_PAGE) return;
+      if (scores.size < LIST_PAGE) return;
     }
   }
 
@@ -668,6 +758,8 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
    * job falls due.
    */
   protected override async doWaitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    // Jobs this handle prefetched are ready for its next pop (they count as ready here too).
+    if (this.#exchange.buffered > 0) return true;
     if (this.#wakeHub === null) {
       this.#wakeHub = wakeHubFor(this.#client);
       this.#wakeHub.acquire();
@@ -709,11 +801,55 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   // ---------------------------------------------------------------- close
 
   protected override async doClose(): Promise<void> {
-    const hub = this.#wakeHub;
-    this.#wakeHub = null;
-    if (hub !== null) await hub.release();
-    if (this.#owned) await closeClient(this.#client);
+    try {
+      await this.#exchange.idle();
+      const buffered = this.#exchange.takeBuffered();
+      if (buffered.length > 0) await this.#giveBack(buffered);
+    } catch (err) {
+      // They stay claimed: maintenance recycles them after claimTTL, like a crashed worker's.
+      this.#report('giving back prefetched jobs on close failed; claimTTL recycles them', err);
+    } finally {
+      const hub = this.#wakeHub;
+      this.#wakeHub = null;
+      if (hub !== null) await hub.release();
+      if (this.#owned) await closeClient(this.#client);
+    }
   }
+}
+
+/** True when no job of `jobs[start..end)` has a dedup key or a release time (push-plain-2). */
+function isPlain(jobs: readonly NormalizedJob[], start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const job = jobs[i] as NormalizedJob;
+    if (job.sha1 !== null || job.releaseTimestamp !== null) return false;
+  }
+  return true;
+}
+
+/** push-plain-2's ARGV: id and stored job per job. */
+function plainPushArgs(blobs: readonly string[], start: number, end: number): string[] {
+  const args: string[] = new Array(2 * (end - start));
+  for (let i = start, a = 0; i < end; i++, a += 2) {
+    args[a] = nextId();
+    args[a + 1] = blobs[i] as string;
+  }
+  return args;
+}
+
+/** push-4's ARGV: now, then id, sha1, release time and stored job per job. */
+function pushArgs(
+  jobs: readonly NormalizedJob[],
+  blobs: readonly string[],
+  start: number,
+  end: number,
+  now: number,
+): (string | number)[] {
+  const args: (string | number)[] = [now];
+  for (let i = start; i < end; i++) {
+    const job = jobs[i] as NormalizedJob;
+    args.push(nextId(), job.sha1 ?? '', job.releaseTimestamp ?? '', blobs[i] as string);
+  }
+  return args;
 }
 
 /**
@@ -788,7 +924,7 @@ function validateConnectionSettings(settings: BackendSettings, path: string): Is
 
 /** Picks the settings a queue inherits from its connection and entry (entry wins). */
 function mergedSettings(conn: RedisConnection | null, entry: BackendSettings): RedisJobQueueOptionsTail {
-  const pick = <K extends 'prefix' | 'connectTimeout' | 'compressAbove'>(key: K): unknown =>
+  const pick = <K extends 'prefix' | 'connectTimeout' | 'compressAbove' | 'prefetch'>(key: K): unknown =>
     entry[key] !== undefined ? entry[key] : conn?.settings[key];
   const out: { -readonly [K in keyof RedisJobQueueOptionsTail]: RedisJobQueueOptionsTail[K] } = {};
   const prefix = pick('prefix');
@@ -797,10 +933,15 @@ function mergedSettings(conn: RedisConnection | null, entry: BackendSettings): R
   if (typeof timeout === 'number') out.connectTimeout = timeout;
   const compress = pick('compressAbove');
   if (typeof compress === 'number' || compress === null) out.compressAbove = compress;
+  const prefetch = pick('prefetch');
+  if (typeof prefetch === 'number') out.prefetch = prefetch;
   return out;
 }
 
-type RedisJobQueueOptionsTail = Pick<RedisJobQueueOptions, 'prefix' | 'connectTimeout' | 'compressAbove'>;
+type RedisJobQueueOptionsTail = Pick<
+  RedisJobQueueOptions,
+  'prefix' | 'connectTimeout' | 'compressAbove' | 'prefetch'
+>;
 
 /** The redis backend as the registry loads it. */
 export const redisBackend: BackendModule = Object.freeze({

@@ -71,6 +71,7 @@ function load(dir: URL, name: string): LuaScript {
 /** Every script of the backend, by operation. */
 export interface Scripts {
   readonly push: LuaScript;
+  readonly pushPlain: LuaScript;
   readonly pop: LuaScript;
   readonly ack: LuaScript;
   readonly release: LuaScript;
@@ -81,6 +82,8 @@ export interface Scripts {
   readonly registerRoot: LuaScript;
   readonly promote: LuaScript;
   readonly size: LuaScript;
+  readonly ackPop: LuaScript;
+  readonly giveBack: LuaScript;
 }
 
 let cached: Scripts | null = null;
@@ -91,6 +94,7 @@ export function scripts(): Scripts {
   const dir = scriptsDir();
   cached = Object.freeze({
     push: load(dir, 'push-4'),
+    pushPlain: load(dir, 'push-plain-2'),
     pop: load(dir, 'pop-7'),
     ack: load(dir, 'ack-4'),
     release: load(dir, 'release-8'),
@@ -101,6 +105,8 @@ export function scripts(): Scripts {
     registerRoot: load(dir, 'register-root-1'),
     promote: load(dir, 'promote-2'),
     size: load(dir, 'size-2'),
+    ackPop: load(dir, 'ackpop-7'),
+    giveBack: load(dir, 'giveback-6'),
   });
   return cached;
 }

@@ -1,9 +1,8 @@
 #!lua
 --[[
   Claims up to `count` ready jobs (P-5, P-6, P-7). Due delayed jobs are moved to ready first, so
-  no maintenance pass is needed for them. Ids whose stored job is missing are dropped and counted.
-  Every step works on the whole batch with one multi-key command (HMGET / HSET / ZADD): a batch
-  of 16 costs about as much Redis time as 3 single pops.
+  no maintenance pass is needed for them. Ids whose stored job is missing are dropped and counted
+  (includes/claim.lua).
 
   KEYS[1] ready     list   popped from the tail (RPOP): FIFO
   KEYS[2] delayed   zset   id -> release time
@@ -25,65 +24,9 @@
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/promote"
+--- @include "includes/claim"
 
-local now = ARGV[1]
-local want = tonumber(ARGV[2])
-local track = ARGV[3] == '1'
-local nonce = ARGV[4]
-promote_due(KEYS[2], KEYS[1], now, tonumber(ARGV[5]))
-
+promote_due(KEYS[2], KEYS[1], ARGV[1], tonumber(ARGV[5]))
 local out = { 0 }
-local n = 0
-local seen = {}
-while want > 0 do
-  local popped = redis.call('RPOP', KEYS[1], want)
-  if not popped then break end
-  local blobs = redis.call('HMGET', KEYS[3], unpack(popped))
-  local ids, stored, gone = {}, {}, {}
-  for i, id in ipairs(popped) do
-    if blobs[i] and not seen[id] then
-      seen[id] = true
-      ids[#ids + 1] = id
-      stored[#stored + 1] = blobs[i]
-    elseif not seen[id] then
-      gone[#gone + 1] = id
-    end
-  end
-  if #gone > 0 then
-    out[1] = out[1] + #gone
-    redis.call('HDEL', KEYS[5], unpack(gone))
-    redis.call('HDEL', KEYS[6], unpack(gone))
-  end
-  if #ids > 0 then
-    local tries = redis.call('HMGET', KEYS[5], unpack(ids))
-    local attempts, tokens, claims = {}, {}, {}
-    for i, id in ipairs(ids) do
-      local blob = stored[i]
-      dedup_drop(KEYS[7], header_sha1(blob))
-      local a = (tonumber(tries[i]) or 0) + 1
-      n = n + 1
-      local token = nonce .. '.' .. n
-      attempts[#attempts + 1] = id
-      attempts[#attempts + 1] = a
-      tokens[#tokens + 1] = id
-      tokens[#tokens + 1] = token
-      claims[#claims + 1] = now
-      claims[#claims + 1] = id
-      out[#out + 1] = id
-      out[#out + 1] = blob
-      out[#out + 1] = a
-      out[#out + 1] = token
-    end
-    if track then
-      redis.call('HSET', KEYS[5], unpack(attempts))
-      redis.call('HSET', KEYS[6], unpack(tokens))
-      redis.call('ZADD', KEYS[4], unpack(claims))
-    else
-      redis.call('HDEL', KEYS[3], unpack(ids))
-      redis.call('HDEL', KEYS[5], unpack(ids))
-    end
-  end
-  want = want - #ids
-  if #popped > #ids + #gone then break end -- repeated ids: a corrupted list; stop here
-end
+claim_ready(KEYS, ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4], out, 0, false)
 return out

@@ -23,6 +23,8 @@ end
 
 --- The dedup key of a stored job, or nil (no key, or a malformed header).
 local function header_sha1(blob)
+  -- Fast path: most jobs have no dedup key (an empty first field).
+  if type(blob) == 'string' and string.sub(blob, 1, 3) == '1||' then return nil end
   local sha1 = header_parse(blob)
   if sha1 == nil or sha1 == '' then return nil end
   return sha1

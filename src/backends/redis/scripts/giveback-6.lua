@@ -1,0 +1,37 @@
+#!lua
+--[[
+  Gives back claimed jobs that were never handed to a caller (a handle's prefetch buffer, on
+  close or when they grew stale): each job whose token still holds its claim is un-claimed, its
+  attempt count restored (the claim is undone, not counted), its dedup key held again, and it
+  goes back to the FRONT of the ready list, in the given order. A stale token changes nothing (the
+  claim was already recycled or settled elsewhere).
+
+  KEYS[1] tokens    hash   id -> live claim token
+  KEYS[2] claimed   zset   id -> claimedAt
+  KEYS[3] attempts  hash   id -> claims so far
+  KEYS[4] data      hash   id -> stored job
+  KEYS[5] ready     list   popped from the tail: the front is the tail
+  KEYS[6] dedup     hash   sha1 -> holders
+
+  ARGV[2i - 1], ARGV[2i]   id and claim token of job i, in pop order (at most 1000 jobs)
+
+  Returns the number of jobs given back
+]]
+--- @include "includes/header"
+--- @include "includes/dedup"
+--- @include "includes/wake"
+
+local back = {}
+for i = #ARGV - 1, 1, -2 do
+  local id = ARGV[i]
+  if redis.call('HGET', KEYS[1], id) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    if redis.call('HINCRBY', KEYS[3], id, -1) <= 0 then redis.call('HDEL', KEYS[3], id) end
+    dedup_hold(KEYS[6], header_sha1(redis.call('HGET', KEYS[4], id)))
+    back[#back + 1] = id
+  end
+end
+-- Walking backwards, `back` ends with the first job: RPUSH puts it at the tail, popped next.
+if #back > 0 then wake_if_was_empty(KEYS[5], redis.call('RPUSH', KEYS[5], unpack(back)), #back) end
+return #back

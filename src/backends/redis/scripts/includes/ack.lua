@@ -1,0 +1,30 @@
+--[[
+  Fenced acks, shared by ack and ack-pop (P-8, P-11): a job is deleted iff the given token still
+  holds its claim. A stale token (the claim was recycled, released, abandoned or acked) changes
+  nothing; a job listed twice acks once, as two acks in a row would.
+]]
+
+--- Acks the `count` (id, token) pairs of `argv` that start at index `first`; appends one 1 (acked)
+-- or 0 (the claim was not held) per pair to `out`.
+local function ack_claims(k_tokens, k_claimed, k_data, k_attempts, argv, first, count, out)
+  if count == 0 then return end
+  local ids = {}
+  for i = 0, count - 1 do ids[#ids + 1] = argv[first + 2 * i] end
+  local live = redis.call('HMGET', k_tokens, unpack(ids))
+  local held, done = {}, {}
+  for i, id in ipairs(ids) do
+    if live[i] and live[i] == argv[first + 2 * i - 1] and not done[id] then
+      done[id] = true
+      held[#held + 1] = id
+      out[#out + 1] = 1
+    else
+      out[#out + 1] = 0
+    end
+  end
+  if #held > 0 then
+    redis.call('HDEL', k_tokens, unpack(held))
+    redis.call('ZREM', k_claimed, unpack(held))
+    redis.call('HDEL', k_data, unpack(held))
+    redis.call('HDEL', k_attempts, unpack(held))
+  end
+end
