@@ -62,6 +62,7 @@ import * as Q from './queries.js';
 import {
   CONNECTION_KEYS,
   type MigrateMode,
+  SETTING_KEYS,
   type SqlConnectionSettings,
   validateSqlSettings,
 } from './settings.js';
@@ -215,17 +216,9 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       }
     }
     const settings: Record<string, unknown> = {};
-    for (const key of [
-      'client',
-      'connection',
-      'filename',
-      'pool',
-      'prefix',
-      'migrate',
-      'maxJobBytes',
-      'knex',
-    ] as const) {
-      if (options[key] !== undefined) settings[key] = options[key];
+    const given = options as unknown as Readonly<Record<string, unknown>>;
+    for (const key of SETTING_KEYS) {
+      if (given[key] !== undefined) settings[key] = given[key];
     }
     issues.push(...validateSqlSettings(settings, ''));
     if (options.database !== undefined) {
