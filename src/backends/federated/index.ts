@@ -78,6 +78,7 @@ export const federatedClassSupports: Supports = defineSupports({
   batchPop: true,
   siblingQueries: false,
   transactionalPush: false,
+  wake: true,
 });
 
 /** One `configByPartition` entry after `resolveSettings`: the loaded class and its settings. */

@@ -66,6 +66,8 @@ export function federatedSupports(partitions: readonly Supports[]): Supports {
     // Why not: a partition's store holds only a share of each sibling queue.
     siblingQueries: false,
     transactionalPush: false,
+    // A wait listens on every partition: any one's notification wakes it.
+    wake: all('wake'),
   });
 }
 
@@ -525,6 +527,35 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   /** Closes every partition queue (each releases only what it owns). */
+  /**
+   * Waits on every partition at once (a job may land on any of them): true as soon as one says
+   * jobs may be ready, false when all ran out (timeout / abort / close). A partition whose wait
+   * fails is left out: the others still wake the caller, and the next pop reports the failure.
+   */
+  protected override doWaitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const stop = new AbortController();
+    const abort = (): void => stop.abort();
+    if (signal.aborted) return Promise.resolve(false);
+    signal.addEventListener('abort', abort, { once: true });
+    return new Promise<boolean>((resolve) => {
+      let pending = this.#partitions.length;
+      const settle = (woken: boolean): void => {
+        if (woken) resolve(true);
+        if (woken || --pending === 0) {
+          resolve(false);
+          signal.removeEventListener('abort', abort);
+          stop.abort(); // the other partitions stop listening
+        }
+      };
+      for (const p of this.#partitions) {
+        p.hooks.waitForJobs(timeoutMs, stop.signal).then(
+          (woken) => settle(woken === true),
+          () => settle(false),
+        );
+      }
+    });
+  }
+
   protected override async doClose(): Promise<void> {
     const settled = await Promise.allSettled(this.#partitions.map((p) => p.queue.close()));
     const failure = settled.find((s) => s.status === 'rejected');
