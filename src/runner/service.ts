@@ -361,8 +361,7 @@ export class RunnerService {
   #wakeQueues(group: GroupState): JobQueue[] {
     const out: JobQueue[] = [];
     try {
-      const domains = this.#farm.domains();
-      if (domains.length === 0) domains.push(this.#farm.config.defaultDomain);
+      const domains = this.#domains();
       const types = group.handlers.types().filter((t) => group.classify(t) !== null);
       if (domains.length * types.length > MAX_WAKE_QUEUES) return [];
       for (const domain of domains) {
@@ -377,6 +376,12 @@ export class RunnerService {
       return [];
     }
     return out;
+  }
+
+  /** The farm's domains, or its default domain when it lists none. */
+  #domains(): string[] {
+    const domains = this.#farm.domains();
+    return domains.length > 0 ? domains : [this.#farm.config.defaultDomain];
   }
 
   #anyBusy(): boolean {
@@ -517,8 +522,7 @@ export class RunnerService {
       for (const [type, domains] of Object.entries(map)) for (const d of domains) add(type, d);
       return { at, ready };
     }
-    const domains = this.#farm.domains();
-    if (domains.length === 0) domains.push(this.#farm.config.defaultDomain);
+    const domains = this.#domains();
     for (let i = 0; i < domains.length; i += FALLBACK_PARALLELISM) {
       await Promise.all(
         domains.slice(i, i + FALLBACK_PARALLELISM).map(async (domain) => {

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { setMaxListeners } from 'node:events';
-import type { JobQueue } from '../core/job-queue.js';
+import { type JobQueue, MAX_WAIT_MS } from '../core/job-queue.js';
 
 /** Most queues one idle wait listens on; beyond it the runner just sleeps (polls). */
 export const MAX_WAKE_QUEUES = 64;
@@ -22,7 +22,7 @@ export function waitForAnyJobs(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const ms = Math.max(0, Math.min(timeoutMs, 2_147_483_647));
+  const ms = Math.max(0, Math.min(timeoutMs, MAX_WAIT_MS));
   if (ms === 0 || signal?.aborted) return Promise.resolve(false);
   const wakeable = queues.length > MAX_WAKE_QUEUES ? [] : queues.filter((q) => q.supports.wake && !q.closed);
   return new Promise<boolean>((resolve) => {
