@@ -638,6 +638,9 @@ export abstract class JobQueue<T extends string = JobType> {
       stop.signal.addEventListener('abort', () => resolve(false), { once: true });
     });
     try {
+      // The manifest decides, not the hook: a queue without `wake` (e.g. a federation with a SQL
+      // partition, whose hook could still hear its Redis partitions) just waits.
+      if (!this.supports.wake) return await stopped;
       const woken = this.doWaitForJobs(timeout, stop.signal).then(
         (r) => r === true,
         () => {
@@ -797,7 +800,7 @@ export abstract class JobQueue<T extends string = JobType> {
 
   /**
    * Waits for a sign that jobs may be ready (see {@link JobQueue.waitForJobs}). Backend authors:
-   * mandatory when `supports.wake`, else leave the default (waits for the abort, returns false).
+   * mandatory when `supports.wake`; called only then (without `wake` the base class just waits).
    * Resolve true at once when jobs are ready now (check AFTER you start listening, so a push in
    * between is not missed), true when the store signals new jobs or the earliest delayed job falls
    * due, and false promptly when `signal` aborts (the base class aborts it on timeout, on the

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { MemoryJobQueue, type MemoryJobQueueOptions } from '../../src/backends/memory/index.js';
+import { JobQueue, type PushResult } from '../../src/core/job-queue.js';
 import { CountingMetrics } from '../../src/core/metrics.js';
 import { defineSupports } from '../../src/core/supports.js';
 
@@ -17,7 +18,29 @@ class DeafWait extends MemoryJobQueue {
   }
 }
 
+/** A pop-capable queue WITHOUT `wake` whose hook would answer true (and counts being asked). */
+class NoWakeManifest extends JobQueue {
+  asked = 0;
+  constructor() {
+    super('no-wake', defineSupports({ pop: true }), { type: 'w' });
+  }
+  protected override doBatchPush(): Promise<PushResult> {
+    return Promise.resolve({ inserted: 0, duplicates: 0 });
+  }
+  protected override doWaitForJobs(): Promise<boolean> {
+    this.asked++;
+    return Promise.resolve(true);
+  }
+}
+
 describe('JobQueue.waitForJobs (core)', () => {
+  test('without supports.wake the hook is never asked: the wait runs out its timeout, false', async () => {
+    const q = new NoWakeManifest();
+    expect(await q.waitForJobs({ timeout: 20 })).toBe(false);
+    expect(q.asked).toBe(0);
+    await q.close();
+  });
+
   test('a failing hook is counted (errors, op wait) and the wait runs out its timeout: false', async () => {
     const metrics = new CountingMetrics();
     const q = new FailingWait({ type: 'w', metrics } as MemoryJobQueueOptions);
