@@ -13,6 +13,7 @@ import type { ResolvedConfig } from '../core/config-types.js';
 import { isSwitchyardError } from '../core/errors.js';
 import type { JobQueueFarm } from '../core/farm.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
+import type { MetricsSink } from '../core/metrics.js';
 import { defineHandlers, HandlerRegistry, type JobHandler, type RunnerLogger } from '../runner/handlers.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -91,11 +92,14 @@ export interface CliContext {
 }
 
 /** Loads the config and opens a farm (no connection is opened until a queue needs one). */
-export async function openContext(options: CommonOptions): Promise<CliContext> {
+export async function openContext(
+  options: CommonOptions,
+  farmOptions: { readonly metrics?: MetricsSink } = {},
+): Promise<CliContext> {
   const config = await loadCliConfig(options);
   const domain = options.domain ?? config.defaultDomain;
   // With an `aggregator` section the queues notify it and `chron` rebuilds it (SPEC §7).
-  const farm = await createFarmWithAggregator(config);
+  const farm = await createFarmWithAggregator(config, farmOptions);
   return {
     config,
     farm,

@@ -9,11 +9,14 @@
 import { installSignalHandlers } from '../runner/signals.js';
 import { type CommonOptions, cliLogger, loadCliConfig, loadHandlers, output } from './context.js';
 import { ExitCode } from './exit-codes.js';
+import { startCliMetrics } from './metrics-option.js';
 
 /** Options of `switchyard executor`. */
 export interface ExecutorCommandOptions extends CommonOptions {
   /** Module exporting the handler registry; optional when every rule posts to an endpoint. */
   readonly handlers?: string;
+  /** Serve Prometheus metrics on this port. */
+  readonly metricsPort?: number;
 }
 
 /** Runs `executor`; returns the exit code once it has stopped. */
@@ -24,12 +27,15 @@ export async function executorCommand(options: ExecutorCommandOptions): Promise<
   const { startExecutor } = await import('../executor/index.js');
   const signals = installSignalHandlers();
   const started = Date.now();
+  const metrics = await startCliMetrics(options.metricsPort);
   try {
     const handle = await startExecutor(config, {
       logger: cliLogger(options.verbose === true),
+      ...(metrics ? { metrics: metrics.prometheus } : {}),
       signal: signals.signal,
       ...(handlers === undefined ? {} : { handlers }),
     });
+    metrics?.prometheus.addText(() => handle.metrics.toPrometheus());
     const topics = handle.topics();
     process.stderr.write(`executor consuming ${Object.values(topics).flat().join(', ') || 'no topic yet'}\n`);
     await handle.stopped;
@@ -38,5 +44,6 @@ export async function executorCommand(options: ExecutorCommandOptions): Promise<
     return ExitCode.OK;
   } finally {
     signals.dispose();
+    await metrics?.server.close();
   }
 }

@@ -96,7 +96,12 @@ export function buildProgram(done: (code: number) => void): Command {
       .option('--handlers <module>', 'module exporting the handler registry (required)')
       .option('--max-jobs <n>', 'stop after about this many jobs', integer(1))
       .option('--max-time <seconds>', 'stop after this many seconds', seconds)
-      .option('--until-empty', 'exit once no queue of any group has ready jobs'),
+      .option('--until-empty', 'exit once no queue of any group has ready jobs')
+      .option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics on http://127.0.0.1:<port>/metrics',
+        integer(0),
+      ),
   ).action(action(runnerCommand));
 
   common(
@@ -136,7 +141,12 @@ export function buildProgram(done: (code: number) => void): Command {
       .description('periodic maintenance of every queue: recycle, abandon, prune, release delayed')
       .option('--once', 'one pass, then exit')
       .option('--interval <seconds>', 'seconds between passes (default 30)', seconds)
-      .option('--max-time <seconds>', 'exit after this many seconds', seconds),
+      .option('--max-time <seconds>', 'exit after this many seconds', seconds)
+      .option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics on http://127.0.0.1:<port>/metrics',
+        integer(0),
+      ),
   ).action(action(chronCommand));
 
   common(
@@ -167,6 +177,11 @@ export function buildProgram(done: (code: number) => void): Command {
       .option(
         '--handlers <module>',
         'module exporting the handler registry (rules that post to an endpoint need none)',
+      )
+      .option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics on http://127.0.0.1:<port>/metrics',
+        integer(0),
       ),
   ).action(action(executorCommand));
 

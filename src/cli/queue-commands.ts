@@ -11,6 +11,7 @@ import type { JobQueueGroup } from '../core/job-queue-group.js';
 import { installSignalHandlers } from '../runner/signals.js';
 import { assertKnownType, type CommonOptions, cliLogger, openContext, output } from './context.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { startCliMetrics } from './metrics-option.js';
 
 /** The four job states, in display order. */
 export const STATES: readonly JobState[] = Object.freeze(['ready', 'claimed', 'delayed', 'abandoned']);
@@ -200,6 +201,8 @@ export interface ChronOptions extends CommonOptions {
   readonly once?: boolean;
   readonly interval?: number;
   readonly maxTime?: number;
+  /** Serve Prometheus metrics on this port. */
+  readonly metricsPort?: number;
 }
 
 function passText(r: MaintenancePassResult): string {
@@ -222,7 +225,9 @@ function passJson(r: MaintenancePassResult): Record<string, unknown> {
 
 /** Runs `chron`: one pass with `--once`, else passes every `--interval` seconds until stopped. */
 export async function chronCommand(options: ChronOptions): Promise<number> {
-  const ctx = await openContext(options);
+  const metrics = await startCliMetrics(options.metricsPort);
+  const ctx = await openContext(options, metrics ? { metrics: metrics.prometheus } : {});
+  metrics?.prometheus.watchFarm(ctx.farm);
   const logger = cliLogger(options.verbose === true);
   const domainOpt = options.domain === undefined ? {} : { domains: [options.domain] };
   try {
@@ -262,6 +267,7 @@ export async function chronCommand(options: ChronOptions): Promise<number> {
     return ExitCode.OK;
   } finally {
     await ctx.close();
+    await metrics?.server.close();
   }
 }
 

@@ -26,6 +26,7 @@ import {
   output,
 } from './context.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { startCliMetrics } from './metrics-option.js';
 import { Progress } from './progress.js';
 
 /** Options of `run-jobs`. */
@@ -46,6 +47,8 @@ export interface RunnerOptions extends CommonOptions {
   readonly maxJobs?: number;
   readonly maxTime?: number;
   readonly untilEmpty?: boolean;
+  /** Serve Prometheus metrics on this port. */
+  readonly metricsPort?: number;
 }
 
 type Counts = Record<JobRunStatus, number>;
@@ -258,7 +261,9 @@ export async function runnerCommand(options: RunnerOptions): Promise<number> {
   const config: ResolvedConfig =
     options.domain === undefined ? loaded : Object.freeze({ ...loaded, domains: [options.domain] });
   // With an `aggregator` section the service picks ready queues from it (SPEC §7, §8).
-  const farm = await createFarmWithAggregator(config);
+  const metrics = await startCliMetrics(options.metricsPort);
+  const farm = await createFarmWithAggregator(config, metrics ? { metrics: metrics.prometheus } : {});
+  metrics?.prometheus.watchFarm(farm);
   const signals = installSignalHandlers();
   const progress = new Progress({
     label: 'jobs',
@@ -275,6 +280,15 @@ export async function runnerCommand(options: RunnerOptions): Promise<number> {
       ...(throttle ? { throttle } : {}),
       onSlice: (s) => {
         done += s.result.jobs.length;
+        if (metrics) {
+          for (const j of s.result.jobs)
+            metrics.prometheus.recordRunnerJob({
+              domain: s.domain,
+              type: j.type,
+              status: j.status,
+              ms: j.ms,
+            });
+        }
         progress.update(done, `${s.group}: ${s.domain}/${s.type}`);
       },
     });
@@ -308,5 +322,6 @@ export async function runnerCommand(options: RunnerOptions): Promise<number> {
   } finally {
     signals.dispose();
     await farm.close();
+    await metrics?.server.close();
   }
 }

@@ -1,0 +1,266 @@
+/**
+ * Prometheus exporter (`switchyard/metrics/prometheus`): a {@link MetricsSink} over `prom-client`
+ * (an optional peer dependency). Queue events become counters and histograms labelled
+ * domain / type / backend; store sizes become gauges sampled from the queues, cached; the runner's
+ * job outcomes and the executor's own counters are exported alongside.
+ *
+ * Label cardinality is bounded: the first `maxDomains` domains seen keep their name and later ones
+ * are folded into `_other` (same for `maxTypes` job types), so a farm of thousands of wikis costs
+ * at most `maxDomains × maxTypes` series per metric.
+ *
+ * @packageDocumentation
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobQueueFarm } from '../core/farm.js';
+import type { CounterName, MetricLabels, MetricsSink, TimingName } from '../core/metrics.js';
+
+/** The label value that domains / types beyond the cap are folded into. */
+export const OTHER_LABEL = '_other';
+
+/** Options of {@link PrometheusMetrics}. */
+export interface PrometheusMetricsOptions {
+  /** The registry to register in. Default: a new one. */
+  readonly registry?: Registry;
+  /** Metric name prefix. Default `switchyard_`. */
+  readonly prefix?: string;
+  /** Distinct `domain` label values kept before folding into `_other`. Default 50. */
+  readonly maxDomains?: number;
+  /** Distinct `type` label values kept before folding into `_other`. Default 200. */
+  readonly maxTypes?: number;
+  /** Histogram buckets, seconds. */
+  readonly buckets?: readonly number[];
+  /** How long sampled store gauges are reused, ms. Default 5000. */
+  readonly gaugeCacheMs?: number;
+}
+
+/** Queue counters, exported as `<prefix>queue_<name>_total`. */
+export const QUEUE_COUNTERS: readonly CounterName[] = [
+  'inserts',
+  'actual_inserts',
+  'dupe_inserts',
+  'pops',
+  'dupe_pops',
+  'acks',
+  'acks_stale',
+  'releases',
+  'recycles',
+  'abandons',
+  'pruned',
+  'delayed_released',
+  'retries',
+  'errors',
+];
+
+/** Queue timings, exported as `<prefix>queue_<name>_seconds` histograms. */
+export const QUEUE_TIMINGS: readonly TimingName[] = ['run_time', 'pickup_delay', 'root_job_age', 'call_time'];
+
+/** Store gauges, exported as `<prefix>queue_<name>` per domain / type. */
+export const STORE_GAUGES = ['ready', 'claimed', 'delayed', 'abandoned'] as const;
+
+const DEFAULT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400];
+
+/** One job the runner ran (what the runner service reports per slice). */
+export interface RunnerJobSample {
+  readonly domain: string;
+  readonly type: string;
+  /** ok | failed | retried | abandoned | duplicate | timeout. */
+  readonly status: string;
+  readonly ms: number;
+}
+
+/** A source of extra exposition text appended to `/metrics` (e.g. `ExecutorMetrics.toPrometheus`). */
+export type TextSource = () => string;
+
+class LabelCap {
+  readonly #kept = new Set<string>();
+  readonly #max: number;
+  constructor(max: number) {
+    this.#max = max;
+  }
+  map(value: string): string {
+    if (this.#kept.has(value)) return value;
+    if (this.#kept.size >= this.#max) return OTHER_LABEL;
+    this.#kept.add(value);
+    return value;
+  }
+}
+
+/** The Prometheus exporter: a metrics sink plus runner, store and executor collectors. */
+export class PrometheusMetrics implements MetricsSink {
+  readonly registry: Registry;
+  readonly prefix: string;
+  readonly #counters = new Map<CounterName, Counter<string>>();
+  readonly #histograms = new Map<TimingName, Histogram<string>>();
+  readonly #runnerJobs: Counter<string>;
+  readonly #runnerRunTime: Histogram<string>;
+  readonly #domains: LabelCap;
+  readonly #types: LabelCap;
+  readonly #gaugeCacheMs: number;
+  readonly #texts: TextSource[] = [];
+  #farm: JobQueueFarm | null = null;
+  #sampledAt = Number.NEGATIVE_INFINITY;
+  #sampling: Promise<void> | null = null;
+  readonly #gauges = new Map<string, Gauge<string>>();
+
+  constructor(options: PrometheusMetricsOptions = {}) {
+    this.registry = options.registry ?? new Registry();
+    this.prefix = options.prefix ?? 'switchyard_';
+    this.#domains = new LabelCap(options.maxDomains ?? 50);
+    this.#types = new LabelCap(options.maxTypes ?? 200);
+    this.#gaugeCacheMs = options.gaugeCacheMs ?? 5000;
+    const buckets = [...(options.buckets ?? DEFAULT_BUCKETS)];
+    const registers = [this.registry];
+    for (const name of QUEUE_COUNTERS) {
+      this.#counters.set(
+        name,
+        new Counter({
+          name: `${this.prefix}queue_${name}_total`,
+          help: `Queue ${name.replace(/_/g, ' ')} (base JobQueue events)`,
+          labelNames: ['domain', 'type', 'backend', 'op'],
+          registers,
+        }),
+      );
+    }
+    for (const name of QUEUE_TIMINGS) {
+      this.#histograms.set(
+        name,
+        new Histogram({
+          name: `${this.prefix}queue_${name}_seconds`,
+          help: `Queue ${name.replace(/_/g, ' ')}, seconds`,
+          labelNames: ['domain', 'type', 'backend', 'op'],
+          buckets,
+          registers,
+        }),
+      );
+    }
+    this.#runnerJobs = new Counter({
+      name: `${this.prefix}runner_jobs_total`,
+      help: 'Jobs the runner ran, by outcome (ok, failed, retried, abandoned, duplicate, timeout)',
+      labelNames: ['domain', 'type', 'status'],
+      registers,
+    });
+    this.#runnerRunTime = new Histogram({
+      name: `${this.prefix}runner_run_time_seconds`,
+      help: 'Time the runner spent running a job, seconds',
+      labelNames: ['domain', 'type', 'status'],
+      buckets,
+      registers,
+    });
+    const self = this;
+    for (const name of STORE_GAUGES) {
+      this.#gauges.set(
+        name,
+        new Gauge({
+          name: `${this.prefix}queue_${name}`,
+          help: `Jobs ${name} per queue, sampled from the store (cached)`,
+          labelNames: ['domain', 'type', 'backend'],
+          registers,
+          async collect() {
+            // One sampling pass feeds every store gauge; the first gauge collected triggers it.
+            await self.#sample();
+          },
+        }),
+      );
+    }
+  }
+
+  #labels(labels: MetricLabels): Record<string, string> {
+    return {
+      domain: this.#domains.map(labels.domain),
+      type: this.#types.map(labels.type),
+      backend: labels.backend,
+      op: labels.op ?? '',
+    };
+  }
+
+  increment(name: CounterName, labels: MetricLabels, value: number): void {
+    this.#counters.get(name)?.inc(this.#labels(labels), value);
+  }
+
+  observe(name: TimingName, labels: MetricLabels, ms: number): void {
+    this.#histograms.get(name)?.observe(this.#labels(labels), ms / 1000);
+  }
+
+  /** Records the jobs a runner ran (feed it the runner service's `onSlice` results). */
+  recordRunnerJob(sample: RunnerJobSample): void {
+    const labels = {
+      domain: this.#domains.map(sample.domain),
+      type: this.#types.map(sample.type),
+      status: sample.status,
+    };
+    this.#runnerJobs.inc(labels, 1);
+    this.#runnerRunTime.observe(labels, sample.ms / 1000);
+  }
+
+  /** Samples the store gauges from this farm's queues at scrape time (cached `gaugeCacheMs`). */
+  watchFarm(farm: JobQueueFarm): void {
+    this.#farm = farm;
+  }
+
+  /** Appends another exposition text to {@link metrics} (e.g. the executor's own counters). */
+  addText(source: TextSource): void {
+    this.#texts.push(source);
+  }
+
+  async #sample(): Promise<void> {
+    if (this.#farm === null) return;
+    if (Date.now() - this.#sampledAt < this.#gaugeCacheMs) return;
+    this.#sampling ??= this.#doSample(this.#farm).finally(() => {
+      this.#sampling = null;
+      this.#sampledAt = Date.now();
+    });
+    await this.#sampling;
+  }
+
+  async #doSample(farm: JobQueueFarm): Promise<void> {
+    const values = new Map<string, Map<string, { labels: Record<string, string>; value: number }>>();
+    for (const name of STORE_GAUGES) values.set(name, new Map());
+    const add = (gauge: string, labels: Record<string, string>, value: number): void => {
+      const m = values.get(gauge) as Map<string, { labels: Record<string, string>; value: number }>;
+      const key = `${labels.domain}\u0000${labels.type}\u0000${labels.backend}`;
+      const prev = m.get(key);
+      if (prev) prev.value += value;
+      else m.set(key, { labels, value });
+    };
+    const domains = farm.config.domains.length > 0 ? farm.config.domains : [farm.config.defaultDomain];
+    for (const domain of domains) {
+      const group = farm.group(domain);
+      for (const type of group.getQueueTypes()) {
+        const queue = group.get(type);
+        const labels = {
+          domain: this.#domains.map(domain),
+          type: this.#types.map(type),
+          backend: queue.backendName,
+        };
+        // One round of the four size calls per queue, run together; unsupported sizes are skipped.
+        const [ready, claimed, delayed, abandoned] = await Promise.allSettled([
+          queue.getSize(),
+          queue.getAcquiredCount(),
+          queue.getDelayedCount(),
+          queue.getAbandonedCount(),
+        ]);
+        if (ready.status === 'fulfilled') add('ready', labels, ready.value);
+        if (claimed.status === 'fulfilled') add('claimed', labels, claimed.value);
+        if (delayed.status === 'fulfilled') add('delayed', labels, delayed.value);
+        if (abandoned.status === 'fulfilled') add('abandoned', labels, abandoned.value);
+      }
+    }
+    for (const [name, m] of values) {
+      const gauge = this.#gauges.get(name) as Gauge<string>;
+      gauge.reset();
+      for (const { labels, value } of m.values()) gauge.set(labels, value);
+    }
+  }
+
+  /** The exposition text: the registry, then every added text source. */
+  async metrics(): Promise<string> {
+    let text = await this.registry.metrics();
+    for (const source of this.#texts) text += source();
+    return text;
+  }
+
+  /** The content type of {@link metrics}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
