@@ -146,6 +146,7 @@ export {
   type SizesSupport,
   type Supports,
 } from './core/supports.js';
+export { type JobTracer, noopTracer, type PushTraceInfo, type RunTraceInfo } from './core/tracing.js';
 // The executor's config section and the job-execution endpoint need no Kafka or Redis driver; the
 // executor itself (kafkajs, ioredis) is the `switchyard/executor` subpath.
 export {

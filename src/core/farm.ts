@@ -12,6 +12,7 @@ import type { ResolvedConfig } from './config-types.js';
 import { configInvalid, ErrorCode, queueClosed, wrapDriverError } from './errors.js';
 import { type ConnectionProvider, JobQueueGroup } from './job-queue-group.js';
 import type { MetricsSink } from './metrics.js';
+import type { JobTracer } from './tracing.js';
 
 /**
  * Opens each `connections` entry of a config on first use, once, and closes every connection it
@@ -110,6 +111,8 @@ export interface JobQueueFarmOptions {
   readonly clock?: Clock;
   /** Passed to every queue. Default: discard. */
   readonly metrics?: MetricsSink;
+  /** Passed to every queue. Default: none. */
+  readonly tracer?: JobTracer;
   /** Makes every group read-only (the config's global reason wins). */
   readonly readOnlyReason?: string | null;
   /** Passed to every group and queue (SPEC §7). Closed by the farm only with `ownsAggregator`. */

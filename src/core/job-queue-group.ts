@@ -20,6 +20,7 @@ import type {
   ReleaseOutcome,
 } from './job-queue.js';
 import { type MetricsSink, noopMetrics } from './metrics.js';
+import type { JobTracer } from './tracing.js';
 
 /**
  * Pop selector: every type with jobs except `typesExcludedFromDefaultQueue` (the default).
@@ -52,6 +53,8 @@ export interface JobQueueGroupOptions {
   readonly clock?: Clock;
   /** Passed to every queue. Default: discard. */
   readonly metrics?: MetricsSink;
+  /** Passed to every queue. Default: none. */
+  readonly tracer?: JobTracer;
   /** Makes the whole group read-only (overrides each queue's reason; the config's global one wins). */
   readonly readOnlyReason?: string | null;
   /** Passed to every queue, which notifies it (SPEC §7). Never closed by the group. */
@@ -102,6 +105,7 @@ export class JobQueueGroup {
   readonly #connections: ConnectionProvider;
   readonly #clock: Clock;
   readonly #metrics: MetricsSink;
+  readonly #tracer: JobTracer | undefined;
   readonly #readOnlyReason: string | null;
   readonly #aggregator: JobQueueAggregator | null;
   readonly #onClose: (() => Promise<void>) | null;
@@ -133,6 +137,7 @@ export class JobQueueGroup {
     this.#connections = connections;
     this.#clock = options.clock ?? systemClock;
     this.#metrics = options.metrics ?? noopMetrics;
+    this.#tracer = options.tracer;
     this.#readOnlyReason = config.readOnlyReason ?? options.readOnlyReason ?? null;
     this.#onClose = options.onClose ?? null;
     this.#aggregator = options.aggregator ?? null;
@@ -462,7 +467,13 @@ export class JobQueueGroup {
     if (entry.rootJobTTL !== undefined) opts.rootJobTTL = entry.rootJobTTL;
     if (entry.maintenanceInterval !== undefined) opts.maintenanceInterval = entry.maintenanceInterval;
     opts.readOnlyReason = this.#readOnlyReason ?? entry.readOnlyReason ?? null;
-    const base = { ...opts, domain: this.domain, clock: this.#clock, metrics: this.#metrics };
+    const base = {
+      ...opts,
+      domain: this.domain,
+      clock: this.#clock,
+      metrics: this.#metrics,
+      ...(this.#tracer ? { tracer: this.#tracer } : {}),
+    };
     return this.#aggregator === null ? base : { ...base, aggregator: this.#aggregator };
   }
 

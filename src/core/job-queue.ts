@@ -29,6 +29,7 @@ import {
 } from './job.js';
 import { type CounterName, type MetricLabels, type MetricsSink, noopMetrics } from './metrics.js';
 import { defineSupports, ORDERS, type Order, type Supports } from './supports.js';
+import { type JobTracer, noopTracer } from './tracing.js';
 
 /** Options every queue accepts (SPEC §2). Durations are in seconds, as in MediaWiki. */
 export interface JobQueueOptions {
@@ -57,6 +58,8 @@ export interface JobQueueOptions {
   readonly clock?: Clock;
   /** Receives metric events (SPEC §10). */
   readonly metrics?: MetricsSink;
+  /** Wraps push in a span and stamps the trace context as the jobs' requestId. Default: none. */
+  readonly tracer?: JobTracer;
   /**
    * Told when this queue gains ready jobs (push, release, maintenance) and when a pop finds it
    * empty (SPEC §7). A failing notification never fails the call: it is counted (`errors`, op
@@ -192,6 +195,7 @@ export abstract class JobQueue<T extends string = JobType> {
   readonly maintenanceInterval: number | null;
   protected readonly clock: Clock;
   protected readonly metrics: MetricsSink;
+  readonly #tracer: JobTracer;
   /** The aggregator this queue notifies, or null. */
   readonly aggregator: JobQueueAggregator | null;
   #labels: MetricLabels;
@@ -228,6 +232,7 @@ export abstract class JobQueue<T extends string = JobType> {
         : options.maintenanceInterval;
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? noopMetrics;
+    this.#tracer = options.tracer ?? noopTracer;
     this.aggregator = options.aggregator ?? null;
     this.#labels = Object.freeze({ domain: this.domain, type: this.type, backend: backendName });
   }
@@ -273,10 +278,21 @@ export abstract class JobQueue<T extends string = JobType> {
     this.#assertWritable();
     const list: readonly unknown[] = Array.isArray(specs) ? specs : [specs];
     if (list.length === 0) return { inserted: 0, duplicates: 0 };
-    const jobs = normalizeJobs(list, {
+    if (this.#tracer === noopTracer) return this.#push(list, options, null);
+    return this.#tracer.push({ ...this.#labels, count: list.length }, (rid) =>
+      this.#push(list, options, rid),
+    );
+  }
+
+  async #push(list: readonly unknown[], options: PushOptions, requestId: string | null): Promise<PushResult> {
+    const normalized = normalizeJobs(list, {
       domain: this.domain,
       type: this.supports.typeAgnostic ? null : this.type,
     });
+    const jobs =
+      requestId === null
+        ? normalized
+        : normalized.map((j) => (j.requestId === null ? { ...j, requestId } : j));
     const atomic = options.atomic === true;
     const transaction = options.transaction ?? null;
     if (atomic && !this.supports.atomicBatchPush) throw notSupported('atomic batch push', String(this));

@@ -30,6 +30,7 @@ import type { JobEvent } from '../backends/eventbus/event.js';
 import type { ResolvedConfig } from '../core/config-types.js';
 import { configInvalid, ErrorCode, SwitchyardError } from '../core/errors.js';
 import type { MetricsSink } from '../core/metrics.js';
+import { type JobTracer, noopTracer } from '../core/tracing.js';
 import {
   defineHandlers,
   type HandlerMap,
@@ -111,6 +112,8 @@ export interface ExecutorOptions {
   readonly signal?: AbortSignal;
   /** A core metrics sink to forward retries / errors / timings to. */
   readonly metrics?: MetricsSink;
+  /** Wraps each dispatch in a span linked to the event's `meta.request_id`. Default: none. */
+  readonly tracer?: JobTracer;
   /** A host ioredis client for dedup (never closed by the executor); overrides `redis`. */
   readonly redisClient?: Redis;
   /** Clock, Unix ms (tests). */
@@ -797,7 +800,15 @@ class RuleRunner {
     if (attempt === 1) this.#ex.metrics.observe('pickup_delay', labels, Math.max(0, started - ready));
     const rootAt = eventTimes(event).rootAt;
     if (rootAt !== null) this.#ex.metrics.observe('root_job_age', labels, Math.max(0, started - rootAt));
-    const outcome = await this.#run(event, attempt, topic, partition);
+    const trace = {
+      domain: event.database,
+      type,
+      id: event.meta.id,
+      requestId: event.meta.request_id ?? null,
+    };
+    const outcome = await this.#ex.tracer.run({ ...trace, via: 'executor' }, () =>
+      this.#run(event, attempt, topic, partition),
+    );
     this.#ex.metrics.observe('run_time', labels, this.#ex.now() - started);
     let finished: boolean;
     switch (outcome.kind) {
@@ -876,6 +887,7 @@ class RuleRunner {
 export class Executor {
   readonly config: ExecutorConfig;
   readonly metrics: ExecutorMetrics;
+  readonly tracer: JobTracer;
   readonly logger: RunnerLogger;
   readonly handlers: HandlerRegistry;
   readonly kafka: Kafka;
@@ -896,6 +908,7 @@ export class Executor {
     this.config = isResolved(config) ? config : resolveExecutorConfig(config);
     this.logger = options.logger ?? silentLogger;
     this.metrics = new ExecutorMetrics(options.metrics ?? null);
+    this.tracer = options.tracer ?? noopTracer;
     this.now = options.now ?? Date.now;
     const h = options.handlers;
     this.handlers =

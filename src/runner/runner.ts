@@ -5,11 +5,13 @@
  *
  * @packageDocumentation
  */
+
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, isSwitchyardError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
 import type { ClaimRef } from '../core/job-queue.js';
 import { DEFAULT, type JobQueueGroup } from '../core/job-queue-group.js';
+import type { JobTracer } from '../core/tracing.js';
 import { consoleLogger, type HandlerRegistry, JobFailedError, type RunnerLogger } from './handlers.js';
 import { Throttle } from './throttle.js';
 
@@ -50,6 +52,8 @@ export interface JobRunnerOptions {
   readonly random?: () => number;
   /** Resident set size in MB (tests). Default `process.memoryUsage().rss`. */
   readonly memoryUsageMB?: () => number;
+  /** Wraps each job's run in a span linked to its requestId. Default: none. */
+  readonly tracer?: JobTracer;
 }
 
 /** Options of {@link JobRunner.run}. */
@@ -164,6 +168,7 @@ export class JobRunner {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #memoryUsageMB: () => number;
+  readonly #tracer: JobTracer | null;
 
   constructor(group: JobQueueGroup, options: JobRunnerOptions) {
     this.#group = group;
@@ -178,6 +183,7 @@ export class JobRunner {
     this.#gracePeriod = options.gracePeriod ?? 10;
     this.#random = options.random ?? Math.random;
     this.#memoryUsageMB = options.memoryUsageMB ?? (() => process.memoryUsage().rss / (1024 * 1024));
+    this.#tracer = options.tracer ?? null;
   }
 
   /**
@@ -437,9 +443,15 @@ export class JobRunner {
     let ok = false;
     try {
       await Promise.race([
-        Promise.resolve().then(() =>
-          handler.run(job, { domain: job.domain, signal: controller.signal, logger: this.#logger }),
-        ),
+        Promise.resolve().then(() => {
+          const run = () =>
+            Promise.resolve(
+              handler.run(job, { domain: job.domain, signal: controller.signal, logger: this.#logger }),
+            );
+          if (this.#tracer === null) return run();
+          const info = { domain: job.domain, type: job.type, id: job.id, requestId: job.requestId };
+          return this.#tracer.run({ ...info, via: 'runner' }, run);
+        }),
         aborted,
       ]);
       ok = true;

@@ -13,10 +13,12 @@
  *
  * @packageDocumentation
  */
+
 import type { JobQueueAggregator, ReadyQueueMap } from '../core/aggregator.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { JobQueueFarm } from '../core/farm.js';
 import type { JobQueue } from '../core/job-queue.js';
+import type { JobTracer } from '../core/tracing.js';
 import { consoleLogger, HandlerRegistry, type JobHandler, type RunnerLogger } from './handlers.js';
 import { type BackoffOptions, JobRunner, type JobRunStatus, type RunResult } from './runner.js';
 import {
@@ -31,6 +33,8 @@ import { MAX_WAKE_QUEUES, waitForAnyJobs } from './wake.js';
 export interface RunnerServiceOptions {
   /** The handlers, by job type. Types without a handler are never picked. */
   readonly handlers: HandlerRegistry;
+  /** Passed to every runner: wraps each job's run in a span. Default: none. */
+  readonly tracer?: JobTracer;
   /** The runner groups. Default: the config's `runners` section (else one `basic` group, 1 runner). */
   readonly groups?: readonly RunnerGroupConf[];
   /** Where ready queues are listed. Default none: each domain's sibling query. */
@@ -446,6 +450,7 @@ export class RunnerService {
         clock: this.#clock,
         ...(this.#options.backoff === undefined ? {} : { backoff: this.#options.backoff }),
         ...(this.#options.gracePeriod === undefined ? {} : { gracePeriod: this.#options.gracePeriod }),
+        ...(this.#options.tracer === undefined ? {} : { tracer: this.#options.tracer }),
       });
       const result = await runner.run({
         type,
