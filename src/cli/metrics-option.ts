@@ -27,7 +27,7 @@ export async function startCliMetrics(port: number | undefined): Promise<CliMetr
       `--metrics-port needs the optional dependency prom-client: ${oneLine(err)}`,
     );
   }
-  const prometheus = new mod.PrometheusMetrics();
+  const prometheus = new mod.PrometheusMetrics({ processMetrics: true });
   let server: MetricsServer;
   try {
     server = await mod.serveMetrics(prometheus, port);

@@ -319,7 +319,11 @@ class TrackedConsumer {
       }
     } finally {
       // Moves the fetch position past what was dispatched (commits are separate, see commit()).
-      if (last !== null) resolveOffset(last);
+      if (last !== null) {
+        resolveOffset(last);
+        const lag = BigInt(batch.highWatermark) - 1n - BigInt(last);
+        this.#metrics.setLag(this.#rule, topic, partition, Number(lag > 0n ? lag : 0n));
+      }
     }
   }
 

@@ -58,6 +58,7 @@ export class ExecutorMetrics {
     Map<string, { labels: ExecutorLabels; count: number; sum: number; max: number }>
   >();
   readonly #sink: MetricsSink | null;
+  readonly #lag = new Map<string, { rule: string; topic: string; partition: number; lag: number }>();
 
   constructor(sink: MetricsSink | null = null) {
     this.#sink = sink;
@@ -107,6 +108,16 @@ export class ExecutorMetrics {
     );
   }
 
+  /** Records a partition's consumer lag (messages behind the high watermark after a batch). */
+  setLag(rule: string, topic: string, partition: number, lag: number): void {
+    this.#lag.set(`${rule}\u0000${topic}\u0000${partition}`, { rule, topic, partition, lag });
+  }
+
+  /** The last recorded lag of a partition, or undefined. */
+  lag(rule: string, topic: string, partition: number): number | undefined {
+    return this.#lag.get(`${rule}\u0000${topic}\u0000${partition}`)?.lag;
+  }
+
   /** A counter summed over labels, optionally filtered. */
   total(name: ExecutorCounter, filter: Partial<ExecutorLabels> = {}): number {
     let sum = 0;
@@ -134,6 +145,14 @@ export class ExecutorMetrics {
       for (const { labels, count, sum } of byLabel.values()) {
         lines.push(`${prefix}${name}_seconds_sum${fmt(labels)} ${sum / 1000}`);
         lines.push(`${prefix}${name}_seconds_count${fmt(labels)} ${count}`);
+      }
+    }
+    if (this.#lag.size > 0) {
+      lines.push(`# TYPE ${prefix}consumer_lag gauge`);
+      for (const { rule, topic, partition, lag } of this.#lag.values()) {
+        lines.push(
+          `${prefix}consumer_lag{rule="${escapeLabel(rule)}",topic="${escapeLabel(topic)}",partition="${partition}"} ${lag}`,
+        );
       }
     }
     return `${lines.join('\n')}\n`;

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobQueueFarm } from '../core/farm.js';
 import type { CounterName, MetricLabels, MetricsSink, TimingName } from '../core/metrics.js';
 
@@ -31,6 +31,11 @@ export interface PrometheusMetricsOptions {
   readonly buckets?: readonly number[];
   /** How long sampled store gauges are reused, ms. Default 5000. */
   readonly gaugeCacheMs?: number;
+  /**
+   * Also export prom-client's process metrics (`process_resident_memory_bytes`,
+   * `nodejs_heap_size_used_bytes`, …) in the registry. Default false (the CLI turns it on).
+   */
+  readonly processMetrics?: boolean;
 }
 
 /** Queue counters, exported as `<prefix>queue_<name>_total`. */
@@ -109,6 +114,7 @@ export class PrometheusMetrics implements MetricsSink {
     this.#types = new LabelCap(options.maxTypes ?? 200);
     this.#gaugeCacheMs = options.gaugeCacheMs ?? 5000;
     const buckets = [...(options.buckets ?? DEFAULT_BUCKETS)];
+    if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     for (const name of QUEUE_COUNTERS) {
       this.#counters.set(
