@@ -168,8 +168,6 @@ export function newClaimToken(): string {
   return randomUUID();
 }
 
-type Settled = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
-
 /**
  * One queue of one job type in one domain. Subclass it to write a backend: implement the
  * `protected do*` hooks your manifest promises and leave the rest to their defaults, which either
@@ -199,6 +197,11 @@ export abstract class JobQueue<T extends string = JobType> {
   /** The aggregator this queue notifies, or null. */
   readonly aggregator: JobQueueAggregator | null;
   #labels: MetricLabels;
+  /** `#labels` plus `op`, one frozen object per public method (metrics sinks may key on identity). */
+  readonly #opLabels = new Map<string, MetricLabels>();
+  /** From the sink's `callTimeEvery` (1: time every call). */
+  readonly #callTimeEvery: number;
+  #calls = 0;
   #closed = false;
   /** Aborts the pending `waitForJobs()` calls (on close). */
   readonly #waits = new Set<AbortController>();
@@ -232,6 +235,7 @@ export abstract class JobQueue<T extends string = JobType> {
         : options.maintenanceInterval;
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? noopMetrics;
+    this.#callTimeEvery = Math.max(1, Math.floor(this.metrics.callTimeEvery ?? 1));
     this.#tracer = options.tracer ?? noopTracer;
     this.aggregator = options.aggregator ?? null;
     this.#labels = Object.freeze({ domain: this.domain, type: this.type, backend: backendName });
@@ -925,22 +929,55 @@ export abstract class JobQueue<T extends string = JobType> {
 
   #timed<R>(op: string, fn: () => Promise<R>): Promise<R> {
     if (this.metrics === noopMetrics) return fn();
+    // A sink may ask for call_time on 1 call in N (the clock reads are the hot path's main cost).
+    if (this.#callTimeEvery > 1 && this.#calls++ % this.#callTimeEvery !== 0) return this.#counted(op, fn);
     return this.#timedSlow(op, fn);
   }
 
-  async #timedSlow<R>(op: string, fn: () => Promise<R>): Promise<R> {
-    const start = performance.now();
-    let settled: Settled = { ok: true };
+  /** Counts a failed call (`errors`, op) without timing it. */
+  #counted<R>(op: string, fn: () => Promise<R>): Promise<R> {
+    let pending: Promise<R>;
     try {
-      return await fn();
+      pending = fn();
     } catch (error) {
-      settled = { ok: false, error };
-      throw error;
-    } finally {
-      const labels = { ...this.#labels, op };
-      this.metrics.observe('call_time', labels, performance.now() - start);
-      if (!settled.ok) this.metrics.increment('errors', labels, 1);
+      pending = Promise.reject(error);
     }
+    // A side branch, not a link in the caller's chain: no extra tick; the caller still sees the
+    // rejection of `pending` itself.
+    pending.catch(() => this.metrics.increment('errors', this.#labelsOf(op), 1));
+    return pending;
+  }
+
+  #labelsOf(op: string): MetricLabels {
+    let labels = this.#opLabels.get(op);
+    if (labels === undefined) {
+      labels = Object.freeze({ ...this.#labels, op });
+      this.#opLabels.set(op, labels);
+    }
+    return labels;
+  }
+
+  #timedSlow<R>(op: string, fn: () => Promise<R>): Promise<R> {
+    // No async wrapper and a side branch instead of a chained promise: the caller awaits `pending`
+    // itself (no extra tick); these reactions run first, being registered first.
+    const start = performance.now();
+    const opLabels = this.#labelsOf(op);
+    let pending: Promise<R>;
+    try {
+      pending = fn();
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      () => {
+        this.metrics.observe('call_time', opLabels, performance.now() - start);
+      },
+      () => {
+        this.metrics.observe('call_time', opLabels, performance.now() - start);
+        this.metrics.increment('errors', opLabels, 1);
+      },
+    );
+    return pending;
   }
 }
 

@@ -37,6 +37,11 @@ export interface MetricLabels {
 
 /** Receives metric events. Implementations must not throw and must be cheap. */
 export interface MetricsSink {
+  /**
+   * Observe `call_time` on one call in this many, per queue (the rest are only counted on
+   * failure, as `errors`). Default 1: every call. Exporters raise it to keep the hot path cheap.
+   */
+  readonly callTimeEvery?: number;
   increment(name: CounterName, labels: MetricLabels, value: number): void;
   observe(name: TimingName, labels: MetricLabels, ms: number): void;
 }

@@ -29,6 +29,12 @@ export interface PrometheusMetricsOptions {
   readonly maxTypes?: number;
   /** Histogram buckets, seconds. */
   readonly buckets?: readonly number[];
+  /**
+   * Observe the queue `call_time` histogram on one call in this many per queue (failures are
+   * always counted). Default 16: timing every call costs more than every other metric together
+   * on an in-memory queue. 1 times every call.
+   */
+  readonly callTimeEvery?: number;
   /** How long sampled store gauges are reused, ms. Default 5000. */
   readonly gaugeCacheMs?: number;
   /**
@@ -76,6 +82,85 @@ export interface RunnerJobSample {
 /** A source of extra exposition text appended to `/metrics` (e.g. `ExecutorMetrics.toPrometheus`). */
 export type TextSource = () => string;
 
+/** Histogram state of one series: per-bucket (non-cumulative) counts, the last one is +Inf. */
+interface HistogramState {
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+interface Series {
+  readonly labels: Record<string, string>;
+  readonly counters: Float64Array;
+  readonly timings: (HistogramState | undefined)[];
+}
+
+const COUNTER_INDEX: Partial<Record<CounterName, number>> = Object.fromEntries(
+  QUEUE_COUNTERS.map((n, i) => [n, i]),
+);
+const TIMING_INDEX: Partial<Record<TimingName, number>> = Object.fromEntries(
+  QUEUE_TIMINGS.map((n, i) => [n, i]),
+);
+
+/**
+ * A prom-client histogram whose values come from plain per-series arrays filled on the hot path
+ * (no label hashing per observation); the registry formats it like any histogram.
+ */
+class SeriesHistogram extends Histogram<string> {
+  readonly #read: () => { labels: Record<string, string>; h: HistogramState }[];
+  readonly #bounds: readonly number[];
+  readonly #name: string;
+  readonly #help: string;
+
+  constructor(
+    name: string,
+    help: string,
+    read: () => { labels: Record<string, string>; h: HistogramState }[],
+    buckets: readonly number[],
+  ) {
+    super({
+      name,
+      help,
+      labelNames: ['domain', 'type', 'backend', 'op'],
+      buckets: [...buckets],
+      registers: [],
+    });
+    this.#name = name;
+    this.#help = help;
+    this.#read = read;
+    this.#bounds = buckets;
+  }
+
+  #values(): { labels: Record<string, string | number>; value: number; metricName: string }[] {
+    const out: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const { labels, h } of this.#read()) {
+      let cumulative = 0;
+      this.#bounds.forEach((le, k) => {
+        cumulative += h.counts[k] as number;
+        out.push({ labels: { ...labels, le }, value: cumulative, metricName: `${this.#name}_bucket` });
+      });
+      out.push({ labels: { ...labels, le: '+Inf' }, value: h.count, metricName: `${this.#name}_bucket` });
+      out.push({ labels, value: h.sum, metricName: `${this.#name}_sum` });
+      out.push({ labels, value: h.count, metricName: `${this.#name}_count` });
+    }
+    return out;
+  }
+
+  override async get(): Promise<Awaited<ReturnType<Histogram<string>['get']>>> {
+    return {
+      name: this.#name,
+      help: this.#help,
+      type: 'histogram' as never,
+      aggregator: 'sum',
+      values: this.#values(),
+    } as never;
+  }
+
+  async getForPromString(): Promise<Awaited<ReturnType<Histogram<string>['get']>>> {
+    return this.get();
+  }
+}
+
 class LabelCap {
   readonly #kept = new Set<string>();
   readonly #max: number;
@@ -94,8 +179,14 @@ class LabelCap {
 export class PrometheusMetrics implements MetricsSink {
   readonly registry: Registry;
   readonly prefix: string;
-  readonly #counters = new Map<CounterName, Counter<string>>();
-  readonly #histograms = new Map<TimingName, Histogram<string>>();
+  readonly callTimeEvery: number;
+  readonly #buckets: readonly number[];
+  /** One entry per (domain, type, backend, op) label set after capping. */
+  readonly #series = new Map<string, Series>();
+  /** Series by the labels object (the base queue passes the same frozen object every call). */
+  readonly #byObject = new WeakMap<MetricLabels, Series>();
+  /** The last series per `op` (call_time / errors labels are fresh objects each call). */
+  readonly #lastByOp = new Map<string, { domain: string; type: string; backend: string; series: Series }>();
   readonly #runnerJobs: Counter<string>;
   readonly #runnerRunTime: Histogram<string>;
   readonly #domains: LabelCap;
@@ -110,35 +201,45 @@ export class PrometheusMetrics implements MetricsSink {
   constructor(options: PrometheusMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
     this.prefix = options.prefix ?? 'switchyard_';
+    this.callTimeEvery = options.callTimeEvery ?? 16;
     this.#domains = new LabelCap(options.maxDomains ?? 50);
     this.#types = new LabelCap(options.maxTypes ?? 200);
     this.#gaugeCacheMs = options.gaugeCacheMs ?? 5000;
     const buckets = [...(options.buckets ?? DEFAULT_BUCKETS)];
+    this.#buckets = buckets;
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
-    for (const name of QUEUE_COUNTERS) {
-      this.#counters.set(
-        name,
-        new Counter({
-          name: `${this.prefix}queue_${name}_total`,
-          help: `Queue ${name.replace(/_/g, ' ')} (base JobQueue events)`,
-          labelNames: ['domain', 'type', 'backend', 'op'],
-          registers,
-        }),
+    const self = this;
+    QUEUE_COUNTERS.forEach((name, index) => {
+      new Counter({
+        name: `${this.prefix}queue_${name}_total`,
+        help: `Queue ${name.replace(/_/g, ' ')} (base JobQueue events)`,
+        labelNames: ['domain', 'type', 'backend', 'op'],
+        registers,
+        // The hot path adds to plain numbers (see #resolve); the registry reads them at scrape time.
+        collect() {
+          this.reset();
+          for (const series of self.#series.values()) {
+            const v = series.counters[index] as number;
+            if (v > 0) this.inc(series.labels, v);
+          }
+        },
+      });
+    });
+    QUEUE_TIMINGS.forEach((name, index) => {
+      registers[0]?.registerMetric(
+        new SeriesHistogram(
+          `${this.prefix}queue_${name}_seconds`,
+          `Queue ${name.replace(/_/g, ' ')}, seconds`,
+          () =>
+            [...this.#series.values()].flatMap((s) => {
+              const h = s.timings[index];
+              return h === undefined ? [] : [{ labels: s.labels, h }];
+            }),
+          this.#buckets,
+        ),
       );
-    }
-    for (const name of QUEUE_TIMINGS) {
-      this.#histograms.set(
-        name,
-        new Histogram({
-          name: `${this.prefix}queue_${name}_seconds`,
-          help: `Queue ${name.replace(/_/g, ' ')}, seconds`,
-          labelNames: ['domain', 'type', 'backend', 'op'],
-          buckets,
-          registers,
-        }),
-      );
-    }
+    });
     this.#runnerJobs = new Counter({
       name: `${this.prefix}runner_jobs_total`,
       help: 'Jobs the runner ran, by outcome (ok, failed, retried, abandoned, duplicate, timeout)',
@@ -152,7 +253,6 @@ export class PrometheusMetrics implements MetricsSink {
       buckets,
       registers,
     });
-    const self = this;
     for (const name of STORE_GAUGES) {
       this.#gauges.set(
         name,
@@ -170,21 +270,57 @@ export class PrometheusMetrics implements MetricsSink {
     }
   }
 
-  #labels(labels: MetricLabels): Record<string, string> {
-    return {
-      domain: this.#domains.map(labels.domain),
-      type: this.#types.map(labels.type),
-      backend: labels.backend,
-      op: labels.op ?? '',
-    };
+  #resolve(l: MetricLabels): Series {
+    const known = this.#byObject.get(l);
+    if (known !== undefined) return known;
+    const op = l.op ?? '';
+    const last = this.#lastByOp.get(op);
+    if (
+      last !== undefined &&
+      last.domain === l.domain &&
+      last.type === l.type &&
+      last.backend === l.backend
+    ) {
+      return last.series;
+    }
+    const domain = this.#domains.map(l.domain);
+    const type = this.#types.map(l.type);
+    const key = `${domain}\u0000${type}\u0000${l.backend}\u0000${op}`;
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      const labels: Record<string, string> = { domain, type, backend: l.backend };
+      if (op !== '') labels.op = op;
+      series = { labels, counters: new Float64Array(QUEUE_COUNTERS.length), timings: [] };
+      this.#series.set(key, series);
+    }
+    if (Object.isFrozen(l)) this.#byObject.set(l, series);
+    this.#lastByOp.set(op, { domain: l.domain, type: l.type, backend: l.backend, series });
+    return series;
   }
 
   increment(name: CounterName, labels: MetricLabels, value: number): void {
-    this.#counters.get(name)?.inc(this.#labels(labels), value);
+    const i = COUNTER_INDEX[name];
+    if (i === undefined) return;
+    const s = this.#resolve(labels);
+    s.counters[i] = (s.counters[i] as number) + value;
   }
 
   observe(name: TimingName, labels: MetricLabels, ms: number): void {
-    this.#histograms.get(name)?.observe(this.#labels(labels), ms / 1000);
+    const i = TIMING_INDEX[name];
+    if (i === undefined) return;
+    const s = this.#resolve(labels);
+    let h = s.timings[i];
+    if (h === undefined) {
+      h = { counts: new Float64Array(this.#buckets.length + 1), sum: 0, count: 0 };
+      s.timings[i] = h;
+    }
+    const seconds = ms / 1000;
+    const b = this.#buckets;
+    let k = 0;
+    while (k < b.length && seconds > (b[k] as number)) k++;
+    h.counts[k] = (h.counts[k] as number) + 1;
+    h.sum += seconds;
+    h.count++;
   }
 
   /** Records the jobs a runner ran (feed it the runner service's `onSlice` results). */
