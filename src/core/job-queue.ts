@@ -331,7 +331,13 @@ export abstract class JobQueue<T extends string = JobType> {
   async pop(): Promise<Job<T> | null> {
     this.#assertPoppable();
     const startedAt = this.clock.now();
-    let claimed = await this.#timed('pop', () => this.doPop());
+    let claimed: ClaimedJob | null;
+    try {
+      claimed = await this.#timedHot('pop', () => this.doPop());
+    } catch (error) {
+      this.#failed('pop');
+      throw error;
+    }
     if (claimed === null && this.#maintenanceDue()) {
       const m = await this.runMaintenance();
       if (m.recycled + m.released > 0) claimed = await this.#timed('pop', () => this.doPop());
@@ -425,7 +431,13 @@ export abstract class JobQueue<T extends string = JobType> {
     if (!this.supports.ack) throw notSupported('ack', String(this));
     this.#assertClaimRef(job, 'ack(job)');
     if (this.claimTTL === 0) return true;
-    const ok = await this.#timed('ack', () => this.doAck(job));
+    let ok: boolean;
+    try {
+      ok = await this.#timedHot('ack', () => this.doAck(job));
+    } catch (error) {
+      this.#failed('ack');
+      throw error;
+    }
     this.#count(ok ? 'acks' : 'acks_stale', 1);
     return ok;
   }
@@ -934,6 +946,21 @@ export abstract class JobQueue<T extends string = JobType> {
     return this.#timedSlow(op, fn);
   }
 
+  /**
+   * {@link #timed} for the per-job calls (pop, ack): an unsampled call runs bare (no promise
+   * reaction at all) and the caller counts a failure with {@link #failed}.
+   */
+  #timedHot<R>(op: string, fn: () => Promise<R>): Promise<R> {
+    if (this.metrics === noopMetrics) return fn();
+    if (this.#callTimeEvery > 1 && this.#calls++ % this.#callTimeEvery !== 0) return fn();
+    return this.#timedSlow(op, fn, false);
+  }
+
+  /** Counts a failed hot call (see {@link #timedHot}). */
+  #failed(op: string): void {
+    if (this.metrics !== noopMetrics) this.metrics.increment('errors', this.#labelsOf(op), 1);
+  }
+
   /** Counts a failed call (`errors`, op) without timing it. */
   #counted<R>(op: string, fn: () => Promise<R>): Promise<R> {
     let pending: Promise<R>;
@@ -957,7 +984,7 @@ export abstract class JobQueue<T extends string = JobType> {
     return labels;
   }
 
-  #timedSlow<R>(op: string, fn: () => Promise<R>): Promise<R> {
+  #timedSlow<R>(op: string, fn: () => Promise<R>, countErrors = true): Promise<R> {
     // No async wrapper and a side branch instead of a chained promise: the caller awaits `pending`
     // itself (no extra tick); these reactions run first, being registered first.
     const start = performance.now();
@@ -974,7 +1001,7 @@ export abstract class JobQueue<T extends string = JobType> {
       },
       () => {
         this.metrics.observe('call_time', opLabels, performance.now() - start);
-        this.metrics.increment('errors', opLabels, 1);
+        if (countErrors) this.metrics.increment('errors', opLabels, 1);
       },
     );
     return pending;
