@@ -41,7 +41,7 @@ export function escapeHtml(value: string): string {
 
 const SCRIPT = `setTimeout(function(){location.reload()},Number(document.body.dataset.refresh)*1000);`;
 const STYLE =
-  'body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child,th:first-child{text-align:left}pre{margin:0;white-space:pre-wrap}';
+  'body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}pre{margin:0;white-space:pre-wrap}';
 
 interface Sample {
   readonly at: number;
