@@ -29,6 +29,18 @@ export interface DashboardOptions {
   readonly refreshSeconds?: number;
   /** Jobs listed per queue page (default 100). */
   readonly listLimit?: number;
+  /** An executor in this process (e.g. the `Executor` of `switchyard/executor`): its rules are listed. */
+  readonly executor?: DashboardExecutorView;
+}
+
+/**
+ * What the dashboard reads of an executor: the `Executor` class satisfies it; `lag` (messages
+ * behind per rule) is shown when provided.
+ */
+export interface DashboardExecutorView {
+  topics(): Record<string, string[]>;
+  inFlight(): Record<string, number>;
+  lag?(): Promise<Record<string, number>>;
 }
 
 /** Counts of one queue. */
@@ -107,7 +119,7 @@ export function createDashboardHandler(options: DashboardOptions): RequestListen
     page(
       res,
       'switchyard',
-      `<table><thead><tr><th>domain</th><th>type</th>${STATES.map((s) => `<th>${s}</th>`).join('')}<th>ready Δ</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
+      `${await executorSection(options.executor)}<table><thead><tr><th>domain</th><th>type</th>${STATES.map((s) => `<th>${s}</th>`).join('')}<th>ready Δ</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
     );
   };
 
@@ -208,6 +220,20 @@ export function createDashboardHandler(options: DashboardOptions): RequestListen
       else res.end();
     });
   };
+}
+
+async function executorSection(executor: DashboardExecutorView | undefined): Promise<string> {
+  if (executor === undefined) return '';
+  const topics = executor.topics();
+  const inFlight = executor.inFlight();
+  const lag = executor.lag ? await executor.lag() : null;
+  const rows = Object.entries(topics)
+    .map(
+      ([rule, list]) =>
+        `<tr data-rule="${escapeHtml(rule)}"><td>${escapeHtml(rule)}</td><td>${escapeHtml(list.join(', '))}</td><td class="in-flight">${inFlight[rule] ?? 0}</td><td class="lag">${lag === null ? '–' : String(lag[rule] ?? '–')}</td></tr>`,
+    )
+    .join('');
+  return `<h2>executor rules</h2><table><thead><tr><th>rule</th><th>topics</th><th>in flight</th><th>lag</th></tr></thead><tbody>${rows}</tbody></table><h2>queues</h2>`;
 }
 
 class HttpError extends Error {

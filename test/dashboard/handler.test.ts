@@ -2,8 +2,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { JobQueueGroup } from '../../src/core/job-queue-group.js';
-import { createDashboardHandler, type DashboardOptions, escapeHtml } from '../../src/dashboard/index.js';
+import {
+  createDashboardHandler,
+  type DashboardExecutorView,
+  type DashboardOptions,
+  escapeHtml,
+} from '../../src/dashboard/index.js';
+import type { Executor } from '../../src/executor/index.js';
 import { memoryGroup } from '../runner/helpers.js';
+
+/** The real executor can be handed to the dashboard as it is (compile-time check). */
+export type ExecutorFits = Executor extends DashboardExecutorView ? true : never;
+const executorFits: ExecutorFits = true;
+void executorFits;
 
 const XSS = '<script>window.__xss=1</script>"><img src=x onerror=alert(1)>';
 let server: Server | null = null;
@@ -122,5 +133,19 @@ describe('dashboard handler (memory)', () => {
       await group.close();
       group = null;
     }
+  });
+
+  test('executor rules are listed with topics, in-flight and lag, escaped', async () => {
+    const base = await serve({
+      executor: {
+        topics: () => ({ '<b>rule</b>': ['mediawiki.job.mail'] }),
+        inFlight: () => ({ '<b>rule</b>': 3 }),
+        lag: async () => ({ '<b>rule</b>': 42 }),
+      },
+    });
+    const html = await (await fetch(base)).text();
+    expect(html).toContain(
+      '<tr data-rule="&#60;b&#62;rule&#60;/b&#62;"><td>&#60;b&#62;rule&#60;/b&#62;</td><td>mediawiki.job.mail</td><td class="in-flight">3</td><td class="lag">42</td></tr>',
+    );
   });
 });
