@@ -12,7 +12,7 @@ import type { Executor } from '../../src/executor/index.js';
 import { memoryGroup } from '../runner/helpers.js';
 
 /** The real executor can be handed to the dashboard as it is (compile-time check). */
-export type ExecutorFits = Executor extends DashboardExecutorView ? true : never;
+type ExecutorFits = Executor extends DashboardExecutorView ? true : never;
 const executorFits: ExecutorFits = true;
 void executorFits;
 
