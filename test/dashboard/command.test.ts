@@ -41,3 +41,13 @@ test('switchyard dashboard --port 0 serves the overview and guards actions with 
     expect(await exited).toBe(0);
   }
 }, 30_000);
+
+test('switchyard dashboard: a missing --port or an empty token is a one-line usage error (exit 2)', async () => {
+  const { config } = sqliteConfig();
+  const noPort = await runCli(['dashboard', '--config', config]);
+  expect(noPort.code).toBe(2);
+  expect(noPort.stderr).toContain('--port');
+  const empty = await runCli(['dashboard', '--config', config, '--port', '0', '--token', '']);
+  expect(empty.code).toBe(2);
+  expect(empty.stderr).toContain('must not be empty');
+});
