@@ -94,6 +94,21 @@ describe.skipIf(!present && !requireServices)('dashboard in headless Chromium (S
       await page.click('tr[data-type="mail"] a');
       await page.screenshot({ path: join('test-artifacts', 'dashboard-queue.png'), fullPage: true });
       expect(dialogs).toEqual([]);
+
+      // The auto-refresh script is allowed by the CSP (script-src 'self') and reloads the page.
+      const refreshing = createServer(createDashboardHandler({ group, refreshSeconds: 1 }));
+      await new Promise<void>((r) => refreshing.listen(0, '127.0.0.1', r));
+      try {
+        const errors: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        await page.goto(`http://127.0.0.1:${(refreshing.address() as AddressInfo).port}/`);
+        await page.waitForEvent('load', { timeout: 10_000 });
+        expect(errors).toEqual([]);
+      } finally {
+        await new Promise<void>((r) => refreshing.close(() => r()));
+      }
     } finally {
       await browser.close();
       await new Promise<void>((r) => server.close(() => r()));
