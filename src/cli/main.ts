@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { details, oneLine } from './context.js';
+import { dashboardCommand } from './dashboard-command.js';
 import { demoCommand } from './demo-command.js';
 import { executorCommand } from './executor-command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
@@ -184,6 +185,19 @@ export function buildProgram(done: (code: number) => void): Command {
         integer(0),
       ),
   ).action(action(executorCommand));
+
+  common(
+    program
+      .command('dashboard')
+      .description('serve the web dashboard (counts, job listings, token-guarded actions)')
+      .requiredOption('--port <n>', 'TCP port (0 = any free port)', integer(0))
+      .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+      .option(
+        '--token <token>',
+        'token actions must carry (default $SWITCHYARD_DASHBOARD_TOKEN; none = actions off)',
+      )
+      .option('--readonly', 'refuse every action'),
+  ).action(action(dashboardCommand));
 
   common(
     program
