@@ -166,6 +166,13 @@ export {
   type MiddlewareRequest,
 } from './executor/endpoint.js';
 export {
+  ExpansionError,
+  type ExpansionOptions,
+  expansionHandler,
+  expansionRoot,
+  partitionExpansion,
+} from './expansion/index.js';
+export {
   type BackoffOptions,
   backoffDelay,
   consoleLogger,
