@@ -64,6 +64,11 @@ export interface JobSpecification<T extends string = JobType> {
   readonly releaseTimestamp?: number | Date;
   /** Skip the push when an identical ready or delayed job is queued (P-13). */
   readonly removeDuplicates?: boolean;
+  /**
+   * Top-level param names left out of the dedup key (MediaWiki's `removeDuplicatesIgnoreParams`):
+   * two jobs differing only in these are duplicates. The params are still stored and delivered.
+   */
+  readonly removeDuplicatesIgnoreParams?: readonly string[];
   /** Root-job parameters (P-14). */
   readonly rootJob?: RootJob;
   /** Request id for tracing; not part of the dedup key. */
@@ -241,12 +246,17 @@ const NON_DEDUP_PARAMS = new Set([
 
 /**
  * The dedup key ("sha1"): SHA-1 hex of the canonical JSON of `{ domain, type, params }` with
- * root-job, release and request-id fields removed.
+ * root-job, release and request-id fields removed, and the top-level params named in `ignore`.
  */
-export function dedupKey(domain: string, type: string, params: JsonObject): string {
+export function dedupKey(
+  domain: string,
+  type: string,
+  params: JsonObject,
+  ignore: readonly string[] = [],
+): string {
   const kept: JsonObject = {};
   for (const key of Object.keys(params)) {
-    if (NON_DEDUP_PARAMS.has(key)) continue;
+    if (NON_DEDUP_PARAMS.has(key) || ignore.includes(key)) continue;
     const v = params[key];
     if (v !== undefined) kept[key] = v;
   }
@@ -445,6 +455,17 @@ function normalizeOne(
   if (rd !== undefined && typeof rd !== 'boolean') {
     issues.push({ path: `${at}.removeDuplicates`, message: 'must be a boolean', value: rd });
   }
+  const ignored = spec.removeDuplicatesIgnoreParams;
+  if (
+    ignored !== undefined &&
+    (!Array.isArray(ignored) || ignored.some((name) => typeof name !== 'string' || name.length === 0))
+  ) {
+    issues.push({
+      path: `${at}.removeDuplicatesIgnoreParams`,
+      message: 'must be an array of param names (non-empty strings)',
+      value: ignored,
+    });
+  }
   let rootJob: RootJob | null = null;
   const rj = spec.rootJob;
   if (rj !== undefined && rj !== null) {
@@ -500,7 +521,9 @@ function normalizeOne(
     domain,
     releaseTimestamp,
     removeDuplicates,
-    sha1: removeDuplicates ? dedupKey(domain, typeName, jsonParams) : null,
+    sha1: removeDuplicates
+      ? dedupKey(domain, typeName, jsonParams, (ignored as readonly string[] | undefined) ?? [])
+      : null,
     rootJob,
     requestId: typeof rid === 'string' ? rid : null,
   };

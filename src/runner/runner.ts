@@ -86,8 +86,18 @@ export interface JobRunRecord {
   readonly ms: number;
 }
 
-/** Why {@link JobRunner.run} returned. */
-export type RunReached = 'none-ready' | 'job-limit' | 'time-limit' | 'memory-limit' | 'read-only' | 'stopped';
+/**
+ * Why {@link JobRunner.run} returned. `none-possible`: no type it may pop has a handler (the jobs
+ * of handler-less types are left untouched, never popped).
+ */
+export type RunReached =
+  | 'none-ready'
+  | 'none-possible'
+  | 'job-limit'
+  | 'time-limit'
+  | 'memory-limit'
+  | 'read-only'
+  | 'stopped';
 
 /** What {@link JobRunner.run} returns. */
 export interface RunResult {
@@ -274,9 +284,19 @@ export class JobRunner {
         continue;
       }
       const slots = Math.min(concurrency - inFlight.size, batchSize, maxJobs - started);
+      const unhandled = this.#unhandledTypes(options.type);
+      if (unhandled === null) {
+        if (inFlight.size > 0) {
+          await this.#waitAny(inFlight, stop);
+          await flushAcks();
+          continue;
+        }
+        reached = this.#group.readOnlyReason === null ? 'none-possible' : 'read-only';
+        break;
+      }
       let popped: Job[];
       try {
-        popped = await this.#pop(options.type, slots);
+        popped = await this.#pop(options.type, slots, unhandled);
         errorAttempts = 0;
       } catch (err) {
         if (isSwitchyardError(err, ErrorCode.READ_ONLY)) {
@@ -340,7 +360,19 @@ export class JobRunner {
   }
 
   /** Pops up to `count` jobs, skipping throttled types. */
-  async #pop(type: string | undefined, count: number): Promise<Job[]> {
+  /**
+   * The default pop's types that have no handler (to skip), or null when nothing this run may
+   * pop has one: the requested type, or every known default type.
+   */
+  #unhandledTypes(type: string | undefined): string[] | null {
+    if (type !== undefined) return this.#handlers.has(type) ? [] : null;
+    const excluded = this.#group.typesExcludedFromDefaultQueue;
+    const candidates = this.#group.getQueueTypes().filter((t) => !excluded.includes(t));
+    const unhandled = candidates.filter((t) => !this.#handlers.has(t));
+    return candidates.length > 0 && unhandled.length === candidates.length ? null : unhandled;
+  }
+
+  async #pop(type: string | undefined, count: number, unhandled: readonly string[]): Promise<Job[]> {
     const throttle = this.#throttle;
     if (type !== undefined) {
       const queue = this.#group.get(type);
@@ -355,7 +387,7 @@ export class JobRunner {
       }
       return out;
     }
-    const ignore = throttle ? throttle.throttledTypes() : [];
+    const ignore = [...unhandled, ...(throttle ? throttle.throttledTypes() : [])];
     const out: Job[] = [];
     for (let i = 0; i < count; i++) {
       const job = await this.#group.pop(DEFAULT, ignore.length > 0 ? { ignore } : {});

@@ -191,16 +191,30 @@ describe('failures', () => {
     expect(await counts(g, 'once')).toEqual({ ready: 0, claimed: 0, delayed: 0, abandoned: 0 });
   });
 
-  test('a job with no handler is released with backoff, not crashed on', async () => {
+  test('a type with no handler is none-possible: its jobs are never popped, no try is burnt', async () => {
     const g = group();
-    await pushN(g, 'orphan', 1);
-    const res = await runner(g, { handlers: new HandlerRegistry() }).run();
-    expect(res.jobs).toHaveLength(1);
-    expect(res.jobs[0]?.status).toBe('retried');
-    expect(res.jobs[0]?.error).toMatch(/no handler/);
-    const c = await counts(g, 'orphan');
-    expect(c.claimed).toBe(0);
-    expect(c.ready + c.delayed).toBe(1);
+    await pushN(g, 'orphan', 3);
+    const none = new HandlerRegistry();
+    expect(await runner(g, { handlers: none }).run()).toEqual({ jobs: [], reached: 'none-possible' });
+    expect(await runner(g, { handlers: none }).run({ type: 'orphan' })).toEqual({
+      jobs: [],
+      reached: 'none-possible',
+    });
+    expect(await counts(g, 'orphan')).toEqual({ ready: 3, claimed: 0, delayed: 0, abandoned: 0 });
+    const job = await g.get('orphan').pop();
+    expect(job?.attempts).toBe(1);
+  });
+
+  test('handler-less types are skipped while handled ones run', async () => {
+    const g = group();
+    await pushN(g, 'orphan', 2);
+    await pushN(g, 'once', 2);
+    let runs = 0;
+    const handlers = new HandlerRegistry().register('once', { run: () => void runs++ });
+    const res = await runner(g, { handlers }).run();
+    expect(res.reached).toBe('none-ready');
+    expect(runs).toBe(2);
+    expect(await counts(g, 'orphan')).toEqual({ ready: 2, claimed: 0, delayed: 0, abandoned: 0 });
   });
 
   test('a handler timeout aborts its signal and counts as a failure', async () => {

@@ -24,6 +24,39 @@ describe('job specifications', () => {
     );
   });
 
+  test('removeDuplicatesIgnoreParams leaves the named params out of the dedup key and is validated', () => {
+    const [a, b, c] = normalizeJobs(
+      [
+        {
+          type: 'refreshLinks',
+          params: { page: 1, cause: 'edit' },
+          removeDuplicates: true,
+          removeDuplicatesIgnoreParams: ['cause'],
+        },
+        {
+          type: 'refreshLinks',
+          params: { page: 1, cause: 'purge' },
+          removeDuplicates: true,
+          removeDuplicatesIgnoreParams: ['cause'],
+        },
+        { type: 'refreshLinks', params: { page: 1, cause: 'purge' }, removeDuplicates: true },
+      ],
+      opts,
+    );
+    expect(a?.sha1).toBe(b?.sha1);
+    expect(a?.sha1).toBe(dedupKey('enwiki', 'refreshLinks', { page: 1 }));
+    expect(c?.sha1).not.toBe(a?.sha1);
+    expect(b?.params).toEqual({ page: 1, cause: 'purge' });
+    const err = invalid([
+      { type: 'refreshLinks', params: {}, removeDuplicatesIgnoreParams: 'cause' },
+      { type: 'refreshLinks', params: {}, removeDuplicatesIgnoreParams: ['ok', 7] },
+    ]);
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'jobs[0].removeDuplicatesIgnoreParams',
+      'jobs[1].removeDuplicatesIgnoreParams',
+    ]);
+  });
+
   test('the dedup key ignores root-job, release and request-id params but not domain, type or params', () => {
     const base = dedupKey('enwiki', 't', { page: 1 });
     expect(

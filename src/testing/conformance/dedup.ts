@@ -63,6 +63,39 @@ export function all(suite: Suite): void {
       );
     });
 
+    suite.test(
+      'P-13 removeDuplicatesIgnoreParams leaves the listed params out of the dedup key',
+      async (h) => {
+        const q = await h.queue();
+        const ignore = ['cause', 'nested'];
+        const base = { page: 1, cause: 'edit', nested: { at: 1 } };
+        const r = await q.push(h.job(base, { removeDuplicates: true, removeDuplicatesIgnoreParams: ignore }));
+        assert.deepEqual(r, { inserted: 1, duplicates: 0 });
+        const other = { page: 1, cause: 'purge', nested: { at: 2 } };
+        assert.deepEqual(
+          await q.push(h.job(other, { removeDuplicates: true, removeDuplicatesIgnoreParams: ignore })),
+          { inserted: 0, duplicates: 1 },
+          'only ignored params differ',
+        );
+        assert.deepEqual(
+          await q.push(
+            h.job({ ...other, page: 2 }, { removeDuplicates: true, removeDuplicatesIgnoreParams: ignore }),
+          ),
+          { inserted: 1, duplicates: 0 },
+          'a kept param differs',
+        );
+        assert.deepEqual(
+          await q.push(h.job(other, { removeDuplicates: true })),
+          { inserted: 1, duplicates: 0 },
+          'without the list every param counts',
+        );
+        const jobs = await drain(q);
+        assert.equal(jobs.length, 3);
+        const first = jobs.find((j) => j.params.cause === 'edit');
+        assert.deepEqual(first?.params, base, 'ignored params are still delivered');
+      },
+    );
+
     if (supports.delayedJobs) {
       suite.test('P-13 pushing a duplicate of a delayed job is a no-op', async (h) => {
         const q = await h.queue();
