@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../container.js';
 import { createJobQueueGroup } from '../core/farm.js';
+import { getStateCounts } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
 import { defineHandlers, silentLogger } from '../runner/handlers.js';
 import { JobRunner } from '../runner/runner.js';
@@ -21,15 +22,7 @@ const TYPES = ['sendEmail', 'refreshLinks', 'htmlCacheUpdate'];
 
 async function snapshot(group: JobQueueGroup): Promise<Record<string, TypeCounts>> {
   const out: Record<string, TypeCounts> = {};
-  for (const type of TYPES) {
-    const q = group.get(type);
-    out[type] = {
-      ready: await q.getSize(),
-      claimed: await q.getAcquiredCount(),
-      delayed: await q.getDelayedCount(),
-      abandoned: await q.getAbandonedCount(),
-    };
-  }
+  for (const type of TYPES) out[type] = await getStateCounts(group.get(type));
   return out;
 }
 

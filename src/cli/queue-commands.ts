@@ -6,7 +6,7 @@
  */
 import { Chron, type MaintenancePassResult, runMaintenancePass } from '../chron/index.js';
 import type { JobState, ListedJob } from '../core/job.js';
-import type { JobQueue } from '../core/job-queue.js';
+import { getStateCounts, type JobQueue } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
 import { installSignalHandlers } from '../runner/signals.js';
 import { assertKnownType, type CommonOptions, cliLogger, openContext, output } from './context.js';
@@ -44,16 +44,6 @@ function typesOf(group: JobQueueGroup, type: string | undefined): string[] {
     return [type];
   }
   return group.getQueueTypes();
-}
-
-async function countsOf(queue: JobQueue): Promise<TypeCounts> {
-  const [ready, claimed, delayed, abandoned] = await Promise.all([
-    queue.getSize(),
-    queue.getAcquiredCount(),
-    queue.getDelayedCount(),
-    queue.getAbandonedCount(),
-  ]);
-  return { ready, claimed, delayed, abandoned };
 }
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -101,7 +91,7 @@ export async function showJobsCommand(options: ShowJobsOptions): Promise<number>
       return ExitCode.OK;
     }
     const perType: Record<string, TypeCounts> = {};
-    for (const type of types) perType[type] = await countsOf(group.get(type));
+    for (const type of types) perType[type] = await getStateCounts(group.get(type));
     if (options.group) {
       output(options, perType, () =>
         table([
@@ -144,7 +134,7 @@ export async function manageJobsCommand(options: ManageJobsOptions): Promise<num
     for (const type of types) {
       const queue = group.get(type);
       if (options.action === 'delete') {
-        const c = await countsOf(queue);
+        const c = await getStateCounts(queue);
         await queue.delete();
         done[type] = c.ready + c.claimed + c.delayed + c.abandoned;
       } else {

@@ -1031,6 +1031,17 @@ export interface JobQueueHooks {
   waitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean>;
 }
 
+/** A queue's four state counts (P-17), asked together: what `show-jobs` and the dashboard show. */
+export async function getStateCounts(queue: JobQueue): Promise<Record<JobState, number>> {
+  const [ready, claimed, delayed, abandoned] = await Promise.all([
+    queue.getSize(),
+    queue.getAcquiredCount(),
+    queue.getDelayedCount(),
+    queue.getAbandonedCount(),
+  ]);
+  return { ready, claimed, delayed, abandoned };
+}
+
 /** True for an AbortSignal (structurally, so a signal from another realm passes). */
 function isAbortSignal(value: unknown): value is AbortSignal {
   if (value instanceof AbortSignal) return true;

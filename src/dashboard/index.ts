@@ -9,6 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { JobQueueFarm } from '../core/farm.js';
 import type { JobState, ListedJob } from '../core/job.js';
+import { getStateCounts } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
 
 /** The four job states, in display order. */
@@ -104,7 +105,7 @@ export function createDashboardHandler(options: DashboardOptions): RequestListen
       for (const type of group.getQueueTypes()) {
         const queue = group.get(type);
         if (!queue.supports.pop || queue.supports.sizes === 'none') continue;
-        const counts = await countsOf(queue);
+        const counts = await getStateCounts(queue);
         const key = `${domain}\u0000${type}`;
         const prev = samples.get(key);
         samples.set(key, { at: now, counts });
@@ -173,7 +174,7 @@ export function createDashboardHandler(options: DashboardOptions): RequestListen
     let done: number;
     if (what === 'repush-abandoned') done = await queue.repushAbandoned();
     else if (what === 'delete') {
-      done = Object.values(await countsOf(queue)).reduce((a, b) => a + b, 0);
+      done = Object.values(await getStateCounts(queue)).reduce((a, b) => a + b, 0);
       await queue.delete();
     } else throw new HttpError(400, 'action must be repush-abandoned or delete');
     if ((req.headers.accept ?? '').includes('application/json')) {
@@ -256,16 +257,6 @@ function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-async function countsOf(queue: ReturnType<JobQueueGroup['get']>): Promise<StateCounts> {
-  const [ready, claimed, delayed, abandoned] = await Promise.all([
-    queue.getSize(),
-    queue.getAcquiredCount(),
-    queue.getDelayedCount(),
-    queue.getAbandonedCount(),
-  ]);
-  return { ready, claimed, delayed, abandoned };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
