@@ -306,7 +306,7 @@ async function drainPhase(): Promise<void> {
       service,
       redis: process.env.BENCH_NO_DEDUP === '1' ? null : REDIS,
       redisPrefix: `bench:${run}:`,
-      rules: [{ name: 'drain', topics: [drainTopic], concurrency: CONCURRENCY }],
+      rules: [{ name: 'drain', topics: [drainTopic], concurrency: CONCURRENCY, startAt: 'earliest' }],
     },
     { handlers },
   );

@@ -49,13 +49,26 @@ export const EXECUTOR_DEFAULTS = Object.freeze({
   /** s: time to finish in-flight jobs on stop before they are handed back. */
   shutdownGrace: 30,
   redisPrefix: 'switchyard:executor:',
+  /** Statuses retried (ChangeProp's `retry_on`); `x` = any digit. */
+  retryOn: Object.freeze(['5xx'] as Array<number | string>),
+  /** Statuses that count as success (ChangeProp's `ignore`). */
+  ignore: Object.freeze([412] as Array<number | string>),
+  /** Where a consumer group without committed offsets starts (ChangeProp: the end). */
+  startAt: 'latest' as 'latest' | 'earliest',
 });
 
-/** One partitioner rule: events of `type` are re-produced to `topic`, partition by domain. */
+/** One partitioner rule: events of `type` are re-produced to `topic`, partition by `key`. */
 export interface PartitionerConf {
   readonly type: string;
   readonly topic: string;
-  /** domain → partition. */
+  /** Dotted path of the event field whose value picks the partition (ChangeProp's `partition_key`); default `database`. */
+  readonly key: string;
+  /**
+   * `meta.stream` of the re-produced event, `{{message.meta.stream}}` expanded (ChangeProp's
+   * `partition_stream`), or null to leave the event unchanged.
+   */
+  readonly stream: string | null;
+  /** key value → partition. */
   readonly domains: Readonly<Record<string, number>>;
   /** The partition of a domain not in the map. */
   readonly defaultPartition: number;
@@ -84,6 +97,20 @@ export interface ExecutorRule {
   readonly types: readonly string[] | null;
   /** Types this rule leaves alone (they are committed without running). */
   readonly excludeTypes: readonly string[];
+  /** Topics never consumed, even when named or matched (ChangeProp's `exclude_topics`). */
+  readonly excludeTopics: readonly string[];
+  /** Extra HTTP request headers; `{{message.a.b}}` is a field of the event. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** HTTP statuses retried (ChangeProp's `retry_on`): numbers or patterns such as `5xx`. */
+  readonly retryOn: ReadonlyArray<number | string>;
+  /** HTTP statuses that count as success (ChangeProp's `ignore`). */
+  readonly ignore: ReadonlyArray<number | string>;
+  /** Run events at once, ignoring `delay_until` (ChangeProp's `disable_delayed_execution`). */
+  readonly disableDelayedExecution: boolean;
+  /** Drop canary events (`meta.domain: canary`, WMF's stream monitoring) without running them. */
+  readonly dropCanary: boolean;
+  /** Where a new consumer group (no committed offsets) starts: the end (ChangeProp) or the beginning. */
+  readonly startAt: 'latest' | 'earliest';
 }
 
 /** The resolved `executor` section. */
@@ -99,7 +126,13 @@ export interface ExecutorConfig {
   /** Redis URL for dedup; null = no dedup. */
   readonly redis: string | null;
   readonly redisPrefix: string;
-  readonly dedup: { readonly idTTL: number; readonly sha1TTL: number; readonly rootTTL: number };
+  readonly dedup: {
+    readonly idTTL: number;
+    readonly sha1TTL: number;
+    readonly rootTTL: number;
+    /** Record the event id when the check passes, as ChangeProp (a replay of a running event is skipped too). */
+    readonly idAtCheck: boolean;
+  };
   /** Create missing retry / error / partitioned topics at start (default true). */
   readonly createTopics: boolean;
   readonly commitInterval: number;
@@ -145,6 +178,13 @@ const RULE_TUNABLES = [
   'rootClaimTTL',
   'endpoint',
   'httpTimeout',
+  'retryDelayMs',
+  'headers',
+  'retryOn',
+  'ignore',
+  'disableDelayedExecution',
+  'dropCanary',
+  'startAt',
 ] as const;
 
 const RULE_KEYS = [
@@ -154,11 +194,13 @@ const RULE_KEYS = [
   'groupId',
   'types',
   'excludeTypes',
+  'excludeTopics',
   ...RULE_TUNABLES,
 ] as const;
 
-const DEDUP_KEYS = ['idTTL', 'sha1TTL', 'rootTTL'] as const;
-const PARTITIONER_KEYS = ['type', 'topic', 'domains', 'defaultPartition'] as const;
+const DEDUP_KEYS = ['idTTL', 'sha1TTL', 'rootTTL', 'idAtCheck'] as const;
+const PARTITIONER_KEYS = ['type', 'topic', 'key', 'stream', 'domains', 'defaultPartition'] as const;
+const STATUS_ENTRY = /^[1-5][0-9x]{2}$/;
 
 type Raw = Record<string, unknown>;
 
@@ -214,6 +256,52 @@ function checkTunables(obj: Raw, path: string, issues: Issue[]): void {
     checkNumber(obj[k], `${path}.${k}`, issues, { min: 0, unit: 'seconds' });
   }
   checkNumber(obj.httpTimeout, `${path}.httpTimeout`, issues, { min: 0, exclusive: true, unit: 'seconds' });
+  checkNumber(obj.retryDelayMs, `${path}.retryDelayMs`, issues, { min: 0, unit: 'milliseconds' });
+  if (obj.retryDelayMs !== undefined && obj.retryDelay !== undefined) {
+    issues.push({
+      path: `${path}.retryDelayMs`,
+      message: 'and retryDelay say the same thing (ms and s): give one of them',
+    });
+  }
+  for (const k of ['retryOn', 'ignore'] as const) {
+    const v = obj[k];
+    if (
+      v !== undefined &&
+      (!Array.isArray(v) ||
+        !v.every((x) => (typeof x === 'number' || typeof x === 'string') && STATUS_ENTRY.test(String(x))))
+    ) {
+      issues.push({
+        path: `${path}.${k}`,
+        message:
+          "must be a list of HTTP statuses: numbers (412) or patterns with x for any digit ('5xx', '50x')",
+        value: v,
+      });
+    }
+  }
+  for (const k of ['disableDelayedExecution', 'dropCanary'] as const) {
+    if (obj[k] !== undefined && typeof obj[k] !== 'boolean') {
+      issues.push({ path: `${path}.${k}`, message: 'must be true or false', value: obj[k] });
+    }
+  }
+  if (obj.startAt !== undefined && obj.startAt !== 'latest' && obj.startAt !== 'earliest') {
+    issues.push({
+      path: `${path}.startAt`,
+      message: 'must be latest or earliest',
+      value: obj.startAt,
+      choices: ['latest', 'earliest'],
+    });
+  }
+  if (obj.headers !== undefined) {
+    if (!isObject(obj.headers) || !Object.values(obj.headers).every((h) => typeof h === 'string')) {
+      issues.push({ path: `${path}.headers`, message: 'must be a mapping of header name → string' });
+    } else {
+      for (const name of Object.keys(obj.headers)) {
+        if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) {
+          issues.push({ path: `${path}.headers.${name}`, message: 'is not a valid HTTP header name' });
+        }
+      }
+    }
+  }
   if (obj.endpoint !== undefined && obj.endpoint !== null) {
     let ok = typeof obj.endpoint === 'string';
     if (ok) {
@@ -306,7 +394,14 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
       issues.push({ path: `${path}.dedup`, message: 'must be a mapping', choices: DEDUP_KEYS });
     else {
       unknownKeys(value.dedup, DEDUP_KEYS, `${path}.dedup`, issues, 'a dedup setting');
-      for (const k of DEDUP_KEYS) {
+      if (value.dedup.idAtCheck !== undefined && typeof value.dedup.idAtCheck !== 'boolean') {
+        issues.push({
+          path: `${path}.dedup.idAtCheck`,
+          message: 'must be true or false',
+          value: value.dedup.idAtCheck,
+        });
+      }
+      for (const k of ['idTTL', 'sha1TTL', 'rootTTL'] as const) {
         checkNumber(value.dedup[k], `${path}.dedup.${k}`, issues, {
           min: 0,
           exclusive: true,
@@ -387,6 +482,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
       }
       checkStringList(rule.types, `${rp}.types`, issues);
       checkStringList(rule.excludeTypes, `${rp}.excludeTypes`, issues);
+      checkStringList(rule.excludeTopics, `${rp}.excludeTopics`, issues, TOPIC);
       checkTunables(rule, rp, issues);
     });
   }
@@ -422,6 +518,24 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
           }
         }
         checkNumber(p.defaultPartition, `${pp}.defaultPartition`, issues, { min: 0, integer: true });
+        if (p.key !== undefined && (typeof p.key !== 'string' || !/^[^.\s]+(\.[^.\s]+)*$/.test(p.key))) {
+          issues.push({
+            path: `${pp}.key`,
+            message: 'must be a dotted path of the event (database, meta.domain, params.x)',
+            value: p.key,
+          });
+        }
+        if (
+          p.stream !== undefined &&
+          p.stream !== null &&
+          (typeof p.stream !== 'string' || p.stream.length === 0)
+        ) {
+          issues.push({
+            path: `${pp}.stream`,
+            message: "must be a stream name; {{message.meta.stream}} is the event's",
+            value: p.stream,
+          });
+        }
       });
     }
   }
@@ -447,14 +561,19 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
   const dedup = (isObject(s.dedup) ? s.dedup : {}) as Raw;
   const rules = (s.rules as Raw[]).map((r): ExecutorRule => {
     const pick = (k: (typeof RULE_TUNABLES)[number], fallback: number) => num(r[k] ?? defaults[k], fallback);
+    const get = <T>(k: (typeof RULE_TUNABLES)[number], fallback: T): T =>
+      (r[k] ?? defaults[k] ?? fallback) as T;
     const endpoint = (r.endpoint ?? defaults.endpoint ?? null) as string | null;
+    // retryDelayMs (ChangeProp's unit) of the rule wins over the defaults' retryDelay, and back.
+    const delayMs = r.retryDelayMs ?? (r.retryDelay === undefined ? defaults.retryDelayMs : undefined);
+    const retryDelay = typeof delayMs === 'number' ? delayMs / 1000 : pick('retryDelay', d.retryDelay);
     return Object.freeze({
       name: r.name as string,
       topics: Object.freeze([...((r.topics as string[] | undefined) ?? [])]),
       topicPattern: typeof r.topicPattern === 'string' ? new RegExp(`^(?:${r.topicPattern})$`) : null,
       groupId: (r.groupId as string | undefined) ?? `${service}-${r.name as string}`,
       concurrency: pick('concurrency', d.concurrency),
-      retryDelay: pick('retryDelay', d.retryDelay),
+      retryDelay,
       retryFactor: pick('retryFactor', d.retryFactor),
       retryLimit: pick('retryLimit', d.retryLimit),
       reenqueueDelay: pick('reenqueueDelay', d.reenqueueDelay),
@@ -464,6 +583,13 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
       httpTimeout: pick('httpTimeout', d.httpTimeout),
       types: Array.isArray(r.types) ? Object.freeze([...(r.types as string[])]) : null,
       excludeTypes: Object.freeze([...((r.excludeTypes as string[] | undefined) ?? [])]),
+      excludeTopics: Object.freeze([...((r.excludeTopics as string[] | undefined) ?? [])]),
+      headers: Object.freeze({ ...get<Record<string, string>>('headers', {}) }),
+      retryOn: Object.freeze([...get<Array<number | string>>('retryOn', [...d.retryOn])]),
+      ignore: Object.freeze([...get<Array<number | string>>('ignore', [...d.ignore])]),
+      disableDelayedExecution: get('disableDelayedExecution', false),
+      dropCanary: get('dropCanary', true),
+      startAt: get<'latest' | 'earliest'>('startAt', d.startAt),
     });
   });
   const partitioners = ((s.partitioners as Raw[] | undefined) ?? []).map(
@@ -471,6 +597,8 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
       Object.freeze({
         type: p.type as string,
         topic: p.topic as string,
+        key: (p.key as string | undefined) ?? 'database',
+        stream: (p.stream as string | null | undefined) ?? null,
         domains: Object.freeze({ ...(p.domains as Record<string, number>) }),
         defaultPartition: num(p.defaultPartition, 0),
       }),
@@ -487,6 +615,7 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
       idTTL: num(dedup.idTTL, d.idTTL),
       sha1TTL: num(dedup.sha1TTL, d.sha1TTL),
       rootTTL: num(dedup.rootTTL, d.rootTTL),
+      idAtCheck: (dedup.idAtCheck as boolean | undefined) ?? false,
     }),
     createTopics: (s.createTopics as boolean | undefined) ?? true,
     commitInterval: num(s.commitInterval, d.commitInterval),

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { RunnerLogger } from '../runner/handlers.js';
 import { describe } from './events.js';
 import type { ExecutorMetrics } from './metrics.js';
@@ -33,6 +33,9 @@ export class TrackedConsumer {
   #timer: NodeJS.Timeout | null = null;
   #committing: Promise<void> = Promise.resolve();
   readonly topics: readonly string[];
+  readonly #groupId: string;
+  readonly #startAt: 'latest' | 'earliest';
+  readonly #admin: Admin | null;
 
   constructor(
     kafka: Kafka,
@@ -46,6 +49,10 @@ export class TrackedConsumer {
       rule: string;
       commitIntervalMs: number;
       sessionTimeout: number;
+      /** Where the group starts when it has no committed offset at all (a new group). */
+      startAt?: 'latest' | 'earliest';
+      /** For `startAt: latest`. */
+      admin?: Admin;
     },
   ) {
     this.#consumer = kafka.consumer({
@@ -62,6 +69,9 @@ export class TrackedConsumer {
     this.#label = `${deps.rule} (${groupId})`;
     this.#metrics = deps.metrics;
     this.#rule = deps.rule;
+    this.#groupId = groupId;
+    this.#startAt = deps.startAt ?? 'earliest';
+    this.#admin = deps.admin ?? null;
     this.#timer = setInterval(() => void this.commit(), deps.commitIntervalMs);
     this.#timer.unref();
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
@@ -79,7 +89,35 @@ export class TrackedConsumer {
     return this.#inFlight.size;
   }
 
+  /**
+   * A group with no committed offset on any of its topics is new: its offsets are set to the
+   * current ends before it joins, so it starts at the latest message (ChangeProp's
+   * `auto.offset.reset: largest`) — and, unlike a reset policy resolved at the first fetch, every
+   * message produced after start() resolved is consumed. A group that has committed anything
+   * keeps its offsets; a partition it never committed starts at the beginning.
+   */
+  async #skipToEndIfNew(): Promise<void> {
+    if (this.#startAt !== 'latest' || this.#admin === null) return;
+    const committed = await this.#admin.fetchOffsets({ groupId: this.#groupId, topics: [...this.topics] });
+    const isNew = committed.every((t) => t.partitions.every((p) => p.offset === '-1'));
+    if (!isNew) return;
+    for (const topic of this.topics) {
+      // Only partitions holding messages: an empty one reads from its beginning anyway.
+      const ends = (await this.#admin.fetchTopicOffsets(topic)).filter((e) => BigInt(e.high) > BigInt(e.low));
+      if (ends.length === 0) continue;
+      await this.#admin.setOffsets({
+        groupId: this.#groupId,
+        topic,
+        partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
+      });
+    }
+    this.#logger.info('executor: new consumer group starts at the latest messages', {
+      consumer: this.#label,
+    });
+  }
+
   async start(): Promise<void> {
+    await this.#skipToEndIfNew();
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
     await this.#consumer.run({

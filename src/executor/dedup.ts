@@ -1,13 +1,17 @@
 /**
- * Executor dedup in Redis (SPEC §5), fail-open: a Redis error never blocks or drops a job.
+ * Executor dedup in Redis (SPEC §5), fail-open: a Redis error never blocks or drops a job. The
+ * rules are ChangeProp's deduplicator's, in its order:
  *
- * - by event id: a finished event's id is remembered (`idTTL`), so a replay after a crash or a
- *   rebalance is skipped. It is written when the event *finishes*, so an event that was running
- *   when the executor died runs again (at least once).
- * - by sha1: the last start time of a job with the same sha1 (`sha1TTL`); an event created before
- *   that start is covered by it and skipped.
- * - by root event: the newest root `dt` seen per root signature (`rootTTL`); an event of an older
- *   root job is superseded and skipped.
+ * - by event id (key `id:{domain}:{id}`): a finished event's id is remembered (`idTTL`), so a
+ *   replay after a crash or a rebalance is skipped. By default it is written when the event
+ *   *finishes*, so an event that was running when the executor died runs again (at least once);
+ *   with `idAtCheck` it is written when the check passes, as ChangeProp does.
+ * - by sha1 (key `sha1:{domain}:{sha1}`): the last start time of a job with the same sha1
+ *   (`sha1TTL`). An event created more than 1 s before that start, or whose root event is more
+ *   than 1 s older than that start, is covered by it and skipped (the 1 s allows for `dt`'s
+ *   one-second resolution, as ChangeProp).
+ * - by root event (key `root:{signature}`): the newest root `dt` seen per root signature
+ *   (`rootTTL`); an event of an older root job is superseded and skipped.
  *
  * One script call per batch of events (those of the same tick) checks all three and records the
  * start; retries skip it entirely.
@@ -24,10 +28,14 @@ export interface DedupTTLs {
   readonly idTTL: number;
   readonly sha1TTL: number;
   readonly rootTTL: number;
+  /** Write the id key when the check passes (ChangeProp) instead of when the event finished. */
+  readonly idAtCheck?: boolean;
 }
 
 /** What a check needs of an event. */
 export interface DedupSubject {
+  /** `meta.domain`: part of the id and sha1 keys, as ChangeProp's. */
+  readonly domain: string;
   readonly id: string;
   /** Event creation time, Unix ms. */
   readonly createdAt: number;
@@ -35,33 +43,37 @@ export interface DedupSubject {
   readonly root: { readonly signature: string; readonly at: number } | null;
 }
 
-// Batched: KEYS are (id, sha1, root) per subject; ARGV: now, sha1TtlMs, rootTtlMs, then per
-// subject createdAt, hasSha1, hasRoot, rootAt. Returns one reason ('' = run it) per subject.
+// Batched: KEYS are (id, sha1, root) per subject; ARGV: now, sha1TtlMs, rootTtlMs, idTtlMs,
+// idAtCheck, then per subject createdAt, hasSha1, hasRoot, rootAt. Returns one reason ('' = run
+// it) per subject.
 const CHECK = `
 local out = {}
-local now, sha1Ttl, rootTtl = ARGV[1], ARGV[2], ARGV[3]
+local now, sha1Ttl, rootTtl, idTtl, idAtCheck = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
 for i = 1, #KEYS / 3 do
-  local k, a = (i - 1) * 3, 3 + (i - 1) * 4
+  local k, a = (i - 1) * 3, 5 + (i - 1) * 4
   local reason = ''
-  if redis.call('EXISTS', KEYS[k + 1]) == 1 then
+  if idAtCheck then
+    if not redis.call('SET', KEYS[k + 1], '1', 'NX', 'PX', idTtl) then reason = 'id' end
+  elseif redis.call('EXISTS', KEYS[k + 1]) == 1 then
     reason = 'id'
-  else
-    if ARGV[a + 3] == '1' then
-      local seen = redis.call('GET', KEYS[k + 3])
-      local at = tonumber(ARGV[a + 4])
-      if seen and tonumber(seen) > at then
-        reason = 'root'
-      elseif (not seen) or tonumber(seen) < at then
-        redis.call('SET', KEYS[k + 3], ARGV[a + 4], 'PX', rootTtl)
-      end
+  end
+  local hasRoot = ARGV[a + 3] == '1'
+  if reason == '' and ARGV[a + 2] == '1' then
+    local started = redis.call('GET', KEYS[k + 2])
+    if started and (tonumber(started) - 1000 > tonumber(ARGV[a + 1])
+        or (hasRoot and tonumber(started) - 1000 > tonumber(ARGV[a + 4]))) then
+      reason = 'sha1'
+    else
+      redis.call('SET', KEYS[k + 2], now, 'PX', sha1Ttl)
     end
-    if reason == '' and ARGV[a + 2] == '1' then
-      local started = redis.call('GET', KEYS[k + 2])
-      if started and tonumber(started) > tonumber(ARGV[a + 1]) then
-        reason = 'sha1'
-      else
-        redis.call('SET', KEYS[k + 2], now, 'PX', sha1Ttl)
-      end
+  end
+  if reason == '' and hasRoot then
+    local seen = redis.call('GET', KEYS[k + 3])
+    local at = tonumber(ARGV[a + 4])
+    if seen and tonumber(seen) > at then
+      reason = 'root'
+    elseif (not seen) or tonumber(seen) < at then
+      redis.call('SET', KEYS[k + 3], ARGV[a + 4], 'PX', rootTtl)
     end
   end
   out[i] = reason
@@ -117,7 +129,7 @@ export class RedisDedup {
   }
 
   #checks: Array<{ subject: DedupSubject; now: number; resolve: (r: DedupReason | null) => void }> = [];
-  #marks: Array<{ id: string; resolve: () => void }> = [];
+  #marks: Array<{ key: string; resolve: () => void }> = [];
   #scheduled = false;
 
   #schedule(): void {
@@ -143,11 +155,13 @@ export class RedisDedup {
       String(batch[0]?.now ?? Date.now()),
       String(Math.round(this.#ttl.sha1TTL * 1000)),
       String(Math.round(this.#ttl.rootTTL * 1000)),
+      String(Math.round(this.#ttl.idTTL * 1000)),
+      this.#ttl.idAtCheck === true ? '1' : '0',
     ];
     for (const { subject } of batch) {
       keys.push(
-        this.#key('id', subject.id),
-        this.#key('sha1', subject.sha1 ?? '-'),
+        this.#key('id', `${subject.domain}:${subject.id}`),
+        this.#key('sha1', `${subject.domain}:${subject.sha1 ?? '-'}`),
         this.#key('root', subject.root?.signature ?? '-'),
       );
       args.push(
@@ -169,11 +183,11 @@ export class RedisDedup {
     }
   }
 
-  async #sendMarks(batch: Array<{ id: string; resolve: () => void }>) {
+  async #sendMarks(batch: Array<{ key: string; resolve: () => void }>) {
     try {
       await this.#client.swyExecutorMark(
         batch.length,
-        ...batch.map((b) => this.#key('id', b.id)),
+        ...batch.map((b) => b.key),
         String(Math.round(this.#ttl.idTTL * 1000)),
       );
     } catch (err) {
@@ -193,10 +207,14 @@ export class RedisDedup {
     });
   }
 
-  /** Remembers that the event `id` finished (best effort; batched per tick like checks). */
-  markDone(id: string): Promise<void> {
+  /**
+   * Remembers that the event `id` of `domain` finished (best effort; batched per tick like
+   * checks). Nothing to do with `idAtCheck` (the check wrote it).
+   */
+  markDone(domain: string, id: string): Promise<void> {
+    if (this.#ttl.idAtCheck === true) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#marks.push({ id, resolve });
+      this.#marks.push({ key: this.#key('id', `${domain}:${id}`), resolve });
       this.#schedule();
     });
   }

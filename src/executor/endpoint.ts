@@ -4,7 +4,8 @@
  * handler, and answers with the status codes the executor maps:
  *
  * - 200 ran; 412 nothing to do (not sent by default; a handler may throw {@link JobIgnoredError});
- * - 423 read-only (retry later, not counted as a failure); 503 shutting down (retry);
+ * - 500 with `X-Readonly: true` read-only (as MediaWiki's: the executor retries it later, not
+ *   counted as a failure); 503 shutting down (retry);
  * - 500 failed, retry; 422 failed, do not retry (`JobFailedError` with `retry: false`,
  *   `allowRetries: false`);
  * - 400 not JSON or not a valid job event; 403 bad signature; 404 no handler for the type;
@@ -40,7 +41,7 @@ export interface JobEndpointOptions {
   readonly logger?: RunnerLogger;
   /** Largest accepted body, bytes (default 4 MiB). */
   readonly maxBodyBytes?: number;
-  /** A read-only reason (answered 423) or null, asked per request. */
+  /** A read-only reason (answered 500 with `X-Readonly: true`) or null, asked per request. */
   readonly readOnly?: () => string | null;
   /** Aborted when the host shuts down: running jobs see it; new requests get 503. */
   readonly signal?: AbortSignal;
@@ -49,7 +50,10 @@ export interface JobEndpointOptions {
 /** A node:http request handler that also reports its outcome. */
 export type JobEndpointHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & {
   /** Runs a parsed body (already read by a framework) and returns the status and body. */
-  runEvent(value: unknown, attempt?: number): Promise<{ status: number; body: Record<string, unknown> }>;
+  runEvent(
+    value: unknown,
+    attempt?: number,
+  ): Promise<{ status: number; body: Record<string, unknown>; headers?: Record<string, string> }>;
 };
 
 class BodyTooLarge extends Error {}
@@ -72,10 +76,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: Record<string, unknown>): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -101,7 +114,7 @@ export function createJobEndpoint(options: JobEndpointOptions): JobEndpointHandl
   async function runEvent(
     value: unknown,
     attempt = 1,
-  ): Promise<{ status: number; body: Record<string, unknown> }> {
+  ): Promise<{ status: number; body: Record<string, unknown>; headers?: Record<string, string> }> {
     if (stop?.aborted) return { status: 503, body: { status: 'unavailable', error: 'shutting down' } };
     const check = checkJobEvent(value, secret);
     if (!check.ok) {
@@ -113,7 +126,13 @@ export function createJobEndpoint(options: JobEndpointOptions): JobEndpointHandl
     }
     const event = check.event;
     const readOnly = options.readOnly?.() ?? null;
-    if (readOnly !== null) return { status: 423, body: { status: 'read-only', error: readOnly } };
+    if (readOnly !== null) {
+      return {
+        status: 500,
+        headers: { 'x-readonly': 'true' },
+        body: { status: 'read-only', error: readOnly },
+      };
+    }
     if (!handlers.has(event.type)) {
       return {
         status: 404,
@@ -180,8 +199,11 @@ export function createJobEndpoint(options: JobEndpointOptions): JobEndpointHandl
         return;
       }
       const attempt = Number(req.headers['x-switchyard-attempt'] ?? 1);
-      const { status, body } = await runEvent(value, Number.isInteger(attempt) && attempt >= 1 ? attempt : 1);
-      send(res, status, body);
+      const { status, body, headers } = await runEvent(
+        value,
+        Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
+      );
+      send(res, status, body, headers);
     } catch (err) {
       logger.error('job endpoint: unexpected error', {
         error: err instanceof Error ? err.message : String(err),
@@ -220,7 +242,7 @@ export function jobEndpointMiddleware(
       const attempt = Number(req.headers['x-switchyard-attempt'] ?? 1);
       void endpoint
         .runEvent(req.body, Number.isInteger(attempt) && attempt >= 1 ? attempt : 1)
-        .then(({ status, body }) => send(res, status, body))
+        .then(({ status, body, headers }) => send(res, status, body, headers))
         .catch(() => send(res, 500, { status: 'failed', error: 'internal error' }));
       return;
     }

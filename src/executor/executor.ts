@@ -39,17 +39,19 @@ import {
 import { type Process, TrackedConsumer } from './consumer.js';
 import { RedisDedup } from './dedup.js';
 import {
+  buildErrorEvent,
   describe,
-  ERROR_EVENT_SCHEMA,
   ERROR_EXCERPT_CHARS,
   type ErrorEvent,
+  type ErrorPayload,
+  emitterId,
   isMessageTooLarge,
   MessageTooLarge,
   topicNames,
   UNREACHABLE,
 } from './events.js';
 import { ExecutorMetrics } from './metrics.js';
-import { type ConsumerSpec, type ErrorPayload, type RuleContext, RuleRunner } from './rule.js';
+import { type ConsumerSpec, type RuleContext, RuleRunner } from './rule.js';
 
 export {
   ERROR_EVENT_SCHEMA,
@@ -179,6 +181,8 @@ export class Executor implements RuleContext {
       rule: spec.rule,
       commitIntervalMs: this.config.commitInterval * 1000,
       sessionTimeout: this.config.sessionTimeout,
+      startAt: spec.startAt,
+      admin: this.#admin,
     });
   }
 
@@ -272,22 +276,18 @@ export class Executor implements RuleContext {
   ): Promise<boolean> {
     const names = topicNames(this.config);
     const domain = (payload.original_event as { database?: unknown } | undefined)?.database;
-    const event: ErrorEvent = {
-      $schema: ERROR_EVENT_SCHEMA,
-      meta: {
-        id: randomUUID(),
-        dt: new Date(this.now()).toISOString(),
-        stream: names.stream(names.errorTopic),
-        ...(typeof domain === 'string' ? { domain } : {}),
-      },
-      emitter_id: `${this.config.service}/${rule.name}`,
+    const event = buildErrorEvent({
+      id: randomUUID(),
+      now: this.now(),
+      stream: names.stream(names.errorTopic),
+      emitter: emitterId(this.config.service, rule.name),
       reason,
-      detail: detail.slice(0, 2000),
+      detail,
+      payload,
       topic,
       partition,
       offset,
-      ...payload,
-    };
+    });
     const type = (payload.original_event as { type?: unknown } | undefined)?.type;
     this.metrics.increment('errors', {
       rule: rule.name,
@@ -307,15 +307,16 @@ export class Executor implements RuleContext {
     } catch (err) {
       if (!(err instanceof MessageTooLarge)) throw err;
       // Even the error event is too large: keep the facts and an excerpt, never stall the partition.
-      const { original_event: _o, raw_event: raw, ...rest } = event;
-      const text = raw ?? JSON.stringify(payload.original_event ?? null);
+      const { original_event: _o, raw_event: text, ...rest } = event;
+      const detail =
+        `${rest.detail} (the event, ${text.length} characters, is too large for ${names.errorTopic}: an excerpt is in raw_event)`.slice(
+          0,
+          2500,
+        );
       const excerpt: ErrorEvent = {
         ...rest,
-        detail:
-          `${rest.detail} (the event, ${text.length} characters, is too large for ${names.errorTopic}: an excerpt is in raw_event)`.slice(
-            0,
-            2500,
-          ),
+        message: detail,
+        detail,
         raw_event: text.slice(0, ERROR_EXCERPT_CHARS),
       };
       try {

@@ -21,6 +21,13 @@ export {
   type MiddlewareRequest,
 } from './endpoint.js';
 export {
+  buildErrorEvent,
+  emitterId,
+  GENERIC_ERROR_URI,
+  LEGACY_RETRY_EVENT_SCHEMA,
+  triggeredBy,
+} from './events.js';
+export {
   ERROR_EVENT_SCHEMA,
   type ErrorEvent,
   Executor,
@@ -31,6 +38,13 @@ export {
   startExecutor,
   startExecutorFromSection,
 } from './executor.js';
+export {
+  dispatchHttp,
+  type HttpTarget,
+  outcomeOfResponse,
+  type StatusMatcher,
+  statusMatcher,
+} from './http.js';
 export {
   checkJobEvent,
   type EventCheck,
@@ -45,4 +59,5 @@ export {
   type ExecutorTiming,
 } from './metrics.js';
 export { OffsetTracker, PartitionOffsets } from './offsets.js';
+export { type ConsumerSpec, parseRetryEvent, type RuleContext } from './rule.js';
 export { AcquireAborted, Semaphore } from './semaphore.js';

@@ -90,6 +90,13 @@ export function jobFromEvent(
   });
 }
 
+/** The response of a failed HTTP run (for the error event's `details`). */
+export interface HttpFailure {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
 /** A signal that never aborts (handlers without a timeout or stop signal). */
 const NEVER: AbortSignal = new AbortController().signal;
 
@@ -98,10 +105,17 @@ export type RunOutcome =
   | { readonly kind: 'ok' }
   /** Nothing to do (HTTP 412): success. */
   | { readonly kind: 'ignored' }
-  /** Retry later; `counted` false for read-only (HTTP 423). */
-  | { readonly kind: 'retry'; readonly counted: boolean; readonly reason: string }
+  /** Retry later; `counted` false for read-only (HTTP 5xx with `X-Readonly`, retried after 30–60 s more). */
+  | {
+      readonly kind: 'retry';
+      readonly counted: boolean;
+      readonly reason: string;
+      readonly readonly?: boolean;
+      readonly status?: number;
+      readonly http?: HttpFailure;
+    }
   /** Failed for good: no retry. */
-  | { readonly kind: 'error'; readonly reason: string }
+  | { readonly kind: 'error'; readonly reason: string; readonly status?: number; readonly http?: HttpFailure }
   /** The run was cut short by shutdown: hand the message back. */
   | { readonly kind: 'aborted' };
 
@@ -160,12 +174,22 @@ export async function runHandler(
   }
 }
 
-/** The outcome of an HTTP execution by status code (SPEC §5). */
-export function outcomeOfStatus(status: number, body: string): RunOutcome {
+/**
+ * The outcome of an HTTP execution by status code with the default lists (SPEC §5, as ChangeProp):
+ * 2xx ok, 412 ignored, 5xx retry (not counted with `readonly`: the `X-Readonly` header), anything
+ * else (423 included) an error.
+ */
+export function outcomeOfStatus(status: number, body: string, readonly = false): RunOutcome {
   if (status >= 200 && status < 300) return { kind: 'ok' };
   if (status === 412) return { kind: 'ignored' };
-  if (status === 423)
-    return { kind: 'retry', counted: false, reason: `HTTP 423 (read-only) ${body.slice(0, 200)}` };
-  if (status >= 500) return { kind: 'retry', counted: true, reason: `HTTP ${status} ${body.slice(0, 200)}` };
+  if (status >= 500)
+    return readonly
+      ? {
+          kind: 'retry',
+          counted: false,
+          readonly: true,
+          reason: `HTTP ${status} (read-only) ${body.slice(0, 200)}`,
+        }
+      : { kind: 'retry', counted: true, reason: `HTTP ${status} ${body.slice(0, 200)}` };
   return { kind: 'error', reason: `HTTP ${status} ${body.slice(0, 200)}` };
 }

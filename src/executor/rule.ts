@@ -19,28 +19,27 @@ import type { Process, TrackedConsumer } from './consumer.js';
 import type { RedisDedup } from './dedup.js';
 import {
   describe,
+  type ErrorPayload,
+  emitterId,
+  GENERIC_ERROR_URI,
+  LEGACY_RETRY_EVENT_SCHEMA,
   MessageTooLarge,
   RETRY_EVENT_SCHEMA,
   type RetryEvent,
   sleep,
   topicNames,
+  triggeredBy,
 } from './events.js';
+import { dispatchHttp, expandHeader, type HttpTarget, statusMatcher } from './http.js';
 import {
   checkJobEvent,
   eventTimes,
   jobFromEvent,
-  outcomeOfStatus,
   parseTime,
   type RunOutcome,
   runHandler,
 } from './job-event.js';
 import type { ExecutorMetrics } from './metrics.js';
-
-/** What an error event carries of the message that caused it. */
-export interface ErrorPayload {
-  readonly original_event?: unknown;
-  readonly raw_event?: string;
-}
 
 /** Which consumer a rule asks its context for. */
 export interface ConsumerSpec {
@@ -48,6 +47,8 @@ export interface ConsumerSpec {
   readonly groupId: string;
   readonly topics: readonly string[];
   readonly concurrency: number;
+  /** Where the group starts when it has no committed offset at all (a new group). */
+  readonly startAt: 'latest' | 'earliest';
 }
 
 /** What a {@link RuleRunner} needs from the executor that runs it. */
@@ -101,12 +102,26 @@ export class RuleRunner {
   #topics: string[] = [];
   #refresh: NodeJS.Timeout | null = null;
   #restarting: Promise<void> = Promise.resolve();
+  /** The HTTP target, or null for in-process handlers. */
+  readonly #http: HttpTarget | null;
+  /** False once the consumers started: a restart (topic change) starts new topics at their beginning. */
+  #firstStart = true;
 
   constructor(cx: RuleContext, rule: ExecutorRule) {
     // Every in-flight job listens on these: thousands at high concurrency, by design.
     setMaxListeners(0, this.#abortRunning.signal, this.#abortWaits.signal);
     this.#cx = cx;
     this.rule = rule;
+    this.#http =
+      rule.endpoint === null
+        ? null
+        : {
+            endpoint: rule.endpoint,
+            timeoutMs: rule.httpTimeout * 1000,
+            headers: rule.headers,
+            retryOn: statusMatcher(rule.retryOn),
+            ignore: statusMatcher(rule.ignore),
+          };
   }
 
   get topics(): string[] {
@@ -129,6 +144,7 @@ export class RuleRunner {
       for (const t of all)
         if (!t.startsWith('__') && !names.isInternal(t) && this.rule.topicPattern.test(t)) set.add(t);
     }
+    for (const t of this.rule.excludeTopics) set.delete(t);
     return [...set].sort();
   }
 
@@ -161,11 +177,14 @@ export class RuleRunner {
     const retryTopics = this.#topics.map((t) => names.retryTopic(t));
     await this.#cx.ensureTopics(retryTopics);
     const { name: rule, groupId, concurrency } = this.rule;
-    this.#main = this.#cx.consumer({ rule, groupId, topics: this.#topics, concurrency }, (m, t, p) =>
+    // Only a new group's first start skips to the end (ChangeProp's auto.offset.reset: largest).
+    const startAt = this.#firstStart ? this.rule.startAt : 'earliest';
+    this.#firstStart = false;
+    this.#main = this.#cx.consumer({ rule, groupId, topics: this.#topics, concurrency, startAt }, (m, t, p) =>
       this.#sizeGuarded(m, t, p, () => this.#processMain(m, t, p)),
     );
     this.#retry = this.#cx.consumer(
-      { rule, groupId: `${groupId}-retry`, topics: retryTopics, concurrency },
+      { rule, groupId: `${groupId}-retry`, topics: retryTopics, concurrency, startAt },
       (m, t, p) => this.#sizeGuarded(m, t, p, () => this.#processRetry(m, t, p)),
     );
     await Promise.all([this.#main.start(), this.#retry.start()]);
@@ -345,29 +364,39 @@ export class RuleRunner {
     this.#cx.metrics.increment('consumed', labels);
     if (
       (this.rule.types !== null && !this.rule.types.includes(type)) ||
-      this.rule.excludeTypes.includes(type)
+      this.rule.excludeTypes.includes(type) ||
+      (this.rule.dropCanary && event.meta.domain === 'canary')
     ) {
       this.#cx.metrics.increment('excluded', labels);
       return true;
     }
     const partitioner = this.#cx.partitionerFor(type);
     if (partitioner !== null && partitioner.topic !== topic) {
-      const target = partitioner.domains[event.database] ?? partitioner.defaultPartition;
+      const value = valueAt(event, partitioner.key);
+      const target =
+        (value === undefined ? undefined : partitioner.domains[value]) ?? partitioner.defaultPartition;
+      const out =
+        partitioner.stream === null
+          ? event
+          : { ...event, meta: { ...event.meta, stream: expandHeader(partitioner.stream, event) } };
       const ok = await this.#cx.produce(partitioner.topic, [
-        { value: JSON.stringify(event), partition: target },
+        { value: JSON.stringify(out), partition: target },
       ]);
       if (ok) this.#cx.metrics.increment('partitioned', labels);
       return ok;
     }
-    const waited = await this.#waitUntil(eventTimes(event).delayUntil, topic, event, type);
-    if (waited === 'stopped') return false;
-    if (waited === 'reenqueued') return true;
+    if (!this.rule.disableDelayedExecution) {
+      const waited = await this.#waitUntil(eventTimes(event).delayUntil, topic, event, type);
+      if (waited === 'stopped') return false;
+      if (waited === 'reenqueued') return true;
+    }
     if (this.#isStale(event, type)) return true;
     const now = this.#cx.now();
     if (this.#cx.dedup !== null) {
       const rootAt = eventTimes(event).rootAt;
       const reason = await this.#cx.dedup.check(
         {
+          domain: event.meta.domain,
           id: event.meta.id,
           createdAt: eventTimes(event).created ?? now,
           sha1: event.sha1 ?? null,
@@ -383,35 +412,41 @@ export class RuleRunner {
         return true;
       }
     }
-    return this.#execute(event, 1, this.rule.retryLimit, topic, partition, message.offset);
+    return this.#execute(
+      event,
+      { attempt: 1, retriesLeft: this.rule.retryLimit, retry: null },
+      topic,
+      partition,
+      message.offset,
+    );
   }
 
   async #processRetry(message: KafkaMessage, topic: string, partition: number): Promise<boolean> {
     const raw = message.value?.toString('utf8') ?? '';
-    let retry: RetryEvent;
+    let value: unknown;
     try {
-      retry = JSON.parse(raw) as RetryEvent;
-      if (
-        retry?.$schema !== RETRY_EVENT_SCHEMA ||
-        typeof retry.retries_left !== 'number' ||
-        typeof retry.attempt !== 'number' ||
-        typeof retry.retry_at !== 'string'
-      ) {
-        throw new Error('not a retry event');
-      }
-    } catch (err) {
+      value = JSON.parse(raw);
+    } catch {
+      value = undefined;
+    }
+    const parsed = value === undefined ? null : parseRetryEvent(value);
+    if (parsed === null) {
       this.#cx.metrics.increment('invalid', { rule: this.rule.name, type: '', reason: 'bad-retry-event' });
       return this.#cx.produceError(
         this.rule,
         'bad-retry-event',
-        describe(err),
-        { raw_event: raw },
+        value === undefined ? 'the message is not JSON' : 'not a retry event',
+        value === undefined ? { raw_event: raw } : { original_event: value },
         topic,
         partition,
         message.offset,
       );
     }
-    const check = checkJobEvent(retry.original_event, this.#cx.config.secret);
+    // Another rule's retry on a shared retry topic (ChangeProp's rule: not our business).
+    const ours = emitterId(this.#cx.config.service, this.rule.name);
+    if (parsed.emitter !== ours && parsed.emitter !== `${this.#cx.config.service}/${this.rule.name}`)
+      return true;
+    const check = checkJobEvent(parsed.original, this.#cx.config.secret);
     if (!check.ok) {
       this.#cx.metrics.increment(check.reason === 'bad-signature' ? 'signature_rejected' : 'invalid', {
         rule: this.rule.name,
@@ -422,55 +457,74 @@ export class RuleRunner {
         this.rule,
         check.reason,
         check.detail,
-        { original_event: retry },
+        { original_event: value },
         topic,
         partition,
         message.offset,
       );
     }
     const event = check.event;
-    const waited = await this.#waitUntil(parseTime(retry.retry_at), topic, retry, event.type);
+    const { retryLimit, retryDelay, retryFactor } = this.rule;
+    // ChangeProp's count: retries_left includes this run. Ours before it: runs left after this one.
+    const retriesLeft = parsed.legacy ? parsed.retriesLeft : parsed.retriesLeft - 1;
+    if (retriesLeft < 0) {
+      return this.#cx.produceError(
+        this.rule,
+        'retries-exhausted',
+        'a retry event with no retries left',
+        { original_event: event },
+        topic,
+        partition,
+        message.offset,
+      );
+    }
+    const attempt = parsed.attempt ?? Math.max(2, retryLimit - parsed.retriesLeft + 2);
+    // ChangeProp's delay: retry_delay × retry_factor^(retry_limit − retries_left) after meta.dt.
+    const due =
+      parsed.retryAt ??
+      (parsed.dt === null
+        ? null
+        : parsed.dt + retryDelay * 1000 * retryFactor ** Math.max(0, retryLimit - parsed.retriesLeft));
+    const waited = await this.#waitUntil(due, topic, value, event.type);
     if (waited === 'stopped') return false;
     if (waited === 'reenqueued') return true;
     if (this.#isStale(event, event.type)) return true;
     // Retries are never deduplicated (SPEC §5).
-    return this.#execute(event, retry.attempt, retry.retries_left, topic, partition, message.offset);
+    return this.#execute(
+      event,
+      {
+        attempt,
+        retriesLeft,
+        retry: parsed.triggeredBy === null ? null : { triggered_by: parsed.triggeredBy, meta: parsed.meta },
+      },
+      topic,
+      partition,
+      message.offset,
+    );
   }
 
-  async #run(event: JobEvent, attempt: number, topic: string, partition: number): Promise<RunOutcome> {
+  async #run(event: JobEvent, run: RunInfo, topic: string, partition: number): Promise<RunOutcome> {
     const now = this.#cx.now();
-    if (this.rule.endpoint === null) {
-      const job = jobFromEvent(event, attempt, now, `${topic}:${partition}`);
+    if (this.#http === null) {
+      const job = jobFromEvent(event, run.attempt, now, `${topic}:${partition}`);
       return runHandler(this.#cx.handlers, job, this.#cx.logger, this.#abortRunning.signal);
     }
-    const signal = AbortSignal.any([
-      this.#abortRunning.signal,
-      AbortSignal.timeout(this.rule.httpTimeout * 1000),
-    ]);
-    try {
-      const res = await fetch(this.rule.endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-switchyard-attempt': String(attempt) },
-        body: JSON.stringify(event),
-        signal,
-      });
-      const body = await res.text();
-      return outcomeOfStatus(res.status, body);
-    } catch (err) {
-      if (this.#abortRunning.signal.aborted) return { kind: 'aborted' };
-      return { kind: 'retry', counted: true, reason: `HTTP request failed: ${describe(err)}` };
-    }
+    return dispatchHttp(this.#http, event, {
+      attempt: run.attempt,
+      triggeredBy: triggeredBy(run.retry ?? event),
+      signal: this.#abortRunning.signal,
+    });
   }
 
   /** Runs the job and settles it: ok, retry event, or error event. True when finished. */
   async #execute(
     event: JobEvent,
-    attempt: number,
-    retriesLeft: number,
+    run: RunInfo,
     topic: string,
     partition: number,
     offset: string,
   ): Promise<boolean> {
+    const { attempt, retriesLeft } = run;
     const type = event.type;
     const labels = { rule: this.rule.name, type, domain: event.database };
     const started = this.#cx.now();
@@ -485,7 +539,7 @@ export class RuleRunner {
       requestId: event.meta.request_id ?? null,
     };
     const outcome = await this.#cx.tracer.run({ ...trace, via: 'executor' }, () =>
-      this.#run(event, attempt, topic, partition),
+      this.#run(event, run, topic, partition),
     );
     this.#cx.metrics.observe('run_time', labels, this.#cx.now() - started);
     let finished: boolean;
@@ -506,25 +560,33 @@ export class RuleRunner {
         const left = handlerMax !== undefined ? Math.min(retriesLeft, handlerMax - attempt) : retriesLeft;
         if (!outcome.counted || left > 0) {
           const nth = outcome.counted ? attempt - 1 : Math.max(0, attempt - 2);
-          const delay = this.rule.retryDelay * this.rule.retryFactor ** nth * 1000;
+          let delay = this.rule.retryDelay * this.rule.retryFactor ** nth * 1000;
+          // Read-only (X-Readonly): 30–60 s more, so a maintenance window is not hammered (ChangeProp).
+          if (outcome.readonly === true) delay += Math.ceil(30_000 + Math.random() * 30_000);
           const names = topicNames(this.#cx.config);
           const retryTopic =
             topic === names.retryTopic(topic) || names.isInternal(topic) ? topic : names.retryTopic(topic);
           const now = this.#cx.now();
+          const uri = (event.meta as { uri?: unknown }).uri;
           const retry: RetryEvent = {
             $schema: RETRY_EVENT_SCHEMA,
             meta: {
               id: randomUUID(),
               dt: new Date(now).toISOString(),
               stream: names.stream(retryTopic),
-              domain: event.database,
+              uri: typeof uri === 'string' ? uri : GENERIC_ERROR_URI,
+              domain: event.meta.domain,
+              ...(event.meta.request_id === undefined ? {} : { request_id: event.meta.request_id }),
             },
-            emitter_id: `${this.#cx.config.service}/${this.rule.name}`,
-            attempt: outcome.counted ? attempt + 1 : attempt,
-            retries_left: outcome.counted ? left - 1 : left,
-            retry_at: new Date(now + delay).toISOString(),
-            reason: outcome.reason.slice(0, 2000),
+            triggered_by: triggeredBy(run.retry ?? event),
+            emitter_id: emitterId(this.#cx.config.service, this.rule.name),
+            // ChangeProp's count: the runs still allowed, the next one included; uncounted keeps it.
+            retries_left: outcome.counted ? left : Math.min(left + 1, this.rule.retryLimit),
             original_event: event,
+            ...(outcome.status === undefined ? {} : { error_status: outcome.status }),
+            reason: outcome.reason.slice(0, 2000),
+            attempt: outcome.counted ? attempt + 1 : attempt,
+            retry_at: new Date(now + delay).toISOString(),
           };
           finished = await this.#cx.produce(retryTopic, [{ value: JSON.stringify(retry) }]);
           if (finished) this.#cx.metrics.increment('retries', labels);
@@ -533,7 +595,7 @@ export class RuleRunner {
             this.rule,
             'retries-exhausted',
             outcome.reason,
-            { original_event: event },
+            { original_event: event, ...(outcome.http === undefined ? {} : { http: outcome.http }) },
             topic,
             partition,
             offset,
@@ -547,7 +609,7 @@ export class RuleRunner {
           this.rule,
           'failed',
           outcome.reason,
-          { original_event: event },
+          { original_event: event, ...(outcome.http === undefined ? {} : { http: outcome.http }) },
           topic,
           partition,
           offset,
@@ -556,7 +618,73 @@ export class RuleRunner {
     }
     // Not awaited: the id only matters for a replay, and a replay of a message whose mark was lost
     // runs again (at least once) — holding the slot for the write would halve throughput.
-    if (finished && this.#cx.dedup !== null) void this.#cx.dedup.markDone(event.meta.id);
+    if (finished && this.#cx.dedup !== null) void this.#cx.dedup.markDone(event.meta.domain, event.meta.id);
     return finished;
   }
+}
+
+/** One run of an event: which attempt, the runs left after it, and the retry event it came from. */
+interface RunInfo {
+  readonly attempt: number;
+  readonly retriesLeft: number;
+  /** The retry event (for `triggered_by`), or null for a first run. */
+  readonly retry: { readonly triggered_by: string; readonly meta: RetryMeta } | null;
+}
+
+type RetryMeta = { readonly stream: string; readonly uri?: unknown; readonly request_id?: unknown };
+
+/** A retry event as read: ChangeProp's (`/change-prop/retry/1.0.0`) or switchyard's earlier shape. */
+interface ParsedRetry {
+  readonly legacy: boolean;
+  readonly emitter: string;
+  readonly retriesLeft: number;
+  readonly attempt: number | null;
+  readonly retryAt: number | null;
+  /** `meta.dt`, Unix ms (ChangeProp's delay counts from it). */
+  readonly dt: number | null;
+  readonly triggeredBy: string | null;
+  readonly meta: RetryMeta;
+  readonly original: unknown;
+}
+
+/** The retry event in `value`, or null when it is not one. */
+export function parseRetryEvent(value: unknown): ParsedRetry | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const meta = v.meta as Record<string, unknown> | undefined;
+  const legacy = v.$schema === LEGACY_RETRY_EVENT_SCHEMA;
+  if (
+    (v.$schema !== RETRY_EVENT_SCHEMA && !legacy) ||
+    typeof meta !== 'object' ||
+    meta === null ||
+    typeof v.retries_left !== 'number' ||
+    !Number.isInteger(v.retries_left) ||
+    typeof v.emitter_id !== 'string' ||
+    typeof v.original_event !== 'object' ||
+    v.original_event === null
+  ) {
+    return null;
+  }
+  if (legacy && (typeof v.attempt !== 'number' || typeof v.retry_at !== 'string')) return null;
+  return {
+    legacy,
+    emitter: v.emitter_id,
+    retriesLeft: v.retries_left,
+    attempt:
+      typeof v.attempt === 'number' && Number.isInteger(v.attempt) && v.attempt >= 2 ? v.attempt : null,
+    retryAt: typeof v.retry_at === 'string' ? parseTime(v.retry_at) : null,
+    dt: typeof meta.dt === 'string' ? parseTime(meta.dt) : null,
+    triggeredBy: typeof v.triggered_by === 'string' ? v.triggered_by : null,
+    meta: { stream: String(meta.stream), uri: meta.uri, request_id: meta.request_id },
+    original: v.original_event,
+  };
+}
+
+/** The string at a dotted path of `event`, or undefined. */
+function valueAt(event: JobEvent, path: string): string | undefined {
+  let v: unknown = event;
+  for (const key of path.split('.')) {
+    v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+  }
+  return typeof v === 'string' ? v : undefined;
 }

@@ -260,9 +260,10 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
     expect(c - b).toBeGreaterThanOrEqual(780); // × retryFactor 2
     const retryTopic = `${sec.service}.retry.mediawiki.job.${type}`;
     const retries = await readTopic<RetryEvent>(retryTopic, 2);
+    // ChangeProp's count: retries_left includes the run the retry event asks for.
     expect(retries.map((r) => [r.attempt, r.retries_left])).toEqual([
-      [2, 1],
-      [3, 0],
+      [2, 2],
+      [3, 1],
     ]);
     expect(handle.metrics.total('retries', { type })).toBe(2);
     expect(handle.metrics.total('errors', { type })).toBe(1);

@@ -66,7 +66,7 @@ describe('executor config section', () => {
     expect(c.rules[1]?.topicPattern?.test('mediawiki.job.x')).toBe(true);
     expect(c.rules[1]?.topicPattern?.test('xmediawiki.job.x')).toBe(false);
     expect(c.rules[1]).toMatchObject({ retryDelay: 0.1, endpoint: 'http://127.0.0.1:1/rpc' });
-    expect(c.dedup).toEqual({ idTTL: 3600, sha1TTL: 3600, rootTTL: 86400 });
+    expect(c.dedup).toEqual({ idAtCheck: false, idTTL: 3600, sha1TTL: 3600, rootTTL: 86400 });
     expect(c.partitioners[0]).toMatchObject({ defaultPartition: 0, domains: { enwiki: 1 } });
   });
 
@@ -235,7 +235,9 @@ describe('semaphore and status mapping', () => {
     expect(outcomeOfStatus(200, '').kind).toBe('ok');
     expect(outcomeOfStatus(204, '').kind).toBe('ok');
     expect(outcomeOfStatus(412, '').kind).toBe('ignored');
-    expect(outcomeOfStatus(423, '')).toMatchObject({ kind: 'retry', counted: false });
+    // As ChangeProp: 423 is not retried (error topic); a 5xx with X-Readonly is retried uncounted.
+    expect(outcomeOfStatus(423, '').kind).toBe('error');
+    expect(outcomeOfStatus(500, '', true)).toMatchObject({ kind: 'retry', counted: false, readonly: true });
     expect(outcomeOfStatus(500, '')).toMatchObject({ kind: 'retry', counted: true });
     expect(outcomeOfStatus(503, '')).toMatchObject({ kind: 'retry', counted: true });
     expect(outcomeOfStatus(400, '').kind).toBe('error');
@@ -260,7 +262,7 @@ describe('job-execution endpoint (no broker needed)', () => {
       { stream: 'mediawiki.job.ep', secret, now: Date.now() },
     );
 
-  test('status codes: 200, 412, 423, 500, 422, 403, 400, 404, 413; an Express-style adapter with a parsed body', async () => {
+  test('status codes: 200, 412, 500 (and 500 + X-Readonly when read-only), 422, 403, 400, 404, 413; an Express-style adapter with a parsed body', async () => {
     let readOnly: string | null = null;
     const ran: unknown[] = [];
     const options = {
@@ -316,7 +318,9 @@ describe('job-execution endpoint (no broker needed)', () => {
       expect(await post({ ...event({ k: 'x' }), type: 'other' })).toBe(403);
       expect(await post(event({ pad: 'x'.repeat(5000) }))).toBe(413);
       readOnly = 'maintenance';
-      expect(await post(event({ k: 'ro' }))).toBe(423);
+      const ro = await fetch(base, { method: 'POST', body: JSON.stringify(event({ k: 'ro' })) });
+      expect(ro.status).toBe(500);
+      expect(ro.headers.get('x-readonly')).toBe('true');
       expect(ran).toEqual(['ok', 'ok2', 'ignore', 'fail', 'fatal']);
     } finally {
       await new Promise((r) => server.close(r));
