@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setSqlDriverLogger } from '../backends/sql/driver-log.js';
 import { createFarmWithAggregator, loadConfig } from '../container.js';
 import { findConfigFile } from '../core/config.js';
 import type { ResolvedConfig } from '../core/config-types.js';
@@ -97,6 +98,8 @@ export async function openContext(
   farmOptions: { readonly metrics?: MetricsSink } = {},
 ): Promise<CliContext> {
   const config = await loadCliConfig(options);
+  // The SQL driver's own notices (a dropped PostgreSQL connection) become logger lines.
+  setSqlDriverLogger(cliLogger(options.verbose === true));
   const domain = options.domain ?? config.defaultDomain;
   // With an `aggregator` section the queues notify it and `chron` rebuilds it (SPEC §7).
   const farm = await createFarmWithAggregator(config, farmOptions);

@@ -76,6 +76,7 @@ export {
   type SqlDatabaseOptions,
 } from './database.js';
 export type { Dialect, Row } from './dialects/index.js';
+export { type SqlDriverLogger, setSqlDriverLogger, stderrDriverLogger } from './driver-log.js';
 export {
   type Binding,
   type DialectName,
