@@ -564,7 +564,7 @@ class RuleRunner {
         ),
       };
     }
-    const check = checkJobEvent(value, this.#ex.config.secret);
+    const check = checkJobEvent(value, this.#ex.config.secret, this.#ex.config.signature);
     if (!check.ok) {
       const type =
         typeof (value as { type?: unknown })?.type === 'string' ? (value as { type: string }).type : '';
@@ -737,7 +737,7 @@ class RuleRunner {
         message.offset,
       );
     }
-    const check = checkJobEvent(retry.original_event, this.#ex.config.secret);
+    const check = checkJobEvent(retry.original_event, this.#ex.config.secret, this.#ex.config.signature);
     if (!check.ok) {
       this.#ex.metrics.increment(check.reason === 'bad-signature' ? 'signature_rejected' : 'invalid', {
         rule: this.rule.name,
