@@ -351,12 +351,22 @@ export class JobRunner {
   async #waitAny(inFlight: ReadonlySet<Promise<void>>, stop: AbortSignal | undefined): Promise<void> {
     if (inFlight.size === 0) return;
     const waits: Promise<unknown>[] = [...inFlight];
+    // The stop listener goes away with the wait: this runs once per job, on a signal that lives
+    // as long as the process (issue 14: MaxListenersExceededWarning on the runner's signal).
+    let onStop: (() => void) | null = null;
     if (stop && !stop.aborted) {
       waits.push(
-        new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true })),
+        new Promise<void>((resolve) => {
+          onStop = resolve;
+          stop.addEventListener('abort', onStop, { once: true });
+        }),
       );
     }
-    await Promise.race(waits);
+    try {
+      await Promise.race(waits);
+    } finally {
+      if (onStop) stop?.removeEventListener('abort', onStop);
+    }
   }
 
   /** Pops up to `count` jobs, skipping throttled types. */
