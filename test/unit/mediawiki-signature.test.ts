@@ -22,6 +22,7 @@ import {
 import {
   phpFloat,
   phpJson,
+  phpJsonSlow,
   phpKeyCompare,
   phpSerialize,
   phpString,
@@ -339,5 +340,96 @@ describe('switchyard-v1 beside mediawiki', () => {
         null,
       ),
     ).toBe(false);
+  });
+});
+
+describe('phpJson: the JSON.stringify fast path equals the value-by-value definition', () => {
+  /** A small seeded PRNG (mulberry32), so failures reproduce. */
+  function prng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const pieces = [
+    'a',
+    '/',
+    '\\',
+    '"',
+    'é',
+    '😀',
+    '\u2028',
+    '\u2029',
+    '\u0001',
+    '\n',
+    '{}',
+    '{"0":',
+    '1e5',
+    ' ',
+    '<',
+  ];
+  const numbers = [
+    0,
+    -0,
+    1,
+    -7,
+    42,
+    0.1,
+    1.5,
+    1e-4,
+    1e-5,
+    -1e-5,
+    1.5e-7,
+    1e15,
+    1e16,
+    1e17,
+    1e21,
+    2 ** 53,
+    2 ** 53 - 1,
+    123.456,
+  ];
+  function value(rand: () => number, depth: number): unknown {
+    const r = rand();
+    if (depth > 3 || r < 0.3) {
+      const k = rand();
+      if (k < 0.4)
+        return Array.from(
+          { length: Math.floor(rand() * 4) },
+          () => pieces[Math.floor(rand() * pieces.length)],
+        ).join('');
+      if (k < 0.8) return numbers[Math.floor(rand() * numbers.length)];
+      return k < 0.9 ? rand() < 0.5 : null;
+    }
+    if (r < 0.55) return Array.from({ length: Math.floor(rand() * 4) }, () => value(rand, depth + 1));
+    const out: Record<string, unknown> = {};
+    const n = Math.floor(rand() * 4);
+    const listLike = rand() < 0.15;
+    for (let i = 0; i < n; i++) {
+      const key = listLike
+        ? String(i)
+        : rand() < 0.2
+          ? String(Math.floor(rand() * 20))
+          : `k${Math.floor(rand() * 9)}`;
+      out[key] = value(rand, depth + 1);
+    }
+    return out;
+  }
+
+  test('over 5,000 random JSON values', () => {
+    const rand = prng(12);
+    let same = 0;
+    for (let i = 0; i < 5000; i++) {
+      const v = { params: value(rand, 0) };
+      const slow = phpJsonSlow(v);
+      expect(phpJson(v)).toBe(slow);
+      if (JSON.stringify(v) === slow) same++;
+    }
+    // Both kinds occur: values JSON.stringify writes as PHP does, and values it writes differently.
+    expect(same).toBeGreaterThan(500);
+    expect(same).toBeLessThan(4500);
   });
 });

@@ -22,7 +22,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { canonicalJson, type JsonObject, type JsonValue, type NormalizedJob } from '../../core/job.js';
-import { ksortedEntries, phpJson, phpSerialize, serializeEntries } from './php.js';
+import { ksortedEntries, phpJson, phpJsonOf, phpSerialize, serializeEntries } from './php.js';
 import { JOB_EVENT_SCHEMA_URI } from './schema.js';
 
 /** How job events are signed and verified (see the module comment). */
@@ -280,28 +280,32 @@ function hmacSha1(bytes: string, secret: string): Buffer {
   return createHmac('sha1', hmacKey(secret)).update(bytes).digest();
 }
 
-/** The event as it is, then (when it has one) without `meta.dt`, which intake adds after signing. */
+/**
+ * The event without `meta.dt` (intake adds it after signing: MediaWiki since July 2025, T267648,
+ * and switchyard), then, when that fails, as it is (older MediaWiki signed with `meta.dt` in).
+ */
 function verifyMediaWiki(event: Record<string, unknown>, claimed: string, secret: string): boolean {
   if (!/^[0-9a-f]{40}$/.test(claimed)) return false;
   const want = Buffer.from(claimed, 'hex');
-  let bytes: string;
-  try {
-    bytes = mediawikiSignedBytes(event);
-  } catch {
-    return false;
-  }
-  if (timingSafeEqual(hmacSha1(bytes, secret), want)) return true;
   const meta = event.meta;
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta) || !('dt' in meta)) return false;
-  const { dt: _dt, ...undated } = meta as Record<string, unknown>;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(event)) copy[key] = key === 'meta' ? undated : event[key];
-  try {
-    bytes = mediawikiSignedBytes(copy);
-  } catch {
-    return false;
+  const dated = typeof meta === 'object' && meta !== null && !Array.isArray(meta) && 'dt' in meta;
+  const tries: Array<Record<string, unknown>> = [event];
+  if (dated) {
+    const { dt: _dt, ...undated } = meta as Record<string, unknown>;
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(event)) copy[key] = key === 'meta' ? undated : event[key];
+    tries.unshift(copy);
   }
-  return timingSafeEqual(hmacSha1(bytes, secret), want);
+  for (const candidate of tries) {
+    let bytes: string;
+    try {
+      bytes = mediawikiSignedBytes(candidate);
+    } catch {
+      return false;
+    }
+    if (timingSafeEqual(hmacSha1(bytes, secret), want)) return true;
+  }
+  return false;
 }
 
 /** Params MediaWiki's Job::getDeduplicationInfo leaves out of the dedup info. */
@@ -379,7 +383,10 @@ function buildMediaWikiJobEvent(job: NormalizedJob, options: BuildJobEventOption
     database: job.domain,
     type: job.type,
   };
+  // The params are written once by JSON.stringify for the message and, from that text, as PHP
+  // writes them for the signature; the small head (every other member) twice.
   let bytes: string;
+  let paramsJson: string;
   try {
     if (job.releaseTimestamp !== null) event.delay_until = mediawikiIso(job.releaseTimestamp);
     if (job.removeDuplicates) {
@@ -388,8 +395,8 @@ function buildMediaWikiJobEvent(job: NormalizedJob, options: BuildJobEventOption
     if (job.rootJob !== null) {
       event.root_event = { signature: job.rootJob.signature, dt: mediawikiIso(job.rootJob.timestamp) };
     }
-    event.params = params;
-    bytes = phpJson(event);
+    paramsJson = JSON.stringify(params);
+    bytes = `${phpJson(event).slice(0, -1)},"params":${phpJsonOf(params, paramsJson)}}`;
   } catch (err) {
     if (err instanceof RangeError) throw err;
     throw new RangeError(
@@ -398,6 +405,8 @@ function buildMediaWikiJobEvent(job: NormalizedJob, options: BuildJobEventOption
   }
   const signature = createHmac('sha1', hmacKey(options.secret)).update(bytes).digest('hex');
   meta.dt = iso(options.now);
+  const json = `${JSON.stringify(event).slice(0, -1)},"params":${paramsJson},"mediawiki_signature":"${signature}"}`;
+  event.params = params;
   event.mediawiki_signature = signature;
-  return { event: event as unknown as JobEvent, json: JSON.stringify(event) };
+  return { event: event as unknown as JobEvent, json };
 }

@@ -133,10 +133,35 @@ function plainKeys(value: object): string[] {
 }
 
 /**
- * The JSON MediaWiki writes for `value` (see the module comment). Throws {@link PhpEncodeError}
- * for what PHP cannot encode.
+ * Text JSON.stringify writes differently from PHP, outside or inside strings (a hit inside a
+ * string only costs the slow path): an empty object or one starting with key "0" (PHP lists), a
+ * number in exponent form, one of 18+ integer digits (PHP: exponent from 1e17) or below 1e-4
+ * (`0.0000…`), and an escaped lone surrogate (PHP refuses it).
  */
-export function phpJson(value: unknown, depth = 0): string {
+const JS_ONLY = /\{\}|\{"0":|[:,[]-?(?:\d{18}|0\.0000|\d+(?:\.\d+)?[eE])|\\u[dD][89a-fA-F]/;
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+/**
+ * The JSON MediaWiki writes for `value` (see the module comment). Throws {@link PhpEncodeError}
+ * for what PHP cannot encode. `value` must be plain JSON data (what JSON.parse returns, or
+ * validated job params): JSON.stringify's own output is used when it has none of the
+ * {@link JS_ONLY} differences, with U+2028 / U+2029 escaped as PHP does.
+ */
+export function phpJson(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return phpJsonSlow(value);
+  return phpJsonOf(value, JSON.stringify(value));
+}
+
+/** {@link phpJson} of an object or array whose `JSON.stringify` text the caller already has. */
+export function phpJsonOf(value: object, text: string | undefined): string {
+  if (text !== undefined && !JS_ONLY.test(text)) {
+    return text.replace(LINE_SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+  }
+  return phpJsonSlow(value);
+}
+
+/** {@link phpJson} written value by value: the definition, and the path for what JS writes differently. */
+export function phpJsonSlow(value: unknown, depth = 0): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
@@ -156,7 +181,7 @@ export function phpJson(value: unknown, depth = 0): string {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      out += (i > 0 ? ',' : '') + phpJson(item === undefined ? null : item, depth + 1);
+      out += (i > 0 ? ',' : '') + phpJsonSlow(item === undefined ? null : item, depth + 1);
     }
     return `${out}]`;
   }
@@ -164,13 +189,13 @@ export function phpJson(value: unknown, depth = 0): string {
   const keys = plainKeys(record);
   if (isListKeys(keys)) {
     let out = '[';
-    for (let i = 0; i < keys.length; i++) out += (i > 0 ? ',' : '') + phpJson(record[i], depth + 1);
+    for (let i = 0; i < keys.length; i++) out += (i > 0 ? ',' : '') + phpJsonSlow(record[i], depth + 1);
     return `${out}]`;
   }
   let out = '{';
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
-    out += `${i > 0 ? ',' : ''}${phpString(key)}:${phpJson(record[key], depth + 1)}`;
+    out += `${i > 0 ? ',' : ''}${phpString(key)}:${phpJsonSlow(record[key], depth + 1)}`;
   }
   return `${out}}`;
 }
