@@ -8,6 +8,7 @@
  *
  * @packageDocumentation
  */
+import { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
 import type { Issue } from '../core/errors.js';
 import { configInvalid } from '../core/errors.js';
 
@@ -90,8 +91,13 @@ export interface ExecutorRule {
 export interface ExecutorConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
-  /** The HMAC-SHA256 secret of job events. Never logged. */
+  /** The HMAC secret of job events (MediaWiki's `$wgSecretKey`). Never logged. */
   readonly secret: string;
+  /**
+   * The signature scheme accepted: `mediawiki` (MediaWiki EventBus's) or `switchyard-v1`; null
+   * (no `signature` setting) accepts either (docs/eventbus.md).
+   */
+  readonly signature: SignatureMode | null;
   /** Names retry (`{service}.retry.{stream}`) and error (`{service}.error`) topics. */
   readonly service: string;
   /** Datacenter prefix of the retry and error topics (and stripped from stream names). */
@@ -117,6 +123,7 @@ const SECTION_KEYS = [
   'brokers',
   'clientId',
   'secret',
+  'signature',
   'service',
   'dcPrefix',
   'redis',
@@ -269,10 +276,22 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     issues.push({
       path: `${path}.secret`,
       message:
-        'is required: the HMAC-SHA256 key job events are signed with (interpolate it from an environment variable)',
+        "is required: the HMAC key job events are signed with, MediaWiki's $wgSecretKey (interpolate it from an environment variable)",
     });
   } else if (typeof value.secret !== 'string' || value.secret.length === 0) {
     issues.push({ path: `${path}.secret`, message: 'must be a non-empty string' });
+  }
+  if (
+    value.signature !== undefined &&
+    value.signature !== null &&
+    !(SIGNATURE_MODES as readonly unknown[]).includes(value.signature)
+  ) {
+    issues.push({
+      path: `${path}.signature`,
+      message: 'must be mediawiki or switchyard-v1 (or absent: accept either)',
+      value: value.signature,
+      choices: SIGNATURE_MODES,
+    });
   }
   for (const k of ['clientId', 'service', 'redisPrefix'] as const) {
     const v = value[k];
@@ -479,6 +498,7 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
     brokers: Object.freeze(brokerList(s.brokers) as string[]),
     clientId: (s.clientId as string | undefined) ?? d.clientId,
     secret: s.secret as string,
+    signature: (s.signature as SignatureMode | null | undefined) ?? null,
     service,
     dcPrefix: (s.dcPrefix as string | null | undefined) ?? null,
     redis: (s.redis as string | null | undefined) ?? null,

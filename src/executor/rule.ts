@@ -238,7 +238,7 @@ export class RuleRunner {
         ),
       };
     }
-    const check = checkJobEvent(value, this.#cx.config.secret);
+    const check = checkJobEvent(value, this.#cx.config.secret, this.#cx.config.signature);
     if (!check.ok) {
       const type =
         typeof (value as { type?: unknown })?.type === 'string' ? (value as { type: string }).type : '';
@@ -411,7 +411,7 @@ export class RuleRunner {
         message.offset,
       );
     }
-    const check = checkJobEvent(retry.original_event, this.#cx.config.secret);
+    const check = checkJobEvent(retry.original_event, this.#cx.config.secret, this.#cx.config.signature);
     if (!check.ok) {
       this.#cx.metrics.increment(check.reason === 'bad-signature' ? 'signature_rejected' : 'invalid', {
         rule: this.rule.name,
