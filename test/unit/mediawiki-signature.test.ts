@@ -136,10 +136,11 @@ describe('PHP encoding (php.ts) against what PHP 8.2 printed', () => {
       expect(phpFloat(n), String(n)).toBe(json);
       expect(phpFloat(n, 'E'), String(n)).toBe(ser);
     }
-    // Integral numbers beyond 2^53 are PHP floats (1e17 is PHP's 1.0e+17 that JavaScript wrote
-    // as 100000000000000000); PHP printed 4.611686018427388e+18 and 9007199254740992 for those doubles.
-    expect(phpJson([1e2, 1.0, 1.2345678901234567e19, 1e17, 1e20, 2 ** 62, 2 ** 53, 2 ** 53 - 1])).toBe(
-      '[100,1,1.2345678901234567e+19,1.0e+17,1.0e+20,4.611686018427388e+18,9007199254740992,9007199254740991]',
+    // A number is what json_decode makes of the text JavaScript writes: an int literal within
+    // int64 is an int (2^62 is written 4611686018427388000, 1e17), a longer one a double (1e20 →
+    // 1.0e+20; PHP printed 9.223372036854776e+18 for json_decode("[9223372036854775808]")).
+    expect(phpJson([1e2, 1.0, 1.2345678901234567e19, 1e17, 1e20, 2 ** 62, 2 ** 53, 2 ** 63])).toBe(
+      '[100,1,1.2345678901234567e+19,100000000000000000,1.0e+20,4611686018427388000,9007199254740992,9.223372036854776e+18]',
     );
   });
 
