@@ -118,6 +118,7 @@ export {
   QUEUE_DEFAULTS,
   type ReleaseHookOptions,
   type ReleaseOutcome,
+  type StoredQueue,
   type WaitForJobsOptions,
 } from './core/job-queue.js';
 export {

@@ -12,6 +12,7 @@ import { dashboardCommand } from './dashboard-command.js';
 import { demoCommand } from './demo-command.js';
 import { executorCommand } from './executor-command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { initCommand } from './init-command.js';
 import { pushCommand } from './push-command.js';
 import {
   chronCommand,
@@ -54,7 +55,10 @@ function seconds(value: string): number {
 /** Adds the options every command takes. */
 function common(cmd: Command): Command {
   return cmd
-    .option('-c, --config <file>', 'config file (default: $SWITCHYARD_CONFIG, else ./switchyard.config.yaml)')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $SWITCHYARD_CONFIG, else ./switchyard.config.yaml, else the embedded SQLite ./switchyard.sqlite)',
+    )
     .option('-d, --domain <domain>', "the domain (tenant); default the config's defaultDomain")
     .option('--json', 'machine-readable output on stdout')
     .option('-v, --verbose', 'log more, and print stack traces on errors');
@@ -198,6 +202,15 @@ export function buildProgram(done: (code: number) => void): Command {
       )
       .option('--readonly', 'refuse every action'),
   ).action(action(dashboardCommand));
+
+  program
+    .command('init')
+    .description('write a commented starter config (switchyard.config.yaml) in this folder')
+    .option('-c, --config <file>', 'where to write it (default ./switchyard.config.yaml)')
+    .option('--force', 'overwrite an existing file')
+    .option('--json', 'machine-readable output on stdout')
+    .option('-v, --verbose', 'print stack traces on errors')
+    .action(action(initCommand));
 
   common(
     program

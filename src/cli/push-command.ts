@@ -25,6 +25,7 @@ export const SPEC_FIELDS: readonly string[] = Object.freeze([
   'domain',
   'releaseTimestamp',
   'removeDuplicates',
+  'removeDuplicatesIgnoreParams',
   'rootJob',
 ]);
 

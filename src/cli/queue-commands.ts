@@ -37,13 +37,54 @@ function poppable(queue: JobQueue): boolean {
   return queue.supports.pop && queue.supports.sizes !== 'none';
 }
 
-/** The types to look at: `--type`, else every type the group knows. */
-function typesOf(group: JobQueueGroup, type: string | undefined): string[] {
-  if (type !== undefined) {
-    assertKnownType(group, type);
-    return [type];
+/** A type no config lists, used only to reach the store `jobTypeConf.default` routes to. */
+const PROBE_TYPE = '__switchyard_probe__';
+
+/** The types the config declares: `jobTypes` and the per-type `jobTypeConf` entries. */
+function declaredTypes(group: JobQueueGroup): string[] {
+  const c = group.config;
+  return [...new Set([...c.jobTypes, ...Object.keys(c.jobTypeConf).filter((k) => k !== 'default')])];
+}
+
+/**
+ * The types of `group`'s domain that hold jobs in any store the config routes to (declared or
+ * not): each store is asked once ({@link JobQueue.listStoredQueues}); a backend that cannot
+ * enumerate its store adds nothing.
+ */
+async function storedTypes(group: JobQueueGroup, known: readonly string[]): Promise<string[]> {
+  const byStore = new Map<string, JobQueue>();
+  for (const type of [...known, PROBE_TYPE]) {
+    const queue = group.get(type);
+    if (!queue.supports.pop) continue;
+    const key = queue.storeKey ?? `queue:${type}`;
+    if (!byStore.has(key)) byStore.set(key, queue);
   }
-  return group.getQueueTypes();
+  const found = new Set<string>();
+  for (const queue of byStore.values()) {
+    for (const q of (await queue.listStoredQueues()) ?? []) {
+      if (q.domain === group.domain && q.type !== PROBE_TYPE) found.add(q.type);
+    }
+  }
+  return [...found];
+}
+
+/**
+ * The types to look at: `--type`, else every type the group knows plus every type its stores
+ * hold; and which of them the config does not declare.
+ */
+async function typesOf(
+  group: JobQueueGroup,
+  type: string | undefined,
+): Promise<{ types: string[]; undeclared: Set<string> }> {
+  const declared = declaredTypes(group);
+  const known = group.getQueueTypes();
+  const stored = await storedTypes(group, known);
+  const undeclared = new Set([...known, ...stored].filter((t) => !declared.includes(t)));
+  if (type !== undefined) {
+    assertKnownType(group, type, stored);
+    return { types: [type], undeclared };
+  }
+  return { types: [...new Set([...known, ...stored])], undeclared };
 }
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -58,7 +99,8 @@ export async function showJobsCommand(options: ShowJobsOptions): Promise<number>
   const ctx = await openContext(options);
   try {
     const group = ctx.group();
-    const types = typesOf(group, options.type).filter((t) => poppable(group.get(t)));
+    const found = await typesOf(group, options.type);
+    const types = found.types.filter((t) => poppable(group.get(t)));
     if (options.list) {
       const status = options.status ?? 'ready';
       const states = status === 'all' ? [...STATES] : [status as JobState];
@@ -93,11 +135,16 @@ export async function showJobsCommand(options: ShowJobsOptions): Promise<number>
     const perType: Record<string, TypeCounts> = {};
     for (const type of types) perType[type] = await getStateCounts(group.get(type));
     if (options.group) {
-      output(options, perType, () =>
+      // A type pushed but not declared in `jobTypes` is listed too, and marked.
+      const json: Record<string, TypeCounts & { undeclared?: true }> = {};
+      for (const [t, c] of Object.entries(perType)) {
+        json[t] = found.undeclared.has(t) ? { ...c, undeclared: true } : c;
+      }
+      output(options, json, () =>
         table([
           ['type', ...STATES],
           ...Object.entries(perType).map(([t, c]) => [
-            t,
+            found.undeclared.has(t) ? `${t} (undeclared)` : t,
             ...STATES.map((s) => String(c[s as keyof TypeCounts])),
           ]),
         ]),
@@ -129,7 +176,7 @@ export async function manageJobsCommand(options: ManageJobsOptions): Promise<num
   const ctx = await openContext(options);
   try {
     const group = ctx.group();
-    const types = typesOf(group, options.type).filter((t) => group.get(t).supports.pop);
+    const types = (await typesOf(group, options.type)).types.filter((t) => group.get(t).supports.pop);
     const done: Record<string, number> = {};
     for (const type of types) {
       const queue = group.get(type);

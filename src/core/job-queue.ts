@@ -31,6 +31,12 @@ import { type CounterName, type MetricLabels, type MetricsSink, noopMetrics } fr
 import { defineSupports, ORDERS, type Order, type Supports } from './supports.js';
 import { type JobTracer, noopTracer } from './tracing.js';
 
+/** A (domain, type) found in a store by {@link JobQueue.listStoredQueues}. */
+export interface StoredQueue {
+  readonly domain: string;
+  readonly type: string;
+}
+
 /** Options every queue accepts (SPEC §2). Durations are in seconds, as in MediaWiki. */
 export interface JobQueueOptions {
   /** The tenant (MediaWiki's wiki). Default `"default"`. */
@@ -625,6 +631,17 @@ export abstract class JobQueue<T extends string = JobType> {
     return this.#timed('siblings', () => this.doGetSiblingQueueSizes(types));
   }
 
+  /**
+   * Every (domain, type) that has at least one job, in any state, in this queue's store (every
+   * domain, not just this queue's): what an operator tool lists when types were pushed without
+   * being declared in `jobTypes`. Null when the backend cannot enumerate its store.
+   */
+  async listStoredQueues(): Promise<StoredQueue[] | null> {
+    this.#assertOpen();
+    if (!this.supports.pop) return null;
+    return this.#timed('siblings', () => this.doListStoredQueues());
+  }
+
   // ---------------------------------------------------------------- wake
 
   /**
@@ -828,6 +845,14 @@ export abstract class JobQueue<T extends string = JobType> {
   /** Sibling query. Mandatory when `supports.siblingQueries`. */
   protected doGetSiblingQueueSizes(_types: readonly string[]): Promise<Record<string, number>> {
     return Promise.reject(notSupported('sibling queries', String(this)));
+  }
+
+  /**
+   * Every (domain, type) with a job in the store (see {@link JobQueue.listStoredQueues}).
+   * Backend authors: optional; the default answers null ("cannot say").
+   */
+  protected doListStoredQueues(): Promise<StoredQueue[] | null> {
+    return Promise.resolve(null);
   }
 
   /**

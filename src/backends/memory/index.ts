@@ -11,7 +11,7 @@
 import type { BackendContext, BackendModule, BackendSettings } from '../../core/backend.js';
 import { configInvalid, type Issue } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
-import type { JobQueueOptions } from '../../core/job-queue.js';
+import type { JobQueueOptions, StoredQueue } from '../../core/job-queue.js';
 import {
   type ClaimedJob,
   type ClaimRef,
@@ -199,6 +199,16 @@ export class MemoryStore {
   /** @internal */
   existing(domain: string, type: string): QueueState | undefined {
     return this.#queues.get(`${domain}\u0000${type}`);
+  }
+
+  /** Every (domain, type) holding a job in any state. @internal */
+  nonEmptyQueues(): Array<{ domain: string; type: string }> {
+    const out: Array<{ domain: string; type: string }> = [];
+    for (const q of this.#queues.values()) {
+      const held = q.ready.size + q.delayed.size + q.claimed.size + q.abandoned.size;
+      if (held > 0) out.push({ domain: q.domain, type: q.type });
+    }
+    return out;
   }
 
   /** Drops every queue. */
@@ -412,6 +422,10 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override async doGetAbandonedCount(): Promise<number> {
     return this.#state.abandoned.size;
+  }
+
+  protected override async doListStoredQueues(): Promise<StoredQueue[]> {
+    return this.#store.nonEmptyQueues();
   }
 
   protected override async doDelete(): Promise<void> {

@@ -51,6 +51,7 @@ import {
   type PushResult,
   type ReleaseHookOptions,
   type ReleaseOutcome,
+  type StoredQueue,
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import { Coalescer } from './coalescer.js';
@@ -76,6 +77,7 @@ export {
   type SqlDatabaseOptions,
 } from './database.js';
 export type { Dialect, Row } from './dialects/index.js';
+export { type SqlDriverLogger, setSqlDriverLogger, stderrDriverLogger } from './driver-log.js';
 export {
   type Binding,
   type DialectName,
@@ -865,6 +867,16 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     return out;
   }
 
+  protected override async doListStoredQueues(): Promise<StoredQueue[]> {
+    const rows = await this.#run('stored queues', async () => {
+      const knex = await this.#ready();
+      return this.#rows(knex, Q.storedQueues(this.#t));
+    });
+    return rows
+      .map((r) => ({ domain: String(r.domain), type: String(r.type) }))
+      .sort((a, b) => (a.domain === b.domain ? cmp(a.type, b.type) : cmp(a.domain, b.domain)));
+  }
+
   // ---------------------------------------------------------------- close
 
   protected override async doClose(): Promise<void> {
@@ -875,6 +887,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
 // ------------------------------------------------------------------ rows → jobs
 
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 

@@ -701,6 +701,11 @@ export function readyCountsByType(t: Tables, domain: string, types: readonly str
   };
 }
 
+/** Every (domain, type) with a job in any state (an index-only scan of the dedup index). */
+export function storedQueues(t: Tables): Query {
+  return { sql: `SELECT DISTINCT domain, type FROM ${t.jobs}`, bindings: [] };
+}
+
 // ---------------------------------------------------------------- repush (P-10)
 
 /**
