@@ -71,6 +71,9 @@ export const NO_CONFIG_SOURCE = '(no config file: defaults)';
  *   invalid.
  */
 export async function loadCliConfig(options: CommonOptions): Promise<ResolvedConfig> {
+  // Every command loads its config first: from here on the SQL driver's own notices (a dropped
+  // PostgreSQL session) are logger lines on stderr.
+  setSqlDriverLogger(cliLogger(options.verbose === true));
   const path = options.config ?? process.env.SWITCHYARD_CONFIG;
   if (path !== undefined && path !== '') {
     if (!existsSync(resolve(path))) {
@@ -108,8 +111,6 @@ export async function openContext(
   farmOptions: { readonly metrics?: MetricsSink } = {},
 ): Promise<CliContext> {
   const config = await loadCliConfig(options);
-  // The SQL driver's own notices (a dropped PostgreSQL connection) become logger lines.
-  setSqlDriverLogger(cliLogger(options.verbose === true));
   const domain = options.domain ?? config.defaultDomain;
   // With an `aggregator` section the queues notify it and `chron` rebuilds it (SPEC §7).
   const farm = await createFarmWithAggregator(config, farmOptions);

@@ -6,10 +6,17 @@
  */
 import { Chron, type MaintenancePassResult, runMaintenancePass } from '../chron/index.js';
 import type { JobState, ListedJob } from '../core/job.js';
-import { getStateCounts, type JobQueue } from '../core/job-queue.js';
+import { getStateCounts, type JobQueue, type StoredQueue } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
 import { installSignalHandlers } from '../runner/signals.js';
-import { assertKnownType, type CommonOptions, cliLogger, openContext, output } from './context.js';
+import {
+  assertKnownType,
+  type CliContext,
+  type CommonOptions,
+  cliLogger,
+  openContext,
+  output,
+} from './context.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { startCliMetrics } from './metrics-option.js';
 
@@ -31,6 +38,8 @@ export interface ShowJobsOptions extends CommonOptions {
   readonly status?: string;
   readonly limit?: number;
   readonly type?: string;
+  /** With `group`: every domain the config lists or the stores hold. */
+  readonly allDomains?: boolean;
 }
 
 function poppable(queue: JobQueue): boolean {
@@ -47,11 +56,11 @@ function declaredTypes(group: JobQueueGroup): string[] {
 }
 
 /**
- * The types of `group`'s domain that hold jobs in any store the config routes to (declared or
- * not): each store is asked once ({@link JobQueue.listStoredQueues}); a backend that cannot
+ * Every (domain, type) holding jobs in any store the config routes `group`'s types to (declared
+ * or not): each store is asked once ({@link JobQueue.listStoredQueues}); a backend that cannot
  * enumerate its store adds nothing.
  */
-async function storedTypes(group: JobQueueGroup, known: readonly string[]): Promise<string[]> {
+async function storedPairs(group: JobQueueGroup, known: readonly string[]): Promise<StoredQueue[]> {
   const byStore = new Map<string, JobQueue>();
   for (const type of [...known, PROBE_TYPE]) {
     const queue = group.get(type);
@@ -59,13 +68,18 @@ async function storedTypes(group: JobQueueGroup, known: readonly string[]): Prom
     const key = queue.storeKey ?? `queue:${type}`;
     if (!byStore.has(key)) byStore.set(key, queue);
   }
-  const found = new Set<string>();
+  const found = new Map<string, StoredQueue>();
   for (const queue of byStore.values()) {
     for (const q of (await queue.listStoredQueues()) ?? []) {
-      if (q.domain === group.domain && q.type !== PROBE_TYPE) found.add(q.type);
+      if (q.type !== PROBE_TYPE) found.set(`${q.domain}\u0000${q.type}`, q);
     }
   }
-  return [...found];
+  return [...found.values()];
+}
+
+/** The types of `group`'s domain that hold jobs in the stores (see {@link storedPairs}). */
+async function storedTypes(group: JobQueueGroup, known: readonly string[]): Promise<string[]> {
+  return (await storedPairs(group, known)).filter((q) => q.domain === group.domain).map((q) => q.type);
 }
 
 /**
@@ -96,8 +110,15 @@ function table(rows: readonly (readonly string[])[]): string {
 
 /** Runs `show-jobs`. */
 export async function showJobsCommand(options: ShowJobsOptions): Promise<number> {
+  if (options.allDomains && !options.group) {
+    throw new CliError(ExitCode.USAGE, '--all-domains needs --group (counts per domain and type)');
+  }
+  if (options.allDomains && options.domain !== undefined) {
+    throw new CliError(ExitCode.USAGE, '--all-domains and --domain exclude each other');
+  }
   const ctx = await openContext(options);
   try {
+    if (options.allDomains) return await showAllDomains(ctx, options);
     const group = ctx.group();
     const found = await typesOf(group, options.type);
     const types = found.types.filter((t) => poppable(group.get(t)));
@@ -163,6 +184,43 @@ export async function showJobsCommand(options: ShowJobsOptions): Promise<number>
   } finally {
     await ctx.close();
   }
+}
+
+/**
+ * `show-jobs --group --all-domains`: counts of every (domain, type) the config's domains declare
+ * or the stores hold, undeclared types marked.
+ */
+async function showAllDomains(ctx: CliContext, options: ShowJobsOptions): Promise<number> {
+  const home = ctx.farm.group(ctx.config.defaultDomain);
+  const declared = declaredTypes(home);
+  const stored = await storedPairs(home, home.getQueueTypes());
+  const domains = [
+    ...new Set([ctx.config.defaultDomain, ...ctx.config.domains, ...stored.map((q) => q.domain)]),
+  ].sort();
+  const json: Record<string, Record<string, TypeCounts & { undeclared?: true }>> = {};
+  const rows: string[][] = [['domain', 'type', ...STATES]];
+  for (const domain of domains) {
+    const group = ctx.farm.group(domain);
+    const types = [
+      ...new Set([...group.getQueueTypes(), ...stored.filter((q) => q.domain === domain).map((q) => q.type)]),
+    ].filter(
+      (t) => t !== PROBE_TYPE && (options.type === undefined || t === options.type) && poppable(group.get(t)),
+    );
+    const perType: Record<string, TypeCounts & { undeclared?: true }> = {};
+    for (const type of types) {
+      const c = await getStateCounts(group.get(type));
+      const undeclared = !declared.includes(type);
+      perType[type] = undeclared ? { ...c, undeclared: true } : c;
+      rows.push([
+        domain,
+        undeclared ? `${type} (undeclared)` : type,
+        ...STATES.map((st) => String(c[st as keyof TypeCounts])),
+      ]);
+    }
+    json[domain] = perType;
+  }
+  output(options, json, () => table(rows));
+  return ExitCode.OK;
 }
 
 /** Options of `manage-jobs`. */

@@ -108,6 +108,23 @@ describe('switchyard in an empty folder', () => {
       declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0 },
       other: { ready: 1, claimed: 0, delayed: 0, abandoned: 0, undeclared: true },
     });
+    const all = await runCli(['show-jobs', '--group', '--all-domains', '--json'], { cwd: dir });
+    expect(all.code, all.stderr).toBe(0);
+    expect(JSON.parse(all.stdout)).toEqual({
+      default: {
+        declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0 },
+        hello: { ready: 2, claimed: 0, delayed: 0, abandoned: 0, undeclared: true },
+      },
+      elsewhere: {
+        declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0 },
+        other: { ready: 1, claimed: 0, delayed: 0, abandoned: 0, undeclared: true },
+      },
+    });
+    const allTable = await runCli(['show-jobs', '--group', '--all-domains'], { cwd: dir });
+    expect(allTable.stdout).toMatch(/^domain\s+type\s+ready/);
+    expect(allTable.stdout).toMatch(/^elsewhere\s+other \(undeclared\)\s+1\s+0\s+0\s+0$/m);
+    const needsGroup = await runCli(['show-jobs', '--all-domains'], { cwd: dir });
+    expect(needsGroup.code).toBe(2);
     const listed = await runCli(['show-jobs', '--list', '--type', 'hello', '--json'], { cwd: dir });
     expect(listed.code, listed.stderr).toBe(0);
     expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(2);

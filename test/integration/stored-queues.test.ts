@@ -71,3 +71,16 @@ describeIfService(services.postgres, 'listStoredQueues on PostgreSQL', (url) => 
     }
   });
 });
+
+describeIfService(services.mysql, 'listStoredQueues on MySQL/MariaDB', (url) => {
+  test('sql on MySQL/MariaDB: every (domain, type) with a job under the prefix', async () => {
+    const prefix = `sys_${randomUUID().replaceAll('-', '').slice(0, 8)}_`;
+    const database = SqlDatabase.open({ connection: url, prefix, pool: { min: 0, max: 2 } });
+    try {
+      await storedQueuesTest((domain, type) => new SqlJobQueue({ domain, type, database, prefix }));
+    } finally {
+      await dropSchema(await database.knex(), { prefix });
+      await database.close();
+    }
+  });
+});
