@@ -29,7 +29,34 @@
  *
  * Run: php scripts/vectors/mediawiki-job-event.php > test/fixtures/mediawiki-job-events.json
  * The tests read the committed output; they never run PHP.
+ *
+ * Cross-check: php scripts/vectors/mediawiki-job-event.php --verify SECRET < events.jsonl
+ * verifies one event per line the way EventBus's EventBodyValidator does (json_decode as
+ * arrays, unset mediawiki_signature, json_encode, hash_hmac, hash_equals), with meta.dt removed
+ * first (it is set after signing), and prints "ok N" or the failing lines.
  */
+
+if ( ( $argv[1] ?? '' ) === '--verify' ) {
+	$secret = $argv[2] ?? '';
+	$n = 0;
+	$bad = 0;
+	while ( ( $line = fgets( STDIN ) ) !== false ) {
+		if ( trim( $line ) === '' ) {
+			continue;
+		}
+		$n++;
+		$event = json_decode( $line, true );
+		$claimed = $event['mediawiki_signature'] ?? null;
+		unset( $event['mediawiki_signature'], $event['meta']['dt'] );
+		$expected = hash_hmac( 'sha1', json_encode( $event, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ), $secret );
+		if ( !is_string( $claimed ) || !hash_equals( $expected, $claimed ) ) {
+			$bad++;
+			echo "FAIL line $n: ", trim( $line ), "\n";
+		}
+	}
+	echo $bad === 0 ? "ok $n\n" : "failed $bad of $n\n";
+	exit( $bad === 0 ? 0 : 1 );
+}
 
 const FLAGS = JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE;
 const SECRET = 'wgSecretKey-ünïcode/öäü-0123456789abcdef';
@@ -182,7 +209,7 @@ $cases = [
 			'tiny' => 0.00001,
 			'tinier' => 1.5e-7,
 			'huge' => 1e25,
-			'e17' => 1e17,
+			'e21' => 1e21,
 			'pi' => 3.141592653589793,
 			'negFloat' => -2.5,
 			'fraction' => 123456.789,

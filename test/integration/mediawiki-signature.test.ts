@@ -7,10 +7,12 @@
  * them.
  */
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { buildSerializedJobEvent } from '../../src/backends/eventbus/event.js';
 import { EventBusJobQueue } from '../../src/backends/eventbus/index.js';
-import type { Job } from '../../src/core/job.js';
+import type { Job, JsonObject } from '../../src/core/job.js';
 import { type ErrorEvent, type ExecutorHandle, startExecutorFromSection } from '../../src/executor/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
@@ -20,7 +22,17 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 interface Vector {
   readonly name: string;
-  readonly input: { readonly type: string; readonly id: string };
+  readonly input: {
+    readonly type: string;
+    readonly id: string;
+    readonly domain: string;
+    readonly serverName: string;
+    readonly stream: string;
+    readonly params: JsonObject;
+    readonly requestId: string | null;
+    readonly removeDuplicates: boolean;
+  };
+  readonly sha1: string | null;
   readonly wire: string;
 }
 
@@ -28,6 +40,7 @@ const fixture = JSON.parse(
   readFileSync(new URL('../fixtures/mediawiki-job-events.json', import.meta.url), 'utf8'),
 ) as { secret: string; vectors: Vector[] };
 const SECRET = fixture.secret;
+const REDIS = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
 const run = `${process.pid}${Date.now().toString(36)}`;
 let seq = 0;
 const uniq = (p: string) => `${p}_${run}_${++seq}`;
@@ -100,12 +113,13 @@ describeIfService(services.kafka, 'mediawiki signatures on a real Kafka broker',
     return out;
   }
 
-  function section(topic: string, signature: string) {
+  function section(topic: string, signature: string | undefined, redis = false) {
     const service = uniq('svc');
     return {
       brokers,
       secret: SECRET,
-      signature,
+      ...(signature === undefined ? {} : { signature }),
+      ...(redis ? { redis: REDIS, redisPrefix: `swytest:${service}:` } : {}),
       service,
       commitInterval: 0.1,
       shutdownGrace: 5,
@@ -191,6 +205,51 @@ describeIfService(services.kafka, 'mediawiki signatures on a real Kafka broker',
       expect(seen.find((j) => j.rootJob !== null)?.rootJob?.signature).toBe('c'.repeat(40));
     } finally {
       await q.close();
+    }
+  });
+
+  test('sha1 dedup meets: a switchyard event for the job MediaWiki already ran is skipped (either scheme accepted)', async () => {
+    const vector = fixture.vectors[0] as Vector;
+    const topic = uniq('mediawiki.job.dedup');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const sec = section(topic, undefined, true);
+    const seen: Array<Job<string>> = [];
+    const handle = await startExecutorFromSection(sec, {
+      handlers: defineHandlers({ [vector.input.type]: { run: (j: Job<string>) => void seen.push(j) } }),
+    });
+    executors.push(handle);
+    const redis = new Redis(REDIS, { maxRetriesPerRequest: 1 });
+    try {
+      // switchyard builds the same job a minute ago (mediawiki mode): same sha1 as MediaWiki's.
+      const ours = buildSerializedJobEvent(
+        {
+          type: vector.input.type,
+          domain: vector.input.domain,
+          params: vector.input.params,
+          releaseTimestamp: null,
+          removeDuplicates: vector.input.removeDuplicates,
+          sha1: null,
+          rootJob: null,
+          requestId: vector.input.requestId,
+        },
+        {
+          signature: 'mediawiki',
+          secret: SECRET,
+          stream: vector.input.stream,
+          now: Date.now() - 60_000,
+          serverName: vector.input.serverName,
+        },
+      );
+      expect(ours.event.sha1).toBe(vector.sha1);
+      await producer.send({ topic, acks: -1, messages: [{ value: intake(vector.wire) }] });
+      await waitFor(() => seen.length >= 1, 20_000, "MediaWiki's event to run");
+      await producer.send({ topic, acks: -1, messages: [{ value: ours.json }] });
+      await waitFor(() => handle.metrics.total('dedup', { reason: 'sha1' }) >= 1, 20_000, 'the sha1 skip');
+      expect(seen.map((j) => j.id)).toEqual([vector.input.id]);
+    } finally {
+      const keys = await redis.keys(`swytest:${sec.service}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
     }
   });
 });

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import {
   buildSerializedJobEvent,
@@ -19,6 +20,7 @@ import {
   signJobEvent,
   verifyJobEvent,
 } from '../../src/backends/eventbus/event.js';
+import { EventBusJobQueue } from '../../src/backends/eventbus/index.js';
 import {
   phpFloat,
   phpJson,
@@ -28,7 +30,11 @@ import {
   phpString,
 } from '../../src/backends/eventbus/php.js';
 import { validateJobEvent } from '../../src/backends/eventbus/schema.js';
+import { createRegistry } from '../../src/container.js';
+import { resolveConfig } from '../../src/core/config.js';
+import { ErrorCode } from '../../src/core/errors.js';
 import type { Job, JsonObject, NormalizedJob } from '../../src/core/job.js';
+import { resolveExecutorConfig } from '../../src/executor/config.js';
 import { createJobEndpoint } from '../../src/executor/endpoint.js';
 import { checkJobEvent } from '../../src/executor/job-event.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
@@ -130,10 +136,11 @@ describe('PHP encoding (php.ts) against what PHP 8.2 printed', () => {
       expect(phpFloat(n), String(n)).toBe(json);
       expect(phpFloat(n, 'E'), String(n)).toBe(ser);
     }
-    // Integral numbers beyond 2^53 are PHP floats (1e17 is PHP's 1.0e+17 that JavaScript wrote
-    // as 100000000000000000); PHP printed 4.611686018427388e+18 and 9007199254740992 for those doubles.
-    expect(phpJson([1e2, 1.0, 1.2345678901234567e19, 1e17, 1e20, 2 ** 62, 2 ** 53, 2 ** 53 - 1])).toBe(
-      '[100,1,1.2345678901234567e+19,1.0e+17,1.0e+20,4.611686018427388e+18,9007199254740992,9007199254740991]',
+    // A number is what json_decode makes of the text JavaScript writes: an int literal within
+    // int64 is an int (2^62 is written 4611686018427388000, 1e17), a longer one a double (1e20 →
+    // 1.0e+20; PHP printed 9.223372036854776e+18 for json_decode("[9223372036854775808]")).
+    expect(phpJson([1e2, 1.0, 1.2345678901234567e19, 1e17, 1e20, 2 ** 62, 2 ** 53, 2 ** 63])).toBe(
+      '[100,1,1.2345678901234567e+19,100000000000000000,1.0e+20,4611686018427388000,9007199254740992,9.223372036854776e+18]',
     );
   });
 
@@ -431,5 +438,98 @@ describe('phpJson: the JSON.stringify fast path equals the value-by-value defini
     // Both kinds occur: values JSON.stringify writes as PHP does, and values it writes differently.
     expect(same).toBeGreaterThan(500);
     expect(same).toBeLessThan(4500);
+  });
+});
+
+describe('the signature setting in config', () => {
+  const schema = JSON.parse(
+    readFileSync(new URL('../../schema/switchyard.config.schema.json', import.meta.url), 'utf8'),
+  ) as object;
+  const validate = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true }).compile(schema);
+  const rules = [{ name: 'a', topics: ['t'] }];
+
+  test('executor: absent accepts either (null); mediawiki / switchyard-v1; anything else is a typed issue', () => {
+    expect(resolveExecutorConfig({ brokers: 'h:1', secret: 's', rules }).signature).toBeNull();
+    for (const mode of ['mediawiki', 'switchyard-v1'] as const) {
+      expect(resolveExecutorConfig({ brokers: 'h:1', secret: 's', signature: mode, rules }).signature).toBe(
+        mode,
+      );
+      expect(validate({ executor: { brokers: 'h:1', secret: 's', signature: mode, rules } })).toBe(true);
+    }
+    let err: unknown;
+    try {
+      resolveExecutorConfig({ brokers: 'h:1', secret: 'top-secret', signature: 'sha1', rules });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: ErrorCode.CONFIG_INVALID });
+    expect(String((err as Error).message)).toMatch(/executor\.signature.*mediawiki.*switchyard-v1/);
+    expect(String((err as Error).message)).not.toContain('top-secret');
+    expect(validate({ executor: { brokers: 'h:1', secret: 's', signature: 'sha1', rules } })).toBe(false);
+  });
+
+  test('endpoint: an unknown signature is a TypeError at construction', () => {
+    expect(() =>
+      createJobEndpoint({ secret: 's', handlers: defineHandlers({}), signature: 'sha1' as never }),
+    ).toThrow(/signature must be mediawiki or switchyard-v1/);
+  });
+
+  test('eventbus: signature, serverName and uri from the config file reach the events', async () => {
+    const raw = {
+      connections: {
+        bus: {
+          class: 'eventbus',
+          brokers: '127.0.0.1:9',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a config ${ENV} reference, not a template
+          secret: '${MW_SECRET}',
+          signature: 'mediawiki',
+          serverName: { enwiki: 'en.wikipedia.org' },
+        },
+      },
+      jobTypeConf: { default: { class: 'eventbus', connection: 'bus', uri: 'https://en.wikipedia.org/x' } },
+    };
+    expect(validate(raw)).toBe(true);
+    const config = await resolveConfig(raw, { registry: createRegistry(), env: { MW_SECRET: SECRET } });
+    const conn = config.connections.bus?.settings as Record<string, unknown>;
+    const entry = config.jobTypeConf.default?.settings as Record<string, unknown>;
+    const q = new EventBusJobQueue({ type: 'refreshLinks', domain: 'enwiki', ...conn, ...entry } as never);
+    try {
+      const [event] = q.buildEvents([jobOf(fixture.vectors[0] as Vector)]);
+      expect(event?.mediawiki_signature).toMatch(/^[0-9a-f]{40}$/);
+      expect(event?.meta).toMatchObject({ domain: 'en.wikipedia.org', uri: 'https://en.wikipedia.org/x' });
+      expect(checkJobEvent(JSON.parse(JSON.stringify(event)), SECRET, 'mediawiki').ok).toBe(true);
+      // Without the setting: switchyard-v1, as before.
+      const v1 = new EventBusJobQueue({
+        type: 'refreshLinks',
+        domain: 'enwiki',
+        secret: SECRET,
+        brokers: '127.0.0.1:9',
+      });
+      expect(v1.buildEvents([jobOf(fixture.vectors[0] as Vector)])[0]?.mediawiki_signature).toMatch(
+        /^[0-9a-f]{64}$/,
+      );
+      await v1.close();
+    } finally {
+      await q.close();
+    }
+    const bad = resolveConfig(
+      {
+        jobTypeConf: {
+          default: {
+            class: 'eventbus',
+            brokers: '127.0.0.1:9',
+            secret: 's',
+            signature: 'md5',
+            serverName: 7,
+            uri: 'a b',
+          },
+        },
+      },
+      { registry: createRegistry(), env: {} },
+    );
+    await expect(bad).rejects.toMatchObject({ code: ErrorCode.CONFIG_INVALID });
+    await expect(bad).rejects.toThrow(/jobTypeConf\.default\.signature/);
+    await expect(bad).rejects.toThrow(/jobTypeConf\.default\.serverName/);
+    await expect(bad).rejects.toThrow(/jobTypeConf\.default\.uri/);
   });
 });

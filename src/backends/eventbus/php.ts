@@ -34,22 +34,20 @@ const INT64_MAX = 2n ** 63n - 1n;
 const INTEGER_TEXT = /^-?(?:0|[1-9]\d*)$/;
 
 /**
- * The JSON text of a finite number is a PHP int: an integer literal of a safe integer (|n| ≤
- * 2^53 - 1). A larger integral number is taken as a PHP float: a PHP int beyond 2^53 does not
- * survive a JSON hop through JavaScript anyway, while a float such as 1e17 does (PHP writes it
- * `1.0e+17`, JavaScript `100000000000000000`).
+ * The JSON text of a finite number is a PHP int: an integer literal within int64, as
+ * `json_decode` reads it (MediaWiki's verifier decodes what the last JavaScript hop wrote).
  */
 function isPhpInt(text: string): boolean {
   if (!INTEGER_TEXT.test(text)) return false;
-  return text.length < 16 || Number.isSafeInteger(Number(text));
+  // 15 digits always fit; only longer literals need the exact range check.
+  if (text.length < 16) return true;
+  const n = BigInt(text);
+  return n >= INT64_MIN && n <= INT64_MAX;
 }
 
 /** A JSON object key PHP turns into an int key: a canonical decimal within int64. */
 function isPhpIntKey(key: string): boolean {
-  if (!INTEGER_TEXT.test(key) || key === '-0') return false;
-  if (key.length < 16) return true;
-  const n = BigInt(key);
-  return n >= INT64_MIN && n <= INT64_MAX;
+  return key !== '-0' && isPhpInt(key);
 }
 
 /** PHP's double formatting (`php_gcvt` with precision 17, mode 0), exponent letter `e` or `E`. */
