@@ -4,9 +4,11 @@
  *
  * @packageDocumentation
  */
+
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createFarmWithAggregator } from '../container.js';
+import { sleep } from '../core/checks.js';
 import type { ResolvedConfig } from '../core/config-types.js';
 import type { JobQueue } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
@@ -74,19 +76,6 @@ function hostThrottle(config: ResolvedConfig): Throttle | undefined {
   if (Object.keys(rates).length === 0) return undefined;
   const id = createHash('sha1').update(config.source).digest('hex').slice(0, 12);
   return new Throttle(rates, { file: defaultThrottleFile(`cli-${id}`) });
-}
-
-/** Sleeps `ms`, resolving early when `signal` aborts; the abort listener goes with the sleep. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

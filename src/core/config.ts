@@ -14,6 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve as resolvePath } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { BackendModule, BackendSettings, SettingsResolver } from './backend.js';
+import { isPlainObject } from './checks.js';
 import type { ResolvedConfig, ResolvedConnectionConf, ResolvedQueueConf } from './config-types.js';
 import { configInvalid, ErrorCode, type Issue, isSwitchyardError, SwitchyardError } from './errors.js';
 import { type JobQueueOptions, validateQueueOptions } from './job-queue.js';
@@ -830,12 +831,6 @@ function containsSecret(value: unknown, secrets: ReadonlySet<string>): boolean {
 }
 
 // ================================================================ helpers
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 function join(path: string, key: string): string {
   if (key === '') return `${path}[""]`;

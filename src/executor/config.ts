@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 import { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
+import { brokerList, isRecord } from '../core/checks.js';
 import type { Issue } from '../core/errors.js';
 import { configInvalid } from '../core/errors.js';
 
@@ -169,18 +170,7 @@ const PARTITIONER_KEYS = ['type', 'topic', 'domains', 'defaultPartition'] as con
 
 type Raw = Record<string, unknown>;
 
-function isObject(v: unknown): v is Raw {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
-
-function brokerList(value: unknown): string[] | null {
-  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : null;
-  if (list === null) return null;
-  const out = list.map((b: unknown) => (typeof b === 'string' ? b.trim() : ''));
-  return out.length > 0 && out.every((b) => /^[^\s:]+:\d+$/.test(b)) ? out : null;
-}
 
 function unknownKeys(
   obj: Raw,
@@ -256,7 +246,7 @@ function checkStringList(v: unknown, path: string, issues: Issue[], pattern?: Re
  */
 export function validateExecutorSection(value: unknown, path = 'executor'): Issue[] {
   const issues: Issue[] = [];
-  if (!isObject(value)) {
+  if (!isRecord(value)) {
     return [{ path, message: 'must be a mapping (brokers, secret, rules, …)', choices: SECTION_KEYS }];
   }
   unknownKeys(value, SECTION_KEYS, path, issues, 'an executor setting');
@@ -321,7 +311,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     }
   }
   if (value.dedup !== undefined) {
-    if (!isObject(value.dedup))
+    if (!isRecord(value.dedup))
       issues.push({ path: `${path}.dedup`, message: 'must be a mapping', choices: DEDUP_KEYS });
     else {
       unknownKeys(value.dedup, DEDUP_KEYS, `${path}.dedup`, issues, 'a dedup setting');
@@ -351,7 +341,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
   }
   checkNumber(value.retries, `${path}.retries`, issues, { min: 0, integer: true });
   if (value.defaults !== undefined) {
-    if (!isObject(value.defaults))
+    if (!isRecord(value.defaults))
       issues.push({ path: `${path}.defaults`, message: 'must be a mapping', choices: RULE_TUNABLES });
     else {
       unknownKeys(value.defaults, RULE_TUNABLES, `${path}.defaults`, issues, 'a rule default');
@@ -367,7 +357,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     const names = new Set<string>();
     value.rules.forEach((rule: unknown, i: number) => {
       const rp = `${path}.rules[${i}]`;
-      if (!isObject(rule)) {
+      if (!isRecord(rule)) {
         issues.push({ path: rp, message: 'must be a mapping', choices: RULE_KEYS });
         return;
       }
@@ -415,7 +405,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     } else {
       value.partitioners.forEach((p: unknown, i: number) => {
         const pp = `${path}.partitioners[${i}]`;
-        if (!isObject(p)) {
+        if (!isRecord(p)) {
           issues.push({ path: pp, message: 'must be a mapping', choices: PARTITIONER_KEYS });
           return;
         }
@@ -430,7 +420,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
         if (typeof p.topic !== 'string' || !TOPIC.test(p.topic)) {
           issues.push({ path: `${pp}.topic`, message: 'is required: the partitioned topic', value: p.topic });
         }
-        if (!isObject(p.domains)) {
+        if (!isRecord(p.domains)) {
           issues.push({
             path: `${pp}.domains`,
             message: 'is required: a mapping of domain → partition number',
@@ -461,9 +451,9 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
   if (issues.length > 0) throw configInvalid(issues, `${path} section`);
   const s = section as Raw;
   const d = EXECUTOR_DEFAULTS;
-  const defaults = (isObject(s.defaults) ? s.defaults : {}) as Raw;
+  const defaults = (isRecord(s.defaults) ? s.defaults : {}) as Raw;
   const service = (s.service as string | undefined) ?? d.service;
-  const dedup = (isObject(s.dedup) ? s.dedup : {}) as Raw;
+  const dedup = (isRecord(s.dedup) ? s.dedup : {}) as Raw;
   const rules = (s.rules as Raw[]).map((r): ExecutorRule => {
     const pick = (k: (typeof RULE_TUNABLES)[number], fallback: number) => num(r[k] ?? defaults[k], fallback);
     const endpoint = (r.endpoint ?? defaults.endpoint ?? null) as string | null;

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+import { sleep } from '../core/checks.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, isSwitchyardError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
@@ -122,23 +123,6 @@ class TimeoutError extends Error {
     super(`handler timed out after ${seconds} s`);
     this.name = 'TimeoutError';
   }
-}
-
-/** Sleeps `ms`, resolving early when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The delay in seconds before retry number `attempts` (≥ 1). */

@@ -16,6 +16,7 @@ import type {
   BackendModule,
   BackendSettings,
 } from '../../core/backend.js';
+import { brokerList } from '../../core/checks.js';
 import {
   configInvalid,
   describeValue,
@@ -172,13 +173,6 @@ function isProducerLike(value: unknown): value is Producer {
     typeof (value as Producer).sendBatch === 'function' &&
     typeof (value as Producer).connect === 'function'
   );
-}
-
-function brokerList(value: unknown): string[] | null {
-  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : null;
-  if (list === null) return null;
-  const out = list.map((b: unknown) => (typeof b === 'string' ? b.trim() : ''));
-  return out.length > 0 && out.every((b) => /^[^\s:]+:\d+$/.test(b)) ? out : null;
 }
 
 /**
