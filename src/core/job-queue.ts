@@ -31,6 +31,9 @@ import { type CounterName, type MetricLabels, type MetricsSink, noopMetrics } fr
 import { defineSupports, ORDERS, type Order, type Supports } from './supports.js';
 import { type JobTracer, noopTracer } from './tracing.js';
 
+/** The key of {@link JobQueue}'s package-private push of already-normalised jobs (used by the group). */
+export const pushNormalized: unique symbol = Symbol('switchyard.pushNormalized');
+
 /** A (domain, type) found in a store by {@link JobQueue.listStoredQueues}. */
 export interface StoredQueue {
   readonly domain: string;
@@ -294,24 +297,41 @@ export abstract class JobQueue<T extends string = JobType> {
     );
   }
 
-  async #push(list: readonly unknown[], options: PushOptions, requestId: string | null): Promise<PushResult> {
+  /**
+   * The group's way in: jobs it has already normalised (and routed by type, so P-2 holds), pushed
+   * without normalising (and hashing) them a second time. Not part of the public API.
+   *
+   * @internal
+   */
+  [pushNormalized](jobs: readonly NormalizedJob[], options: PushOptions): Promise<PushResult> {
+    this.#assertWritable();
+    if (jobs.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0 });
+    if (this.#tracer === noopTracer) return this.#pushJobs(jobs, options, null);
+    return this.#tracer.push({ ...this.#labels, count: jobs.length }, (rid) =>
+      this.#pushJobs(jobs, options, rid),
+    );
+  }
+
+  #push(list: readonly unknown[], options: PushOptions, requestId: string | null): Promise<PushResult> {
     const normalized = normalizeJobs(list, {
       domain: this.domain,
       type: this.supports.typeAgnostic ? null : this.type,
     });
+    return this.#pushJobs(normalized, options, requestId);
+  }
+
+  async #pushJobs(
+    normalized: readonly NormalizedJob[],
+    options: PushOptions,
+    requestId: string | null,
+  ): Promise<PushResult> {
     const jobs =
       requestId === null
         ? normalized
         : normalized.map((j) => (j.requestId === null ? { ...j, requestId } : j));
+    checkPush(this, jobs, options);
     const atomic = options.atomic === true;
     const transaction = options.transaction ?? null;
-    if (atomic && !this.supports.atomicBatchPush) throw notSupported('atomic batch push', String(this));
-    if (transaction !== null && !this.supports.transactionalPush) {
-      throw notSupported('transactional push', String(this));
-    }
-    if (!this.supports.delayedJobs && jobs.some((j) => j.releaseTimestamp !== null)) {
-      throw notSupported('delayed jobs (releaseTimestamp)', String(this));
-    }
     const unique = collapseBatchDuplicates(jobs);
     const collapsed = jobs.length - unique.length;
     const result = await this.#timed('push', () => this.doBatchPush(unique, { atomic, transaction }));
@@ -1129,6 +1149,30 @@ function isAbortSignal(value: unknown): value is AbortSignal {
 }
 
 const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed', 'abandoned']);
+
+/**
+ * Refuses, before anything is stored, a batch `queue` would refuse: closed, read-only, or asking
+ * for atomic / transactional push or delayed jobs its manifest lacks. The one list of push checks,
+ * used by `JobQueue.push` and by a group before it pushes any of several batches.
+ *
+ * @throws `SWITCHYARD_QUEUE_CLOSED`, `SWITCHYARD_READ_ONLY`, `SWITCHYARD_NOT_SUPPORTED`.
+ */
+export function checkPush(
+  queue: Pick<JobQueue, 'closed' | 'readOnlyReason' | 'supports'>,
+  jobs: readonly { readonly releaseTimestamp?: unknown }[],
+  options: PushOptions,
+): void {
+  if (queue.closed) throw queueClosed(String(queue));
+  if (queue.readOnlyReason !== null) throw readOnly(String(queue), queue.readOnlyReason);
+  const s = queue.supports;
+  if (options.atomic === true && !s.atomicBatchPush) throw notSupported('atomic batch push', String(queue));
+  if (options.transaction !== undefined && options.transaction !== null && !s.transactionalPush) {
+    throw notSupported('transactional push', String(queue));
+  }
+  if (!s.delayedJobs && jobs.some((j) => j.releaseTimestamp !== undefined && j.releaseTimestamp !== null)) {
+    throw notSupported('delayed jobs (releaseTimestamp)', String(queue));
+  }
+}
 
 /** Keeps the first job of each dedup key among `removeDuplicates` jobs (P-13). */
 function collapseBatchDuplicates(jobs: readonly NormalizedJob[]): readonly NormalizedJob[] {
