@@ -13,6 +13,7 @@ import { demoCommand } from './demo-command.js';
 import { executorCommand } from './executor-command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { initCommand } from './init-command.js';
+import { pauseCommand } from './pause-command.js';
 import { pushCommand } from './push-command.js';
 import {
   chronCommand,
@@ -140,6 +141,19 @@ export function buildProgram(done: (code: number) => void): Command {
       )
       .option('-t, --type <type>', 'only this job type (default every known type)'),
   ).action(action(manageJobsCommand));
+
+  for (const [name, paused, what] of [
+    ['pause', true, 'pause one queue: every runner stops popping it at its next pop; pushes still land'],
+    ['resume', false, 'resume a paused queue'],
+    ['paused', null, 'tell whether a queue is paused'],
+  ] as const) {
+    common(
+      program
+        .command(name)
+        .description(what)
+        .addOption(new Option('-t, --type <type>', 'the job type').makeOptionMandatory()),
+    ).action(action(pauseCommand(paused)));
+  }
 
   common(
     program

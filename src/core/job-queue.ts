@@ -603,6 +603,38 @@ export abstract class JobQueue<T extends string = JobType> {
     return this.#timed(op, fn);
   }
 
+  // ---------------------------------------------------------------- pause / resume
+
+  /**
+   * Pauses this queue (this domain × type) in the store: from the next pop on, every handle on the
+   * store (every runner process) gets null from `pop()` / `popBatch()` and `waitForJobs()` does not
+   * report it ready; pushes still land, claimed jobs still ack, release and extend. Idempotent.
+   *
+   * @throws `SWITCHYARD_NOT_SUPPORTED` without `supports.pause`, `SWITCHYARD_READ_ONLY`.
+   */
+  async pause(): Promise<void> {
+    this.#assertPausable('pause');
+    await this.#timed('pause', () => this.doSetPaused(true));
+  }
+
+  /** Lifts {@link JobQueue.pause}; idempotent. Waiters on the store are woken if jobs are ready. */
+  async resume(): Promise<void> {
+    this.#assertPausable('resume');
+    await this.#timed('resume', () => this.doSetPaused(false));
+  }
+
+  /** Whether the queue is paused in the store. */
+  async isPaused(): Promise<boolean> {
+    this.#assertOpen();
+    if (!this.supports.pause) throw notSupported('isPaused', String(this));
+    return this.#timed('isPaused', () => this.doIsPaused());
+  }
+
+  #assertPausable(op: string): void {
+    this.#assertWritable();
+    if (!this.supports.pause) throw notSupported(op, String(this));
+  }
+
   // ---------------------------------------------------------------- delete / listing / maintenance
 
   /** Removes every job of the queue in every state (P-18). */
@@ -858,6 +890,19 @@ export abstract class JobQueue<T extends string = JobType> {
     return (await this.doGetSize()) === 0;
   }
 
+  /**
+   * Stores the paused flag of this (domain, type) where every handle's pop sees it atomically (the
+   * pop itself checks it). On resume, wake waiters when jobs are ready. Mandatory when `supports.pause`.
+   */
+  protected doSetPaused(_paused: boolean): Promise<void> {
+    return Promise.reject(notSupported('pause', String(this)));
+  }
+
+  /** The stored paused flag. Mandatory when `supports.pause`. */
+  protected doIsPaused(): Promise<boolean> {
+    return Promise.reject(notSupported('isPaused', String(this)));
+  }
+
   /** Removes every job of this queue. Mandatory. */
   protected doDelete(): Promise<void> {
     return Promise.reject(notSupported('delete', String(this)));
@@ -943,6 +988,8 @@ export abstract class JobQueue<T extends string = JobType> {
       runMaintenance: (options) => queue.doRunMaintenance(options),
       repushAbandoned: () => queue.doRepushAbandoned(),
       waitForJobs: (timeoutMs, signal) => queue.doWaitForJobs(timeoutMs, signal),
+      setPaused: (paused) => queue.doSetPaused(paused),
+      isPaused: () => queue.doIsPaused(),
     };
   }
 
@@ -1095,6 +1142,8 @@ export interface JobQueueHooks {
   runMaintenance(options: MaintenanceHookOptions): Promise<MaintenanceResult>;
   repushAbandoned(): Promise<number>;
   waitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean>;
+  setPaused(paused: boolean): Promise<void>;
+  isPaused(): Promise<boolean>;
 }
 
 /** A queue's four state counts (P-17), asked together: what `show-jobs` and the dashboard show. */

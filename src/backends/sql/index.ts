@@ -127,6 +127,8 @@ export const sqlSupports: Supports = defineSupports({
   siblingQueries: true,
   // Why: push(jobs, { transaction: knexTrx }) runs the inserts on the host's transaction.
   transactionalPush: true,
+  // A `paused_queues` row, checked by every claim statement (NOT EXISTS in the same statement).
+  pause: true,
 });
 
 /** Longest domain / type name (the VARCHAR(255) columns). */
@@ -501,6 +503,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
         return remove ? claimed.map((r): Row => ({ ...r, attempts: Number(r.attempts) + 1 })) : claimed;
       }
       return this.#lockingTransaction(knex, async (trx) => {
+        if ((await this.#rows(trx, Q.pausedRow(this.#t, this.#q))).length > 0) return [];
         const picked = await this.#rows(trx, Q.claimSelect(d, this.#t, args));
         if (picked.length === 0) return picked;
         const ids = picked.map((r) => r.id as string | number);
@@ -667,6 +670,26 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override doGetAbandonedCount(): Promise<number> {
     return this.#count('abandoned');
+  }
+
+  // ---------------------------------------------------------------- pause
+
+  protected override async doSetPaused(paused: boolean): Promise<void> {
+    const now = this.clock.now();
+    await this.#run(paused ? 'pause' : 'resume', async () => {
+      const knex = await this.#ready();
+      await this.#affected(
+        knex,
+        paused ? Q.pauseQueue(this.#d, this.#t, this.#q, now) : Q.resumeQueue(this.#t, this.#q),
+      );
+    });
+  }
+
+  protected override doIsPaused(): Promise<boolean> {
+    return this.#run('isPaused', async () => {
+      const knex = await this.#ready();
+      return (await this.#rows(knex, Q.pausedRow(this.#t, this.#q))).length > 0;
+    });
   }
 
   protected override async doIsEmpty(): Promise<boolean> {
