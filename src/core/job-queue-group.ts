@@ -13,6 +13,8 @@ import { configInvalid, ErrorCode, notSupported, queueClosed, readOnly, Switchya
 import { type Job, type JobSpecification, type JobType, type NormalizedJob, normalizeJobs } from './job.js';
 import {
   type ClaimRef,
+  CONFIGURABLE_QUEUE_OPTIONS,
+  type ConfiguredQueueOptions,
   checkPush,
   type JobQueue,
   type JobQueueOptions,
@@ -461,16 +463,14 @@ export class JobQueueGroup {
   }
 
   #queueOptions(type: string, entry: ResolvedQueueConf): BackendContext['queue'] {
-    const opts: { -readonly [K in keyof JobQueueOptions]: JobQueueOptions[K] } = { type };
-    if (entry.claimTTL !== undefined) opts.claimTTL = entry.claimTTL;
-    if (entry.maxTries !== undefined) opts.maxTries = entry.maxTries;
-    if (entry.order !== undefined) opts.order = entry.order;
-    if (entry.abandonedTTL !== undefined) opts.abandonedTTL = entry.abandonedTTL;
-    if (entry.rootJobTTL !== undefined) opts.rootJobTTL = entry.rootJobTTL;
-    if (entry.maintenanceInterval !== undefined) opts.maintenanceInterval = entry.maintenanceInterval;
-    opts.readOnlyReason = this.#readOnlyReason ?? entry.readOnlyReason ?? null;
+    const configured: Record<string, unknown> = {};
+    for (const key of Object.keys(CONFIGURABLE_QUEUE_OPTIONS) as (keyof ConfiguredQueueOptions)[]) {
+      if (entry[key] !== undefined) configured[key] = entry[key];
+    }
     const base = {
-      ...opts,
+      ...(configured as ConfiguredQueueOptions),
+      type,
+      readOnlyReason: this.#readOnlyReason ?? entry.readOnlyReason ?? null,
       domain: this.domain,
       clock: this.#clock,
       metrics: this.#metrics,

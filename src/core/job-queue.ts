@@ -77,6 +77,27 @@ export interface JobQueueOptions {
   readonly aggregator?: JobQueueAggregator | null;
 }
 
+/**
+ * The queue options a config's `jobTypeConf` entry may set, each with how a value interpolated
+ * from `${ENV}` is read (`number`: a numeric string becomes a number). The one list the config
+ * resolver, the group and the published schema's test read: adding an option here, to
+ * {@link JobQueueOptions} / {@link validateQueueOptions}, and to the JSON Schema is the whole change.
+ */
+export const CONFIGURABLE_QUEUE_OPTIONS = Object.freeze({
+  claimTTL: 'number',
+  maxTries: 'number',
+  order: 'string',
+  abandonedTTL: 'number',
+  rootJobTTL: 'number',
+  maintenanceInterval: 'number',
+  readOnlyReason: 'string',
+} as const);
+
+/** The queue options set by a config entry (absent ones take the JobQueue defaults). */
+export type ConfiguredQueueOptions = {
+  -readonly [K in keyof typeof CONFIGURABLE_QUEUE_OPTIONS]?: JobQueueOptions[K];
+};
+
 /** Defaults of {@link JobQueueOptions}. */
 export const QUEUE_DEFAULTS = Object.freeze({
   domain: 'default',

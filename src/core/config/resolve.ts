@@ -8,7 +8,7 @@ import type { BackendModule, BackendSettings, SettingsResolver } from '../backen
 import { isPlainObject } from '../checks.js';
 import type { ResolvedConfig, ResolvedConnectionConf, ResolvedQueueConf } from '../config-types.js';
 import { configInvalid, type Issue } from '../errors.js';
-import { type JobQueueOptions, validateQueueOptions } from '../job-queue.js';
+import { type ConfiguredQueueOptions, type JobQueueOptions, validateQueueOptions } from '../job-queue.js';
 import { defineSupports, type Order, type Supports } from '../supports.js';
 import { type Interpolation, interpolateTree, isUnder, redact } from './interpolate.js';
 import {
@@ -436,22 +436,12 @@ function buildQueueConf(
   options: Record<string, unknown>,
   settings: Record<string, unknown>,
 ): ResolvedQueueConf {
-  const conf: Mutable<ResolvedQueueConf> = {
+  return Object.freeze({
     path,
     class: ref.name,
     backend: ref.backend,
     connection,
+    ...(options as ConfiguredQueueOptions),
     settings: deepFreeze(settings),
-  };
-  const num = (k: string) => options[k] as number;
-  if (options.claimTTL !== undefined) conf.claimTTL = num('claimTTL');
-  if (options.maxTries !== undefined) conf.maxTries = num('maxTries');
-  if (options.order !== undefined) conf.order = options.order as Order;
-  if (options.abandonedTTL !== undefined) conf.abandonedTTL = num('abandonedTTL');
-  if (options.rootJobTTL !== undefined) conf.rootJobTTL = num('rootJobTTL');
-  if (options.maintenanceInterval !== undefined) {
-    conf.maintenanceInterval = options.maintenanceInterval as number | null;
-  }
-  if (options.readOnlyReason !== undefined) conf.readOnlyReason = options.readOnlyReason as string | null;
-  return Object.freeze(conf);
+  });
 }

@@ -5,6 +5,7 @@
  */
 import type { BackendModule } from '../backend.js';
 import type { Issue } from '../errors.js';
+import { CONFIGURABLE_QUEUE_OPTIONS } from '../job-queue.js';
 
 /** What `resolveConfig()` needs from a backend registry: its names, and a loader by name. */
 export interface BackendRegistryLike {
@@ -80,24 +81,14 @@ export const CONFIG_KEYS: readonly string[] = Object.freeze([
 ]);
 
 /** Common queue options of a `jobTypeConf` entry; every other key is a backend setting. */
-export const QUEUE_OPTION_KEYS: readonly string[] = Object.freeze([
-  'claimTTL',
-  'maxTries',
-  'order',
-  'abandonedTTL',
-  'rootJobTTL',
-  'maintenanceInterval',
-  'readOnlyReason',
-]);
+export const QUEUE_OPTION_KEYS: readonly string[] = Object.freeze(Object.keys(CONFIGURABLE_QUEUE_OPTIONS));
 
 /** Queue options given in seconds or counts: an interpolated numeric string becomes a number. */
-export const NUMERIC_OPTION_KEYS: ReadonlySet<string> = new Set([
-  'claimTTL',
-  'maxTries',
-  'abandonedTTL',
-  'rootJobTTL',
-  'maintenanceInterval',
-]);
+export const NUMERIC_OPTION_KEYS: ReadonlySet<string> = new Set(
+  Object.entries(CONFIGURABLE_QUEUE_OPTIONS)
+    .filter(([, kind]) => kind === 'number')
+    .map(([key]) => key),
+);
 
 /** Keys of a `jobTypeConf` entry that are neither queue options nor backend settings. */
 export const ENTRY_KEYS: readonly string[] = Object.freeze(['class', 'connection']);
