@@ -571,7 +571,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     const now = this.clock.now();
     return types.filter((type) => {
       const q = this.#store.existing(this.domain, type);
-      if (!q) return false;
+      if (!q || q.paused) return false;
       q.promoteDue(now);
       return q.ready.size > 0;
     });

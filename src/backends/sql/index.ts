@@ -866,20 +866,20 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
   // ---------------------------------------------------------------- siblings
 
-  async #readyCounts(types: readonly string[]): Promise<Map<string, number>> {
+  async #readyCounts(types: readonly string[], skipPaused = false): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     if (types.length === 0) return counts;
     const now = this.clock.now();
     const rows = await this.#run('sibling query', async () => {
       const knex = await this.#ready();
-      return this.#rows(knex, Q.readyCountsByType(this.#t, this.domain, types, now));
+      return this.#rows(knex, Q.readyCountsByType(this.#t, this.domain, types, now, skipPaused));
     });
     for (const row of rows) counts.set(String(row.type), Number(row.n));
     return counts;
   }
 
   protected override async doGetSiblingQueuesWithJobs(types: readonly string[]): Promise<string[]> {
-    const counts = await this.#readyCounts(types);
+    const counts = await this.#readyCounts(types, true);
     return types.filter((type) => (counts.get(type) ?? 0) > 0);
   }
 

@@ -729,9 +729,19 @@ export function deleteQueue(t: Tables, q: QueueKey): Query {
 }
 
 /** Ready counts of many types of one domain in one GROUP BY (SPEC §6). */
-export function readyCountsByType(t: Tables, domain: string, types: readonly string[], now: number): Query {
+export function readyCountsByType(
+  t: Tables,
+  domain: string,
+  types: readonly string[],
+  now: number,
+  skipPaused = false,
+): Query {
+  // With skipPaused (queues with poppable jobs): paused queues are left out, so runners never pick them.
+  const paused = skipPaused
+    ? ` AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.domain = ${t.jobs}.domain AND p.type = ${t.jobs}.type)`
+    : '';
   return {
-    sql: `SELECT type, COUNT(*) AS n FROM ${t.jobs} WHERE domain = ? AND type IN (${placeholders(types.length)}) AND state = ${State.QUEUED} AND release_at <= ? GROUP BY type`,
+    sql: `SELECT type, COUNT(*) AS n FROM ${t.jobs} WHERE domain = ? AND type IN (${placeholders(types.length)}) AND state = ${State.QUEUED} AND release_at <= ?${paused} GROUP BY type`,
     bindings: [domain, ...types, now],
   };
 }

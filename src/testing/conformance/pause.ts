@@ -76,6 +76,26 @@ export function all(suite: Suite): void {
       assert.equal(await q.isPaused(), false);
     });
 
+    if (supports.siblingQueries) {
+      suite.test(
+        'pause: getSiblingQueuesWithJobs() leaves a paused queue out (runners do not pick it)',
+        async (h) => {
+          const q = await h.queue();
+          const otherType = `${h.type}-other`;
+          const other = await h.queue({ type: otherType });
+          await q.push(h.job({ n: 0 }));
+          await other.push({ type: otherType, params: { n: 0 } });
+          const types = [h.type, otherType];
+          await q.pause();
+          assert.deepEqual(await q.getSiblingQueuesWithJobs(types), [otherType]);
+          const sizes = await q.getSiblingQueueSizes(types);
+          assert.equal(sizes?.[h.type], 1, 'sizes still count the paused queue');
+          await q.resume();
+          assert.deepEqual([...((await q.getSiblingQueuesWithJobs(types)) ?? [])].sort(), [...types].sort());
+        },
+      );
+    }
+
     if (supports.ack) {
       suite.test('pause: a job claimed before the pause still acks, releases and extends', async (h) => {
         const q = await h.queue();
