@@ -2,7 +2,11 @@
  * Push CPU without a broker (issue 7): µs per event of what the eventbus backend does before
  * kafkajs (normalise, build, sign, validate, serialise), for 1 KB params, in batches.
  *
- *   node --import tsx --conditions=source bench/kafka-cpu.ts [--old DIR] [--rounds R]
+ *   node --import tsx --conditions=source bench/kafka-cpu.ts [--old DIR] [--rounds R] [--signatures]
+ *
+ * `--signatures` times both signature schemes of this checkout (switchyard-v1, mediawiki) in
+ * alternating rounds, for the push and for the executor's check of each produced message
+ * (JSON.parse, schema, signature).
  *
  * `--old DIR` also times another checkout's src/ (e.g. `git archive <commit> src | tar -x -C DIR`)
  * in alternating rounds, so both see the same machine load.
@@ -21,6 +25,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     batch: { type: 'string', default: '2000' },
     batches: { type: 'string', default: '25' },
+    signatures: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -32,17 +37,28 @@ interface Subject {
   readonly run: (specs: Array<{ type: string; params: JsonObject }>) => Promise<number>;
 }
 
-async function subject(name: string, root: string): Promise<Subject> {
+async function subject(
+  name: string,
+  root: string,
+  signature?: string,
+): Promise<Subject & { texts: string[] }> {
   const url = (p: string) => pathToFileURL(resolve(root, p)).href;
   const { EventBusJobQueue } = (await import(
     url('src/backends/eventbus/index.ts')
   )) as typeof import('../src/backends/eventbus/index.js');
   // A stand-in producer that accepts every batch (this bench times switchyard's side only).
   let bytes = 0;
+  // The last batch's messages (for the verify timing).
+  const texts: string[] = [];
   const producer = {
     connect: async () => undefined,
     sendBatch: async (batch: { topicMessages: Array<{ messages: Array<{ value: string }> }> }) => {
-      for (const t of batch.topicMessages) for (const m of t.messages) bytes += m.value.length;
+      texts.length = 0;
+      for (const t of batch.topicMessages)
+        for (const m of t.messages) {
+          bytes += m.value.length;
+          texts.push(m.value);
+        }
       return [];
     },
   };
@@ -51,9 +67,11 @@ async function subject(name: string, root: string): Promise<Subject> {
     domain: 'benchwiki',
     secret: 'bench-secret-0123456789abcdef',
     producer: producer as never,
+    ...(signature === undefined ? {} : { signature: signature as never }),
   });
   return {
     name,
+    texts,
     run: async (specs) => {
       await q.push(specs);
       return bytes;
@@ -61,7 +79,10 @@ async function subject(name: string, root: string): Promise<Subject> {
   };
 }
 
-const subjects = [await subject('this checkout', resolve(import.meta.dirname, '..'))];
+const here = resolve(import.meta.dirname, '..');
+const subjects = values.signatures
+  ? [await subject('switchyard-v1', here, 'switchyard-v1'), await subject('mediawiki', here, 'mediawiki')]
+  : [await subject('this checkout', here)];
 if (values.old) subjects.push(await subject(`--old ${values.old}`, values.old));
 const pad = 'x'.repeat(1000);
 const batches = Array.from({ length: BATCHES }, (_, b) =>
@@ -79,6 +100,27 @@ for (let r = 0; r < ROUNDS; r++) {
     const used = process.cpuUsage(cpu);
     const us = (used.user + used.system) / (BATCH * BATCHES);
     results.set(s.name, [...(results.get(s.name) ?? []), us]);
+  }
+}
+// --signatures: the executor's check of one batch of produced messages, per scheme.
+const { checkJobEvent } = await import('../src/executor/job-event.js');
+if (values.signatures) {
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of subjects) {
+      await s.run(batches[0] ?? []);
+      const mode = s.name === 'mediawiki' ? 'mediawiki' : 'switchyard-v1';
+      const cpu = process.cpuUsage();
+      for (let k = 0; k < BATCHES; k++) {
+        for (const text of s.texts) {
+          if (!checkJobEvent(JSON.parse(text), 'bench-secret-0123456789abcdef', mode).ok) {
+            throw new Error(`${s.name}: a produced event did not verify`);
+          }
+        }
+      }
+      const used = process.cpuUsage(cpu);
+      const key = `${s.name} check`;
+      results.set(key, [...(results.get(key) ?? []), (used.user + used.system) / (s.texts.length * BATCHES)]);
+    }
   }
 }
 for (const [name, list] of results) {

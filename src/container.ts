@@ -1,5 +1,5 @@
 /**
- * The composition root (STYLE 18): the one place that knows every built-in backend and wires the
+ * The composition root: the one place that knows every built-in backend and wires the
  * tsyringe container. Core classes never see the container; they are still built with `new`.
  *
  * Backends are held as a frozen name → lazy loader map (knex's dialect map, STYLE 12): nothing is
@@ -41,10 +41,11 @@ import {
   type SectionValidator,
 } from './core/config.js';
 import type { ResolvedConfig } from './core/config-types.js';
-import { configInvalid, ErrorCode, type Issue, isSwitchyardError, SwitchyardError } from './core/errors.js';
+import { configInvalid, type Issue } from './core/errors.js';
 import { ConnectionPool, JobQueueFarm, type JobQueueFarmOptions } from './core/farm.js';
 import type { ConnectionProvider } from './core/job-queue-group.js';
 import { validateExecutorSection } from './executor/config.js';
+import { CLASS_NAME_PATTERN, type ClassKind, ClassRegistry, classToken } from './registry.js';
 import { validateBackoffThrottlingSection, validateRunnersSection } from './runner/service-config.js';
 
 /** Loads a backend module: resolves to the module, or to an ES module namespace whose `default` is it. */
@@ -68,8 +69,8 @@ export interface RegisterBackendOptions {
   readonly drivers?: readonly string[];
 }
 
-/** Valid backend class names. */
-export const BACKEND_NAME_PATTERN: RegExp = /^[a-z][a-z0-9_-]*$/;
+/** Valid backend class names (the registry's {@link CLASS_NAME_PATTERN}). */
+export const BACKEND_NAME_PATTERN: RegExp = CLASS_NAME_PATTERN;
 
 /**
  * The built-in backends: a frozen name → lazy loader map. Only names whose modules exist are
@@ -108,174 +109,40 @@ export const TOKENS = Object.freeze({
   aggregatorRegistry: Symbol.for('switchyard.AggregatorRegistry'),
 });
 
-const backendToken = (name: string): string => `switchyard.backend:${name}`;
+const BACKEND_KIND: ClassKind<BackendModule, BackendLoaderEntry, BackendSource, RegisterBackendOptions> =
+  Object.freeze({
+    noun: 'backend',
+    classPath: 'class',
+    builtins: BUILTIN_BACKENDS,
+    isModule: isBackendModule,
+    shape: 'BackendModule (an object with supports and createQueue)',
+    toEntry: (source: BackendSource, options: RegisterBackendOptions): BackendLoaderEntry => {
+      const withDrivers = (load: BackendLoader, own?: readonly string[]): BackendLoaderEntry => {
+        const list = options.drivers ?? own;
+        return Object.freeze(list === undefined ? { load } : { load, drivers: Object.freeze([...list]) });
+      };
+      if (typeof source === 'function') return withDrivers(source);
+      if (isBackendModule(source)) return withDrivers(() => Promise.resolve(source));
+      if (typeof source === 'object' && source !== null && typeof source.load === 'function') {
+        return withDrivers(source.load, source.drivers);
+      }
+      throw new TypeError(
+        'registerBackend(name, source): source must be a BackendModule, a loader function or { load }',
+      );
+    },
+  });
 
 /**
- * Backend classes by name, lazily loaded and cached. Implements the structural
- * {@link BackendRegistryLike} that `resolveConfig()` takes. Each instance is bound to one tsyringe
- * container; registrations go into that container and never leak into a parent or sibling.
+ * Backend classes by name, lazily loaded and cached (a {@link ClassRegistry}). Implements the
+ * structural {@link BackendRegistryLike} that `resolveConfig()` takes.
  */
-export class BackendRegistry implements BackendRegistryLike {
-  /** The container this registry registers into. */
-  readonly container: DependencyContainer;
-  readonly #own = new Set<string>();
-  readonly #cache = new Map<string, Promise<BackendModule>>();
-
+export class BackendRegistry
+  extends ClassRegistry<BackendModule, BackendLoaderEntry, BackendSource, RegisterBackendOptions>
+  implements BackendRegistryLike
+{
   constructor(container: DependencyContainer) {
-    this.container = container;
+    super(container, BACKEND_KIND);
   }
-
-  /** Every registered name (built-ins and host registrations), sorted. */
-  names(): string[] {
-    return [...new Set([...Object.keys(BUILTIN_BACKENDS), ...this.#own])].sort();
-  }
-
-  /** True when `name` is registered. */
-  has(name: string): boolean {
-    return typeof name === 'string' && this.container.isRegistered(backendToken(name), true);
-  }
-
-  /**
-   * Registers a backend class under `name` (a module, a lazy loader, or a `{ load, drivers }`
-   * entry). A loader runs on the first `load(name)`.
-   *
-   * @throws `SWITCHYARD_CONFIG_INVALID` for a name not matching {@link BACKEND_NAME_PATTERN}, or one
-   *   already registered without `{ override: true }`; `TypeError` for a source of the wrong type.
-   */
-  register(name: string, source: BackendSource, options: RegisterBackendOptions = {}): this {
-    if (typeof name !== 'string' || !BACKEND_NAME_PATTERN.test(name)) {
-      throw configInvalid(
-        [
-          {
-            path: 'name',
-            message: `must match ${BACKEND_NAME_PATTERN} (lowercase letters, digits, _ and -)`,
-            value: name,
-          },
-        ],
-        'backend registration',
-      );
-    }
-    if (this.has(name) && options.override !== true) {
-      const builtin = Object.hasOwn(BUILTIN_BACKENDS, name) ? 'a built-in backend' : 'already registered';
-      throw configInvalid(
-        [{ path: 'name', message: `is ${builtin}; pass { override: true } to replace it`, value: name }],
-        'backend registration',
-      );
-    }
-    const entry = toEntry(source, options.drivers);
-    this.container.register(backendToken(name), { useValue: entry });
-    this.#own.add(name);
-    this.#cache.delete(name);
-    return this;
-  }
-
-  /**
-   * Loads (once) and returns the backend registered as `name`. A failed load is not cached, so it
-   * can be retried after installing a driver.
-   *
-   * @throws `SWITCHYARD_CONFIG_INVALID` for an unknown name (listing the registered ones), a
-   *   missing driver package (with an `npm install` hint), or a loader that fails or returns no
-   *   BackendModule (the original error as `cause`).
-   */
-  load(name: string): Promise<BackendModule> {
-    if (!this.has(name)) {
-      return Promise.reject(
-        configInvalid(
-          [
-            {
-              path: 'class',
-              message: 'is not a registered backend class',
-              value: name,
-              choices: this.names(),
-            },
-          ],
-          'backend class',
-        ),
-      );
-    }
-    let promise = this.#cache.get(name);
-    if (!promise) {
-      const entry = this.container.resolve<BackendLoaderEntry>(backendToken(name));
-      promise = importBackend(name, entry);
-      this.#cache.set(name, promise);
-      promise.catch(() => {
-        if (this.#cache.get(name) === promise) this.#cache.delete(name);
-      });
-    }
-    return promise;
-  }
-}
-
-function toEntry(source: BackendSource, drivers: readonly string[] | undefined): BackendLoaderEntry {
-  const withDrivers = (load: BackendLoader, own?: readonly string[]): BackendLoaderEntry => {
-    const list = drivers ?? own;
-    return Object.freeze(list === undefined ? { load } : { load, drivers: Object.freeze([...list]) });
-  };
-  if (typeof source === 'function') return withDrivers(source);
-  if (isBackendModule(source)) return withDrivers(() => Promise.resolve(source));
-  if (typeof source === 'object' && source !== null && typeof source.load === 'function') {
-    return withDrivers(source.load, source.drivers);
-  }
-  throw new TypeError(
-    'registerBackend(name, source): source must be a BackendModule, a loader function or { load }',
-  );
-}
-
-async function importBackend(name: string, entry: BackendLoaderEntry): Promise<BackendModule> {
-  let loaded: unknown;
-  try {
-    loaded = await entry.load();
-  } catch (err) {
-    if (isSwitchyardError(err)) throw err;
-    const packages = missingPackages(err, entry.drivers ?? []);
-    const issue: Issue =
-      packages === null
-        ? { path: 'class', message: `backend ${name} failed to load: ${errorMessage(err)}`, value: name }
-        : {
-            path: 'class',
-            message: `backend ${name} needs ${packages.join(' and ')}, which is not installed: run npm install ${packages.join(' ')}`,
-            value: name,
-          };
-    throw withCause(configInvalid([issue], 'backend class'), err);
-  }
-  if (isBackendModule(loaded)) return loaded;
-  const fallback =
-    typeof loaded === 'object' && loaded !== null ? (loaded as { default?: unknown }).default : undefined;
-  if (isBackendModule(fallback)) return fallback;
-  throw configInvalid(
-    [
-      {
-        path: 'class',
-        message: `backend ${name}'s loader returned no BackendModule (an object with supports and createQueue)`,
-        value: name,
-      },
-    ],
-    'backend class',
-  );
-}
-
-/**
- * The packages to install when `err` is a module-not-found error: the missing bare package named in
- * the message, else the entry's declared drivers; null when `err` is something else.
- */
-function missingPackages(err: unknown, drivers: readonly string[]): string[] | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return null;
-  const m = /Cannot find (?:package|module) '([^']+)'/.exec(errorMessage(err));
-  const specifier = m?.[1];
-  if (specifier !== undefined && !/^(\.|\/|[A-Za-z]:[\\/]|file:|node:)/.test(specifier)) {
-    const parts = specifier.split('/');
-    return [specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string)];
-  }
-  return drivers.length > 0 ? [...drivers] : null;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function withCause(error: SwitchyardError, cause: unknown): SwitchyardError {
-  return new SwitchyardError(ErrorCode.CONFIG_INVALID, error.message, { issues: error.issues, cause });
 }
 
 /**
@@ -284,7 +151,7 @@ function withCause(error: SwitchyardError, cause: unknown): SwitchyardError {
  */
 export const rootContainer: DependencyContainer = globalContainer.createChildContainer();
 for (const [name, entry] of Object.entries(BUILTIN_BACKENDS)) {
-  rootContainer.register(backendToken(name), { useValue: entry });
+  rootContainer.register(classToken('backend', name), { useValue: entry });
 }
 rootContainer.register(TOKENS.backendRegistry, {
   useFactory: instancePerContainerCachingFactory((c) => new BackendRegistry(c)),
@@ -381,68 +248,27 @@ export const BUILTIN_AGGREGATORS: Readonly<Record<string, AggregatorLoaderEntry>
   }),
 );
 
-const aggregatorToken = (name: string): string => `switchyard.aggregator:${name}`;
-
 function isAggregatorModule(value: unknown): value is AggregatorModule {
   return (
     typeof value === 'object' && value !== null && typeof (value as AggregatorModule).create === 'function'
   );
 }
 
-/**
- * Aggregator classes by name, lazily loaded and cached, bound to one tsyringe container (as
- * {@link BackendRegistry}).
- */
-export class AggregatorRegistry {
-  /** The container this registry registers into. */
-  readonly container: DependencyContainer;
-  readonly #own = new Set<string>();
-  readonly #cache = new Map<string, Promise<AggregatorModule>>();
+/** What {@link registerAggregator} accepts: a module, a lazy loader, or a loader entry. */
+export type AggregatorSource = AggregatorModule | AggregatorLoader | AggregatorLoaderEntry;
 
-  constructor(container: DependencyContainer) {
-    this.container = container;
-  }
-
-  /** Every registered name, sorted. */
-  names(): string[] {
-    return [...new Set([...Object.keys(BUILTIN_AGGREGATORS), ...this.#own])].sort();
-  }
-
-  /** True when `name` is registered. */
-  has(name: string): boolean {
-    return typeof name === 'string' && this.container.isRegistered(aggregatorToken(name), true);
-  }
-
-  /** The sync settings check of `name`, if it has one. */
-  validatorOf(name: string): AggregatorModule['validateSettings'] | undefined {
-    if (!this.has(name)) return undefined;
-    return this.container.resolve<AggregatorLoaderEntry>(aggregatorToken(name)).validateSettings;
-  }
-
-  /**
-   * Registers an aggregator class under `name` (a module, a lazy loader or a `{ load }` entry).
-   *
-   * @throws `SWITCHYARD_CONFIG_INVALID` for a bad name, or one already registered without
-   *   `{ override: true }`; `TypeError` for a source of the wrong type.
-   */
-  register(
-    name: string,
-    source: AggregatorModule | AggregatorLoader | AggregatorLoaderEntry,
-    options: RegisterAggregatorOptions = {},
-  ): this {
-    if (typeof name !== 'string' || !BACKEND_NAME_PATTERN.test(name)) {
-      throw configInvalid(
-        [{ path: 'name', message: `must match ${BACKEND_NAME_PATTERN}`, value: name }],
-        'aggregator registration',
-      );
-    }
-    if (this.has(name) && options.override !== true) {
-      const what = Object.hasOwn(BUILTIN_AGGREGATORS, name) ? 'a built-in aggregator' : 'already registered';
-      throw configInvalid(
-        [{ path: 'name', message: `is ${what}; pass { override: true } to replace it`, value: name }],
-        'aggregator registration',
-      );
-    }
+const AGGREGATOR_KIND: ClassKind<
+  AggregatorModule,
+  AggregatorLoaderEntry,
+  AggregatorSource,
+  RegisterAggregatorOptions
+> = Object.freeze({
+  noun: 'aggregator',
+  classPath: 'aggregator.class',
+  builtins: BUILTIN_AGGREGATORS,
+  isModule: isAggregatorModule,
+  shape: 'module with create()',
+  toEntry: (source: AggregatorSource, options: RegisterAggregatorOptions): AggregatorLoaderEntry => {
     let entry: AggregatorLoaderEntry;
     if (typeof source === 'function') entry = { load: source };
     else if (isAggregatorModule(source)) {
@@ -455,85 +281,33 @@ export class AggregatorRegistry {
     } else {
       throw new TypeError('registerAggregator(name, source): source must be a module, a loader or { load }');
     }
-    const full: AggregatorLoaderEntry = Object.freeze({
+    return Object.freeze({
       ...entry,
       ...(options.drivers ? { drivers: Object.freeze([...options.drivers]) } : {}),
       ...(options.validateSettings ? { validateSettings: options.validateSettings } : {}),
     });
-    this.container.register(aggregatorToken(name), { useValue: full });
-    this.#own.add(name);
-    this.#cache.delete(name);
-    return this;
+  },
+});
+
+/** Aggregator classes by name, lazily loaded and cached (a {@link ClassRegistry}, as {@link BackendRegistry}). */
+export class AggregatorRegistry extends ClassRegistry<
+  AggregatorModule,
+  AggregatorLoaderEntry,
+  AggregatorSource,
+  RegisterAggregatorOptions
+> {
+  constructor(container: DependencyContainer) {
+    super(container, AGGREGATOR_KIND);
   }
 
-  /**
-   * Loads (once) the aggregator class registered as `name`.
-   *
-   * @throws `SWITCHYARD_CONFIG_INVALID` (path `aggregator.class`) for an unknown name, listing the
-   *   registered ones, or a class that cannot load (with an `npm install` hint for a missing driver).
-   */
-  load(name: string): Promise<AggregatorModule> {
-    if (!this.has(name)) {
-      return Promise.reject(
-        configInvalid(
-          [
-            {
-              path: 'aggregator.class',
-              message: 'is not a registered aggregator class',
-              value: name,
-              choices: this.names(),
-            },
-          ],
-          'aggregator class',
-        ),
-      );
-    }
-    let promise = this.#cache.get(name);
-    if (!promise) {
-      const entry = this.container.resolve<AggregatorLoaderEntry>(aggregatorToken(name));
-      promise = importAggregator(name, entry);
-      this.#cache.set(name, promise);
-      promise.catch(() => {
-        if (this.#cache.get(name) === promise) this.#cache.delete(name);
-      });
-    }
-    return promise;
+  /** The sync settings check of `name`, if it has one. */
+  validatorOf(name: string): AggregatorModule['validateSettings'] | undefined {
+    return this.entryOf(name)?.validateSettings;
   }
-}
-
-async function importAggregator(name: string, entry: AggregatorLoaderEntry): Promise<AggregatorModule> {
-  let loaded: unknown;
-  try {
-    loaded = await entry.load();
-  } catch (err) {
-    if (isSwitchyardError(err)) throw err;
-    const packages = missingPackages(err, entry.drivers ?? []);
-    const message =
-      packages === null
-        ? `aggregator ${name} failed to load: ${errorMessage(err)}`
-        : `aggregator ${name} needs ${packages.join(' and ')}, which is not installed: run npm install ${packages.join(' ')}`;
-    throw configInvalid([{ path: 'aggregator.class', message, value: name }], 'aggregator class', {
-      cause: err,
-    });
-  }
-  if (isAggregatorModule(loaded)) return loaded;
-  const fallback =
-    typeof loaded === 'object' && loaded !== null ? (loaded as { default?: unknown }).default : undefined;
-  if (isAggregatorModule(fallback)) return fallback;
-  throw configInvalid(
-    [
-      {
-        path: 'aggregator.class',
-        message: `aggregator ${name}'s loader returned no module with create()`,
-        value: name,
-      },
-    ],
-    'aggregator class',
-  );
 }
 
 for (const [name, entry] of Object.entries(BUILTIN_AGGREGATORS)) {
-  rootContainer.register(aggregatorToken(name), { useValue: entry });
+  rootContainer.register(classToken('aggregator', name), { useValue: entry });
 }
 rootContainer.register(TOKENS.aggregatorRegistry, {
   useFactory: instancePerContainerCachingFactory((c) => new AggregatorRegistry(c)),
@@ -556,7 +330,7 @@ export const defaultAggregatorRegistry: AggregatorRegistry = defaultContainer.re
  */
 export function registerAggregator(
   name: string,
-  source: AggregatorModule | AggregatorLoader | AggregatorLoaderEntry,
+  source: AggregatorSource,
   options: RegisterAggregatorOptions = {},
 ): void {
   defaultAggregatorRegistry.register(name, source, options);

@@ -40,6 +40,7 @@ export {
   type AggregatorLoader,
   type AggregatorLoaderEntry,
   AggregatorRegistry,
+  type AggregatorSource,
   BackendRegistry,
   BUILTIN_AGGREGATORS,
   CONFIG_SECTIONS,
@@ -118,6 +119,7 @@ export {
   QUEUE_DEFAULTS,
   type ReleaseHookOptions,
   type ReleaseOutcome,
+  type StoredQueue,
   type WaitForJobsOptions,
 } from './core/job-queue.js';
 export {
@@ -172,6 +174,13 @@ export {
   expansionRoot,
   partitionExpansion,
 } from './expansion/index.js';
+export {
+  CLASS_NAME_PATTERN,
+  type ClassKind,
+  type ClassLoaderEntry,
+  ClassRegistry,
+  type RegisterClassOptions,
+} from './registry.js';
 export {
   type BackoffOptions,
   backoffDelay,

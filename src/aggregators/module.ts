@@ -18,6 +18,7 @@
  */
 import type { JobQueueAggregator } from '../core/aggregator.js';
 import type { BackendConnection, BackendSettings } from '../core/backend.js';
+import { isRecord } from '../core/checks.js';
 import type { Clock } from '../core/clock.js';
 import type { ResolvedConnectionConf } from '../core/config-types.js';
 import type { Issue } from '../core/errors.js';
@@ -73,9 +74,6 @@ export const AGGREGATOR_SECTION_KEYS: readonly string[] = Object.freeze(['class'
 /** Valid aggregator class names. */
 export const AGGREGATOR_NAME_PATTERN: RegExp = /^[a-z][a-z0-9_-]*$/;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** `cacheTTL` as a number or null; numeric strings (from `${ENV}`) are accepted. Undefined when invalid. */
 export function parseCacheTTL(value: unknown): number | null | undefined {
   if (value === null) return null;
@@ -93,7 +91,7 @@ export function validateAggregatorSectionWith(
   names: readonly string[],
   validatorOf: (name: string) => AggregatorModule['validateSettings'] | undefined,
 ): Issue[] {
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     return [{ path, message: 'must be a mapping with a class', value, choices: [...names] }];
   }
   const issues: Issue[] = [];

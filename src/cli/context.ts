@@ -7,7 +7,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createFarmWithAggregator, loadConfig } from '../container.js';
+import { setSqlDriverLogger } from '../backends/sql/driver-log.js';
+import { DEFAULT_SQLITE_FILE } from '../backends/sql/settings.js';
+import { createFarmWithAggregator, loadConfig, resolveConfig } from '../container.js';
 import { findConfigFile } from '../core/config.js';
 import type { ResolvedConfig } from '../core/config-types.js';
 import { isSwitchyardError } from '../core/errors.js';
@@ -54,13 +56,24 @@ export function details(err: unknown): string {
   return scrub(parts.join('\n'));
 }
 
+/** Said once per process when no config file is found and the defaults are used. */
+let announcedDefaults = false;
+
+/** Where a config without a file comes from (the `source` of its messages). */
+export const NO_CONFIG_SOURCE = '(no config file: defaults)';
+
 /**
  * Loads the config: `--config`, else `$SWITCHYARD_CONFIG`, else `switchyard.config.{yaml,yml,json}`
- * in the working directory.
+ * in the working directory, else (none of them) the built-in defaults: every type in the embedded
+ * SQLite queue `./switchyard.sqlite`, said once on stderr.
  *
- * @throws `SWITCHYARD_CONFIG_INVALID` (exit code 3) when none is found or it is invalid.
+ * @throws `SWITCHYARD_CONFIG_INVALID` (exit code 3) when a named file does not exist, or a file is
+ *   invalid.
  */
 export async function loadCliConfig(options: CommonOptions): Promise<ResolvedConfig> {
+  // Every command loads its config first: from here on the SQL driver's own notices (a dropped
+  // PostgreSQL session) are logger lines on stderr.
+  setSqlDriverLogger(cliLogger(options.verbose === true));
   const path = options.config ?? process.env.SWITCHYARD_CONFIG;
   if (path !== undefined && path !== '') {
     if (!existsSync(resolve(path))) {
@@ -71,13 +84,14 @@ export async function loadCliConfig(options: CommonOptions): Promise<ResolvedCon
   try {
     await findConfigFile(process.cwd());
   } catch (err) {
-    if (isSwitchyardError(err)) {
-      throw new CliError(
-        ExitCode.CONFIG,
-        `no config file: pass --config <file> or create switchyard.config.yaml in ${process.cwd()}`,
+    if (!isSwitchyardError(err)) throw err;
+    if (!announcedDefaults) {
+      announcedDefaults = true;
+      process.stderr.write(
+        `switchyard: no config file in ${process.cwd()}: using the embedded SQLite queue ${DEFAULT_SQLITE_FILE} (switchyard init writes a starter config)\n`,
       );
     }
-    throw err;
+    return resolveConfig({}, { source: NO_CONFIG_SOURCE });
   }
   return loadConfig({});
 }
@@ -133,20 +147,45 @@ function isRegistryLike(value: unknown): value is Pick<HandlerRegistry, 'get' | 
   return typeof v.get === 'function' && typeof v.has === 'function' && typeof v.types === 'function';
 }
 
-function isHandlerMap(value: unknown): value is Record<string, JobHandler<string>> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const entries = Object.values(value);
-  return (
-    entries.length > 0 &&
-    entries.every(
-      (h) => typeof h === 'object' && h !== null && typeof (h as { run?: unknown }).run === 'function',
-    )
-  );
+/** A handler object (`{ run }`) or a plain function `(job, ctx) => …`. */
+function asHandler(value: unknown): JobHandler<string> | null {
+  if (typeof value === 'function') {
+    const fn = value as JobHandler<string>['run'];
+    return { run: (job, ctx) => fn(job, ctx) };
+  }
+  if (typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function') {
+    return value as JobHandler<string>;
+  }
+  return null;
+}
+
+/** A map of type → handler object or plain function; null when `value` is not one (or is empty). */
+function handlerMap(value: unknown): Record<string, JobHandler<string>> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const out: Record<string, JobHandler<string>> = {};
+  for (const [type, h] of Object.entries(value)) {
+    const handler = asHandler(h);
+    if (handler === null) return null;
+    out[type] = handler;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+function fromRegistryLike(candidate: Pick<HandlerRegistry, 'get' | 'has' | 'types'>): HandlerRegistry {
+  // A registry built by another copy of switchyard (e.g. the package next to the module).
+  const out = new HandlerRegistry();
+  for (const type of candidate.types()) {
+    const h = candidate.get(type);
+    if (h) out.register(type, h);
+  }
+  return out;
 }
 
 /**
- * Imports the `--handlers` module and returns its registry: the default export or a `handlers`
- * export, either a {@link HandlerRegistry} (from `defineHandlers`) or a plain map of type → handler.
+ * Imports the `--handlers` module and returns its registry. Accepted, in this order: the default
+ * export or a `handlers` export, either a {@link HandlerRegistry} (from `defineHandlers`) or a plain
+ * map of type → handler (`{ run }` objects or plain functions `async (job, ctx) => …`); else the
+ * module's named exports, each a handler object or function named after its type.
  *
  * @throws CliError (exit code 5) when the module is missing, fails to load or exports no handlers.
  */
@@ -166,20 +205,18 @@ export async function loadHandlers(spec: string | undefined): Promise<HandlerReg
   }
   for (const candidate of [mod.default, mod.handlers]) {
     if (candidate instanceof HandlerRegistry) return candidate;
-    if (isRegistryLike(candidate)) {
-      // A registry built by another copy of switchyard (e.g. the package next to the module).
-      const out = new HandlerRegistry();
-      for (const type of candidate.types()) {
-        const h = candidate.get(type);
-        if (h) out.register(type, h);
-      }
-      return out;
-    }
-    if (isHandlerMap(candidate)) return defineHandlers(candidate);
+    if (isRegistryLike(candidate)) return fromRegistryLike(candidate);
+    const map = handlerMap(candidate);
+    if (map) return defineHandlers(map);
   }
+  const named = Object.fromEntries(
+    Object.entries(mod).filter(([k, v]) => k !== 'default' && k !== 'handlers' && asHandler(v) !== null),
+  );
+  const map = handlerMap(named);
+  if (map) return defineHandlers(map);
   throw new CliError(
     ExitCode.HANDLERS,
-    `handlers module ${spec} exports no handlers: export default defineHandlers({ type: { run } }) or export const handlers`,
+    `handlers module ${spec} exports no handlers: export default { type: async (job) => { … } }, defineHandlers({ type: { run } }), or one function per type`,
   );
 }
 

@@ -12,6 +12,8 @@ import { dashboardCommand } from './dashboard-command.js';
 import { demoCommand } from './demo-command.js';
 import { executorCommand } from './executor-command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { initCommand } from './init-command.js';
+import { pauseCommand } from './pause-command.js';
 import { pushCommand } from './push-command.js';
 import {
   chronCommand,
@@ -54,7 +56,10 @@ function seconds(value: string): number {
 /** Adds the options every command takes. */
 function common(cmd: Command): Command {
   return cmd
-    .option('-c, --config <file>', 'config file (default: $SWITCHYARD_CONFIG, else ./switchyard.config.yaml)')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $SWITCHYARD_CONFIG, else ./switchyard.config.yaml, else the embedded SQLite ./switchyard.sqlite)',
+    )
     .option('-d, --domain <domain>', "the domain (tenant); default the config's defaultDomain")
     .option('--json', 'machine-readable output on stdout')
     .option('-v, --verbose', 'log more, and print stack traces on errors');
@@ -121,6 +126,7 @@ export function buildProgram(done: (code: number) => void): Command {
         ]),
       )
       .option('--limit <n>', 'with --list: at most this many jobs (default 100)', integer(1))
+      .option('--all-domains', 'with --group: every domain the config lists or the stores hold')
       .option('-t, --type <type>', 'only this job type'),
   ).action(action(showJobsCommand));
 
@@ -135,6 +141,19 @@ export function buildProgram(done: (code: number) => void): Command {
       )
       .option('-t, --type <type>', 'only this job type (default every known type)'),
   ).action(action(manageJobsCommand));
+
+  for (const [name, paused, what] of [
+    ['pause', true, 'pause one queue: every runner stops popping it at its next pop; pushes still land'],
+    ['resume', false, 'resume a paused queue'],
+    ['paused', null, 'tell whether a queue is paused'],
+  ] as const) {
+    common(
+      program
+        .command(name)
+        .description(what)
+        .addOption(new Option('-t, --type <type>', 'the job type').makeOptionMandatory()),
+    ).action(action(pauseCommand(paused)));
+  }
 
   common(
     program
@@ -198,6 +217,15 @@ export function buildProgram(done: (code: number) => void): Command {
       )
       .option('--readonly', 'refuse every action'),
   ).action(action(dashboardCommand));
+
+  program
+    .command('init')
+    .description('write a commented starter config (switchyard.config.yaml) in this folder')
+    .option('-c, --config <file>', 'where to write it (default ./switchyard.config.yaml)')
+    .option('--force', 'overwrite an existing file')
+    .option('--json', 'machine-readable output on stdout')
+    .option('-v, --verbose', 'print stack traces on errors')
+    .action(action(initCommand));
 
   common(
     program

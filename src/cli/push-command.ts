@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+
+import { isRecord } from '../core/checks.js';
 import type { JobSpecification } from '../core/job.js';
 import type { PushResult } from '../core/job-queue.js';
 import { assertKnownType, type CommonOptions, openContext, output } from './context.js';
@@ -25,14 +27,11 @@ export const SPEC_FIELDS: readonly string[] = Object.freeze([
   'domain',
   'releaseTimestamp',
   'removeDuplicates',
+  'removeDuplicatesIgnoreParams',
   'rootJob',
 ]);
 
 const BATCH = 500;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parseParams(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
@@ -42,7 +41,7 @@ function parseParams(text: string | undefined): Record<string, unknown> {
   } catch (err) {
     throw new CliError(ExitCode.USAGE, `--params is not valid JSON: ${(err as Error).message}`);
   }
-  if (!isObject(value))
+  if (!isRecord(value))
     throw new CliError(ExitCode.USAGE, '--params must be a JSON object, e.g. \'{"pageId": 1}\'');
   return value;
 }
@@ -71,7 +70,7 @@ export function parseSpecLines(
       problems.push(`line ${i + 1}: not valid JSON (${(err as Error).message})`);
       return;
     }
-    if (!isObject(value)) {
+    if (!isRecord(value)) {
       problems.push(`line ${i + 1}: must be a JSON object { "type", "params", … }`);
       return;
     }
@@ -84,7 +83,7 @@ export function parseSpecLines(
       problems.push(`line ${i + 1}: "type" must be a non-empty string`);
       return;
     }
-    if (value.params !== undefined && !isObject(value.params)) {
+    if (value.params !== undefined && !isRecord(value.params)) {
       problems.push(`line ${i + 1}: "params" must be a JSON object`);
       return;
     }

@@ -6,10 +6,17 @@
  */
 import { Chron, type MaintenancePassResult, runMaintenancePass } from '../chron/index.js';
 import type { JobState, ListedJob } from '../core/job.js';
-import { getStateCounts, type JobQueue } from '../core/job-queue.js';
+import { getStateCounts, type JobQueue, type StoredQueue } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
 import { installSignalHandlers } from '../runner/signals.js';
-import { assertKnownType, type CommonOptions, cliLogger, openContext, output } from './context.js';
+import {
+  assertKnownType,
+  type CliContext,
+  type CommonOptions,
+  cliLogger,
+  openContext,
+  output,
+} from './context.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { startCliMetrics } from './metrics-option.js';
 
@@ -31,19 +38,67 @@ export interface ShowJobsOptions extends CommonOptions {
   readonly status?: string;
   readonly limit?: number;
   readonly type?: string;
+  /** With `group`: every domain the config lists or the stores hold. */
+  readonly allDomains?: boolean;
 }
 
 function poppable(queue: JobQueue): boolean {
   return queue.supports.pop && queue.supports.sizes !== 'none';
 }
 
-/** The types to look at: `--type`, else every type the group knows. */
-function typesOf(group: JobQueueGroup, type: string | undefined): string[] {
-  if (type !== undefined) {
-    assertKnownType(group, type);
-    return [type];
+/** A type no config lists, used only to reach the store `jobTypeConf.default` routes to. */
+const PROBE_TYPE = '__switchyard_probe__';
+
+/** The types the config declares: `jobTypes` and the per-type `jobTypeConf` entries. */
+function declaredTypes(group: JobQueueGroup): string[] {
+  const c = group.config;
+  return [...new Set([...c.jobTypes, ...Object.keys(c.jobTypeConf).filter((k) => k !== 'default')])];
+}
+
+/**
+ * Every (domain, type) holding jobs in any store the config routes `group`'s types to (declared
+ * or not): each store is asked once ({@link JobQueue.listStoredQueues}); a backend that cannot
+ * enumerate its store adds nothing.
+ */
+async function storedPairs(group: JobQueueGroup, known: readonly string[]): Promise<StoredQueue[]> {
+  const byStore = new Map<string, JobQueue>();
+  for (const type of [...known, PROBE_TYPE]) {
+    const queue = group.get(type);
+    if (!queue.supports.pop) continue;
+    const key = queue.storeKey ?? `queue:${type}`;
+    if (!byStore.has(key)) byStore.set(key, queue);
   }
-  return group.getQueueTypes();
+  const found = new Map<string, StoredQueue>();
+  for (const queue of byStore.values()) {
+    for (const q of (await queue.listStoredQueues()) ?? []) {
+      if (q.type !== PROBE_TYPE) found.set(`${q.domain}\u0000${q.type}`, q);
+    }
+  }
+  return [...found.values()];
+}
+
+/** The types of `group`'s domain that hold jobs in the stores (see {@link storedPairs}). */
+async function storedTypes(group: JobQueueGroup, known: readonly string[]): Promise<string[]> {
+  return (await storedPairs(group, known)).filter((q) => q.domain === group.domain).map((q) => q.type);
+}
+
+/**
+ * The types to look at: `--type`, else every type the group knows plus every type its stores
+ * hold; and which of them the config does not declare.
+ */
+async function typesOf(
+  group: JobQueueGroup,
+  type: string | undefined,
+): Promise<{ types: string[]; undeclared: Set<string> }> {
+  const declared = declaredTypes(group);
+  const known = group.getQueueTypes();
+  const stored = await storedTypes(group, known);
+  const undeclared = new Set([...known, ...stored].filter((t) => !declared.includes(t)));
+  if (type !== undefined) {
+    assertKnownType(group, type, stored);
+    return { types: [type], undeclared };
+  }
+  return { types: [...new Set([...known, ...stored])], undeclared };
 }
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -55,10 +110,18 @@ function table(rows: readonly (readonly string[])[]): string {
 
 /** Runs `show-jobs`. */
 export async function showJobsCommand(options: ShowJobsOptions): Promise<number> {
+  if (options.allDomains && !options.group) {
+    throw new CliError(ExitCode.USAGE, '--all-domains needs --group (counts per domain and type)');
+  }
+  if (options.allDomains && options.domain !== undefined) {
+    throw new CliError(ExitCode.USAGE, '--all-domains and --domain exclude each other');
+  }
   const ctx = await openContext(options);
   try {
+    if (options.allDomains) return await showAllDomains(ctx, options);
     const group = ctx.group();
-    const types = typesOf(group, options.type).filter((t) => poppable(group.get(t)));
+    const found = await typesOf(group, options.type);
+    const types = found.types.filter((t) => poppable(group.get(t)));
     if (options.list) {
       const status = options.status ?? 'ready';
       const states = status === 'all' ? [...STATES] : [status as JobState];
@@ -93,11 +156,16 @@ export async function showJobsCommand(options: ShowJobsOptions): Promise<number>
     const perType: Record<string, TypeCounts> = {};
     for (const type of types) perType[type] = await getStateCounts(group.get(type));
     if (options.group) {
-      output(options, perType, () =>
+      // A type pushed but not declared in `jobTypes` is listed too, and marked.
+      const json: Record<string, TypeCounts & { undeclared?: true }> = {};
+      for (const [t, c] of Object.entries(perType)) {
+        json[t] = found.undeclared.has(t) ? { ...c, undeclared: true } : c;
+      }
+      output(options, json, () =>
         table([
           ['type', ...STATES],
           ...Object.entries(perType).map(([t, c]) => [
-            t,
+            found.undeclared.has(t) ? `${t} (undeclared)` : t,
             ...STATES.map((s) => String(c[s as keyof TypeCounts])),
           ]),
         ]),
@@ -118,6 +186,43 @@ export async function showJobsCommand(options: ShowJobsOptions): Promise<number>
   }
 }
 
+/**
+ * `show-jobs --group --all-domains`: counts of every (domain, type) the config's domains declare
+ * or the stores hold, undeclared types marked.
+ */
+async function showAllDomains(ctx: CliContext, options: ShowJobsOptions): Promise<number> {
+  const home = ctx.farm.group(ctx.config.defaultDomain);
+  const declared = declaredTypes(home);
+  const stored = await storedPairs(home, home.getQueueTypes());
+  const domains = [
+    ...new Set([ctx.config.defaultDomain, ...ctx.config.domains, ...stored.map((q) => q.domain)]),
+  ].sort();
+  const json: Record<string, Record<string, TypeCounts & { undeclared?: true }>> = {};
+  const rows: string[][] = [['domain', 'type', ...STATES]];
+  for (const domain of domains) {
+    const group = ctx.farm.group(domain);
+    const types = [
+      ...new Set([...group.getQueueTypes(), ...stored.filter((q) => q.domain === domain).map((q) => q.type)]),
+    ].filter(
+      (t) => t !== PROBE_TYPE && (options.type === undefined || t === options.type) && poppable(group.get(t)),
+    );
+    const perType: Record<string, TypeCounts & { undeclared?: true }> = {};
+    for (const type of types) {
+      const c = await getStateCounts(group.get(type));
+      const undeclared = !declared.includes(type);
+      perType[type] = undeclared ? { ...c, undeclared: true } : c;
+      rows.push([
+        domain,
+        undeclared ? `${type} (undeclared)` : type,
+        ...STATES.map((st) => String(c[st as keyof TypeCounts])),
+      ]);
+    }
+    json[domain] = perType;
+  }
+  output(options, json, () => table(rows));
+  return ExitCode.OK;
+}
+
 /** Options of `manage-jobs`. */
 export interface ManageJobsOptions extends CommonOptions {
   readonly action: 'delete' | 'repush-abandoned';
@@ -129,7 +234,7 @@ export async function manageJobsCommand(options: ManageJobsOptions): Promise<num
   const ctx = await openContext(options);
   try {
     const group = ctx.group();
-    const types = typesOf(group, options.type).filter((t) => group.get(t).supports.pop);
+    const types = (await typesOf(group, options.type)).types.filter((t) => group.get(t).supports.pop);
     const done: Record<string, number> = {};
     for (const type of types) {
       const queue = group.get(type);

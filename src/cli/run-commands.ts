@@ -4,12 +4,15 @@
  *
  * @packageDocumentation
  */
+
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createFarmWithAggregator } from '../container.js';
+import { sleep } from '../core/checks.js';
 import type { ResolvedConfig } from '../core/config-types.js';
 import type { JobQueue } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
+import type { HandlerRegistry } from '../runner/handlers.js';
 import { JobRunner, type JobRunRecord, type JobRunStatus, type RunReached } from '../runner/runner.js';
 import { RunnerService } from '../runner/service.js';
 import { parseBackoffThrottlingSection } from '../runner/service-config.js';
@@ -75,18 +78,13 @@ function hostThrottle(config: ResolvedConfig): Throttle | undefined {
   return new Throttle(rates, { file: defaultThrottleFile(`cli-${id}`) });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+/**
+ * Makes the handlers' types known to `group` (so a default pop, and `show-jobs`, consider them)
+ * even when the config does not list them in `jobTypes`: with no config, `push --type hello`
+ * then `run-jobs --handlers` with a `hello` handler must find the job.
+ */
+function knowHandlerTypes(group: JobQueueGroup, handlers: HandlerRegistry): void {
+  for (const type of handlers.types()) group.get(type);
 }
 
 /** The queues `run-jobs --wait` listens on: the `--type` one, else every type a default pop considers. */
@@ -116,6 +114,7 @@ export async function runJobsCommand(options: RunJobsOptions): Promise<number> {
         );
       }
     }
+    knowHandlerTypes(group, handlers);
     const throttle = hostThrottle(ctx.config);
     const runner = new JobRunner(group, {
       handlers,
@@ -264,6 +263,9 @@ export async function runnerCommand(options: RunnerOptions): Promise<number> {
   const metrics = await startCliMetrics(options.metricsPort);
   const farm = await createFarmWithAggregator(config, metrics ? { metrics: metrics.prometheus } : {});
   metrics?.prometheus.watchFarm(farm);
+  for (const domain of config.domains.length > 0 ? config.domains : [config.defaultDomain]) {
+    knowHandlerTypes(farm.group(domain), handlers);
+  }
   const signals = installSignalHandlers();
   const progress = new Progress({
     label: 'jobs',

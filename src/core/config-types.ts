@@ -5,10 +5,13 @@
  * @packageDocumentation
  */
 import type { BackendModule, BackendSettings } from './backend.js';
-import type { Order } from './supports.js';
+import type { CONFIGURABLE_QUEUE_OPTIONS, ConfiguredQueueOptions } from './job-queue.js';
 
-/** One `jobTypeConf` entry after validation (`default` or one job type). */
-export interface ResolvedQueueConf {
+/**
+ * One `jobTypeConf` entry after validation (`default` or one job type). Its common queue options
+ * ({@link CONFIGURABLE_QUEUE_OPTIONS}) are its own fields; absent ones take the JobQueue defaults.
+ */
+export interface ResolvedQueueConf extends Readonly<ConfiguredQueueOptions> {
   /** Dotted path in the config, e.g. `jobTypeConf.refreshLinks`, for messages. */
   readonly path: string;
   /** The backend class name (`memory`, `sql`, …, or a host-registered name). */
@@ -17,14 +20,6 @@ export interface ResolvedQueueConf {
   readonly backend: BackendModule;
   /** The named connection, or null. */
   readonly connection: string | null;
-  /** Common queue options; absent ones take the JobQueue defaults. */
-  readonly claimTTL?: number;
-  readonly maxTries?: number;
-  readonly order?: Order;
-  readonly abandonedTTL?: number;
-  readonly rootJobTTL?: number;
-  readonly maintenanceInterval?: number | null;
-  readonly readOnlyReason?: string | null;
   /** Everything else in the entry: backend-specific settings. */
   readonly settings: BackendSettings;
 }

@@ -10,14 +10,18 @@ import type { BackendConnection, BackendContext } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ResolvedConfig, ResolvedQueueConf } from './config-types.js';
 import { configInvalid, ErrorCode, notSupported, queueClosed, readOnly, SwitchyardError } from './errors.js';
-import { type Job, type JobSpecification, type JobType, normalizeJobs } from './job.js';
-import type {
-  ClaimRef,
-  JobQueue,
-  JobQueueOptions,
-  PushOptions,
-  PushResult,
-  ReleaseOutcome,
+import { type Job, type JobSpecification, type JobType, type NormalizedJob, normalizeJobs } from './job.js';
+import {
+  type ClaimRef,
+  CONFIGURABLE_QUEUE_OPTIONS,
+  type ConfiguredQueueOptions,
+  checkPush,
+  type JobQueue,
+  type JobQueueOptions,
+  type PushOptions,
+  type PushResult,
+  pushNormalized,
+  type ReleaseOutcome,
 } from './job-queue.js';
 import { type MetricsSink, noopMetrics } from './metrics.js';
 import type { JobTracer } from './tracing.js';
@@ -75,7 +79,7 @@ export interface GroupPopOptions {
 /** A job handle for the group's ack / release / extend: a popped job (its domain is checked). */
 export type GroupClaimRef = ClaimRef & { readonly domain?: string };
 
-type Batches = Map<string, JobSpecification[]>;
+type Batches = Map<string, NormalizedJob[]>;
 
 const NOTHING: PushResult = Object.freeze({ inserted: 0, duplicates: 0 });
 
@@ -237,7 +241,7 @@ export class JobQueueGroup {
   lazyPush<T extends string = JobType>(specs: JobSpecification<T> | readonly JobSpecification<T>[]): void {
     this.#assertWritable();
     const batches = this.#split(specs);
-    for (const [type, batch] of batches) this.#precheck(this.#queue(type), batch, {});
+    for (const [type, batch] of batches) checkPush(this.#queue(type), batch, {});
     for (const [type, batch] of batches) {
       const pending = this.#buffer.get(type);
       if (pending) pending.push(...batch);
@@ -459,16 +463,14 @@ export class JobQueueGroup {
   }
 
   #queueOptions(type: string, entry: ResolvedQueueConf): BackendContext['queue'] {
-    const opts: { -readonly [K in keyof JobQueueOptions]: JobQueueOptions[K] } = { type };
-    if (entry.claimTTL !== undefined) opts.claimTTL = entry.claimTTL;
-    if (entry.maxTries !== undefined) opts.maxTries = entry.maxTries;
-    if (entry.order !== undefined) opts.order = entry.order;
-    if (entry.abandonedTTL !== undefined) opts.abandonedTTL = entry.abandonedTTL;
-    if (entry.rootJobTTL !== undefined) opts.rootJobTTL = entry.rootJobTTL;
-    if (entry.maintenanceInterval !== undefined) opts.maintenanceInterval = entry.maintenanceInterval;
-    opts.readOnlyReason = this.#readOnlyReason ?? entry.readOnlyReason ?? null;
+    const configured: Record<string, unknown> = {};
+    for (const key of Object.keys(CONFIGURABLE_QUEUE_OPTIONS) as (keyof ConfiguredQueueOptions)[]) {
+      if (entry[key] !== undefined) configured[key] = entry[key];
+    }
     const base = {
-      ...opts,
+      ...(configured as ConfiguredQueueOptions),
+      type,
+      readOnlyReason: this.#readOnlyReason ?? entry.readOnlyReason ?? null,
       domain: this.domain,
       clock: this.#clock,
       metrics: this.#metrics,
@@ -487,32 +489,13 @@ export class JobQueueGroup {
   /** Validates the whole input (indices as given) and splits it by type, keeping order. */
   #split(specs: unknown): Batches {
     const list: readonly unknown[] = Array.isArray(specs) ? specs : [specs];
-    normalizeJobs(list, { domain: this.domain, type: null });
     const batches: Batches = new Map();
-    for (const spec of list) {
-      const s = spec as JobSpecification;
-      const batch = batches.get(s.type);
-      if (batch) batch.push(s);
-      else batches.set(s.type, [s]);
+    for (const job of normalizeJobs(list, { domain: this.domain, type: null })) {
+      const batch = batches.get(job.type);
+      if (batch) batch.push(job);
+      else batches.set(job.type, [job]);
     }
     return batches;
-  }
-
-  /** Refuses, before anything is stored, a batch the queue would refuse. */
-  #precheck(queue: JobQueue, batch: readonly JobSpecification[], options: PushOptions): void {
-    if (queue.closed) throw queueClosed(String(queue));
-    if (queue.readOnlyReason !== null) throw readOnly(String(queue), queue.readOnlyReason);
-    const s = queue.supports;
-    if (options.atomic === true && !s.atomicBatchPush) throw notSupported('atomic batch push', String(queue));
-    if (options.transaction !== undefined && options.transaction !== null && !s.transactionalPush) {
-      throw notSupported('transactional push', String(queue));
-    }
-    if (
-      !s.delayedJobs &&
-      batch.some((j) => j.releaseTimestamp !== undefined && j.releaseTimestamp !== null)
-    ) {
-      throw notSupported('delayed jobs (releaseTimestamp)', String(queue));
-    }
   }
 
   /**
@@ -525,14 +508,14 @@ export class JobQueueGroup {
     onFail: (unpushed: Batches) => void,
   ): Promise<PushResult> {
     if (batches.size === 0) return NOTHING;
-    const pending: [JobQueue, string, JobSpecification[]][] = [];
+    const pending: [JobQueue, string, NormalizedJob[]][] = [];
     try {
       if (options.atomic === true && batches.size > 1) {
         throw notSupported('atomic push across several job types', String(this));
       }
       for (const [type, batch] of batches) {
         const queue = this.#queue(type);
-        this.#precheck(queue, batch, options);
+        checkPush(queue, batch, options);
         pending.push([queue, type, batch]);
       }
     } catch (error) {
@@ -542,9 +525,9 @@ export class JobQueueGroup {
     let inserted = 0;
     let duplicates = 0;
     for (let i = 0; i < pending.length; i++) {
-      const [queue, , batch] = pending[i] as [JobQueue, string, JobSpecification[]];
+      const [queue, , batch] = pending[i] as [JobQueue, string, NormalizedJob[]];
       try {
-        const r = await queue.push(batch, options);
+        const r = await queue[pushNormalized](batch, options);
         inserted += r.inserted;
         duplicates += r.duplicates;
       } catch (error) {

@@ -31,6 +31,15 @@ import { type CounterName, type MetricLabels, type MetricsSink, noopMetrics } fr
 import { defineSupports, ORDERS, type Order, type Supports } from './supports.js';
 import { type JobTracer, noopTracer } from './tracing.js';
 
+/** The key of {@link JobQueue}'s package-private push of already-normalised jobs (used by the group). */
+export const pushNormalized: unique symbol = Symbol('switchyard.pushNormalized');
+
+/** A (domain, type) found in a store by {@link JobQueue.listStoredQueues}. */
+export interface StoredQueue {
+  readonly domain: string;
+  readonly type: string;
+}
+
 /** Options every queue accepts (SPEC §2). Durations are in seconds, as in MediaWiki. */
 export interface JobQueueOptions {
   /** The tenant (MediaWiki's wiki). Default `"default"`. */
@@ -67,6 +76,27 @@ export interface JobQueueOptions {
    */
   readonly aggregator?: JobQueueAggregator | null;
 }
+
+/**
+ * The queue options a config's `jobTypeConf` entry may set, each with how a value interpolated
+ * from `${ENV}` is read (`number`: a numeric string becomes a number). The one list the config
+ * resolver, the group and the published schema's test read: adding an option here, to
+ * {@link JobQueueOptions} / {@link validateQueueOptions}, and to the JSON Schema is the whole change.
+ */
+export const CONFIGURABLE_QUEUE_OPTIONS = Object.freeze({
+  claimTTL: 'number',
+  maxTries: 'number',
+  order: 'string',
+  abandonedTTL: 'number',
+  rootJobTTL: 'number',
+  maintenanceInterval: 'number',
+  readOnlyReason: 'string',
+} as const);
+
+/** The queue options set by a config entry (absent ones take the JobQueue defaults). */
+export type ConfiguredQueueOptions = {
+  -readonly [K in keyof typeof CONFIGURABLE_QUEUE_OPTIONS]?: JobQueueOptions[K];
+};
 
 /** Defaults of {@link JobQueueOptions}. */
 export const QUEUE_DEFAULTS = Object.freeze({
@@ -288,24 +318,41 @@ export abstract class JobQueue<T extends string = JobType> {
     );
   }
 
-  async #push(list: readonly unknown[], options: PushOptions, requestId: string | null): Promise<PushResult> {
+  /**
+   * The group's way in: jobs it has already normalised (and routed by type, so P-2 holds), pushed
+   * without normalising (and hashing) them a second time. Not part of the public API.
+   *
+   * @internal
+   */
+  [pushNormalized](jobs: readonly NormalizedJob[], options: PushOptions): Promise<PushResult> {
+    this.#assertWritable();
+    if (jobs.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0 });
+    if (this.#tracer === noopTracer) return this.#pushJobs(jobs, options, null);
+    return this.#tracer.push({ ...this.#labels, count: jobs.length }, (rid) =>
+      this.#pushJobs(jobs, options, rid),
+    );
+  }
+
+  #push(list: readonly unknown[], options: PushOptions, requestId: string | null): Promise<PushResult> {
     const normalized = normalizeJobs(list, {
       domain: this.domain,
       type: this.supports.typeAgnostic ? null : this.type,
     });
+    return this.#pushJobs(normalized, options, requestId);
+  }
+
+  async #pushJobs(
+    normalized: readonly NormalizedJob[],
+    options: PushOptions,
+    requestId: string | null,
+  ): Promise<PushResult> {
     const jobs =
       requestId === null
         ? normalized
         : normalized.map((j) => (j.requestId === null ? { ...j, requestId } : j));
+    checkPush(this, jobs, options);
     const atomic = options.atomic === true;
     const transaction = options.transaction ?? null;
-    if (atomic && !this.supports.atomicBatchPush) throw notSupported('atomic batch push', String(this));
-    if (transaction !== null && !this.supports.transactionalPush) {
-      throw notSupported('transactional push', String(this));
-    }
-    if (!this.supports.delayedJobs && jobs.some((j) => j.releaseTimestamp !== null)) {
-      throw notSupported('delayed jobs (releaseTimestamp)', String(this));
-    }
     const unique = collapseBatchDuplicates(jobs);
     const collapsed = jobs.length - unique.length;
     const result = await this.#timed('push', () => this.doBatchPush(unique, { atomic, transaction }));
@@ -556,6 +603,38 @@ export abstract class JobQueue<T extends string = JobType> {
     return this.#timed(op, fn);
   }
 
+  // ---------------------------------------------------------------- pause / resume
+
+  /**
+   * Pauses this queue (this domain × type) in the store: from the next pop on, every handle on the
+   * store (every runner process) gets null from `pop()` / `popBatch()` and `waitForJobs()` does not
+   * report it ready; pushes still land, claimed jobs still ack, release and extend. Idempotent.
+   *
+   * @throws `SWITCHYARD_NOT_SUPPORTED` without `supports.pause`, `SWITCHYARD_READ_ONLY`.
+   */
+  async pause(): Promise<void> {
+    this.#assertPausable('pause');
+    await this.#timed('pause', () => this.doSetPaused(true));
+  }
+
+  /** Lifts {@link JobQueue.pause}; idempotent. Waiters on the store are woken if jobs are ready. */
+  async resume(): Promise<void> {
+    this.#assertPausable('resume');
+    await this.#timed('resume', () => this.doSetPaused(false));
+  }
+
+  /** Whether the queue is paused in the store. */
+  async isPaused(): Promise<boolean> {
+    this.#assertOpen();
+    if (!this.supports.pause) throw notSupported('isPaused', String(this));
+    return this.#timed('isPaused', () => this.doIsPaused());
+  }
+
+  #assertPausable(op: string): void {
+    this.#assertWritable();
+    if (!this.supports.pause) throw notSupported(op, String(this));
+  }
+
   // ---------------------------------------------------------------- delete / listing / maintenance
 
   /** Removes every job of the queue in every state (P-18). */
@@ -623,6 +702,17 @@ export abstract class JobQueue<T extends string = JobType> {
     this.#assertOpen();
     if (!this.supports.siblingQueries) return null;
     return this.#timed('siblings', () => this.doGetSiblingQueueSizes(types));
+  }
+
+  /**
+   * Every (domain, type) that has at least one job, in any state, in this queue's store (every
+   * domain, not just this queue's): what an operator tool lists when types were pushed without
+   * being declared in `jobTypes`. Null when the backend cannot enumerate its store.
+   */
+  async listStoredQueues(): Promise<StoredQueue[] | null> {
+    this.#assertOpen();
+    if (!this.supports.pop) return null;
+    return this.#timed('siblings', () => this.doListStoredQueues());
   }
 
   // ---------------------------------------------------------------- wake
@@ -800,6 +890,19 @@ export abstract class JobQueue<T extends string = JobType> {
     return (await this.doGetSize()) === 0;
   }
 
+  /**
+   * Stores the paused flag of this (domain, type) where every handle's pop sees it atomically (the
+   * pop itself checks it). On resume, wake waiters when jobs are ready. Mandatory when `supports.pause`.
+   */
+  protected doSetPaused(_paused: boolean): Promise<void> {
+    return Promise.reject(notSupported('pause', String(this)));
+  }
+
+  /** The stored paused flag. Mandatory when `supports.pause`. */
+  protected doIsPaused(): Promise<boolean> {
+    return Promise.reject(notSupported('isPaused', String(this)));
+  }
+
   /** Removes every job of this queue. Mandatory. */
   protected doDelete(): Promise<void> {
     return Promise.reject(notSupported('delete', String(this)));
@@ -828,6 +931,14 @@ export abstract class JobQueue<T extends string = JobType> {
   /** Sibling query. Mandatory when `supports.siblingQueries`. */
   protected doGetSiblingQueueSizes(_types: readonly string[]): Promise<Record<string, number>> {
     return Promise.reject(notSupported('sibling queries', String(this)));
+  }
+
+  /**
+   * Every (domain, type) with a job in the store (see {@link JobQueue.listStoredQueues}).
+   * Backend authors: optional; the default answers null ("cannot say").
+   */
+  protected doListStoredQueues(): Promise<StoredQueue[] | null> {
+    return Promise.resolve(null);
   }
 
   /**
@@ -877,6 +988,8 @@ export abstract class JobQueue<T extends string = JobType> {
       runMaintenance: (options) => queue.doRunMaintenance(options),
       repushAbandoned: () => queue.doRepushAbandoned(),
       waitForJobs: (timeoutMs, signal) => queue.doWaitForJobs(timeoutMs, signal),
+      setPaused: (paused) => queue.doSetPaused(paused),
+      isPaused: () => queue.doIsPaused(),
     };
   }
 
@@ -1029,6 +1142,8 @@ export interface JobQueueHooks {
   runMaintenance(options: MaintenanceHookOptions): Promise<MaintenanceResult>;
   repushAbandoned(): Promise<number>;
   waitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean>;
+  setPaused(paused: boolean): Promise<void>;
+  isPaused(): Promise<boolean>;
 }
 
 /** A queue's four state counts (P-17), asked together: what `show-jobs` and the dashboard show. */
@@ -1055,6 +1170,30 @@ function isAbortSignal(value: unknown): value is AbortSignal {
 }
 
 const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed', 'abandoned']);
+
+/**
+ * Refuses, before anything is stored, a batch `queue` would refuse: closed, read-only, or asking
+ * for atomic / transactional push or delayed jobs its manifest lacks. The one list of push checks,
+ * used by `JobQueue.push` and by a group before it pushes any of several batches.
+ *
+ * @throws `SWITCHYARD_QUEUE_CLOSED`, `SWITCHYARD_READ_ONLY`, `SWITCHYARD_NOT_SUPPORTED`.
+ */
+export function checkPush(
+  queue: Pick<JobQueue, 'closed' | 'readOnlyReason' | 'supports'>,
+  jobs: readonly { readonly releaseTimestamp?: unknown }[],
+  options: PushOptions,
+): void {
+  if (queue.closed) throw queueClosed(String(queue));
+  if (queue.readOnlyReason !== null) throw readOnly(String(queue), queue.readOnlyReason);
+  const s = queue.supports;
+  if (options.atomic === true && !s.atomicBatchPush) throw notSupported('atomic batch push', String(queue));
+  if (options.transaction !== undefined && options.transaction !== null && !s.transactionalPush) {
+    throw notSupported('transactional push', String(queue));
+  }
+  if (!s.delayedJobs && jobs.some((j) => j.releaseTimestamp !== undefined && j.releaseTimestamp !== null)) {
+    throw notSupported('delayed jobs (releaseTimestamp)', String(queue));
+  }
+}
 
 /** Keeps the first job of each dedup key among `removeDuplicates` jobs (P-13). */
 function collapseBatchDuplicates(jobs: readonly NormalizedJob[]): readonly NormalizedJob[] {

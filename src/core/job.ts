@@ -90,6 +90,8 @@ export interface NormalizedJob {
   readonly sha1: string | null;
   readonly rootJob: RootJob | null;
   readonly requestId: string | null;
+  /** The spec's `removeDuplicatesIgnoreParams`, when given (a backend with its own dedup key needs it). */
+  readonly removeDuplicatesIgnoreParams?: readonly string[];
 }
 
 /** A job as returned by `pop()` (SPEC §1). */
@@ -526,5 +528,6 @@ function normalizeOne(
       : null,
     rootJob,
     requestId: typeof rid === 'string' ? rid : null,
+    ...(ignored === undefined ? {} : { removeDuplicatesIgnoreParams: [...(ignored as readonly string[])] }),
   };
 }

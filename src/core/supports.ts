@@ -49,6 +49,11 @@ export interface Supports {
    * it, `waitForJobs()` just waits out its timeout and callers poll.
    */
   readonly wake: boolean;
+  /**
+   * `pause()` / `resume()` / `isPaused()` work: the paused state is kept in the store, so every
+   * handle on it (every runner process) stops popping the queue at its next pop; pushes still land.
+   */
+  readonly pause: boolean;
 }
 
 /** The all-false baseline a manifest is merged over. */
@@ -68,10 +73,11 @@ export const NO_SUPPORT: Supports = Object.freeze({
   siblingQueries: false,
   transactionalPush: false,
   wake: false,
+  pause: false,
 });
 
 /** Capabilities that only make sense for a backend that can pop. */
-const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries', 'wake'] as const;
+const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries', 'wake', 'pause'] as const;
 
 /**
  * Merges a partial manifest over {@link NO_SUPPORT} and freezes the result (arrays too).

@@ -8,6 +8,8 @@
  *
  * @packageDocumentation
  */
+import { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
+import { brokerList, isRecord } from '../core/checks.js';
 import type { Issue } from '../core/errors.js';
 import { configInvalid } from '../core/errors.js';
 
@@ -117,8 +119,13 @@ export interface ExecutorRule {
 export interface ExecutorConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
-  /** The HMAC-SHA256 secret of job events. Never logged. */
+  /** The HMAC secret of job events (MediaWiki's `$wgSecretKey`). Never logged. */
   readonly secret: string;
+  /**
+   * The signature scheme accepted: `mediawiki` (MediaWiki EventBus's) or `switchyard-v1`; null
+   * (no `signature` setting) accepts either (docs/eventbus.md).
+   */
+  readonly signature: SignatureMode | null;
   /** Names retry (`{service}.retry.{stream}`) and error (`{service}.error`) topics. */
   readonly service: string;
   /** Datacenter prefix of the retry and error topics (and stripped from stream names). */
@@ -150,6 +157,7 @@ const SECTION_KEYS = [
   'brokers',
   'clientId',
   'secret',
+  'signature',
   'service',
   'dcPrefix',
   'redis',
@@ -204,18 +212,7 @@ const STATUS_ENTRY = /^[1-5][0-9x]{2}$/;
 
 type Raw = Record<string, unknown>;
 
-function isObject(v: unknown): v is Raw {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
-
-function brokerList(value: unknown): string[] | null {
-  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : null;
-  if (list === null) return null;
-  const out = list.map((b: unknown) => (typeof b === 'string' ? b.trim() : ''));
-  return out.length > 0 && out.every((b) => /^[^\s:]+:\d+$/.test(b)) ? out : null;
-}
 
 function unknownKeys(
   obj: Raw,
@@ -292,7 +289,7 @@ function checkTunables(obj: Raw, path: string, issues: Issue[]): void {
     });
   }
   if (obj.headers !== undefined) {
-    if (!isObject(obj.headers) || !Object.values(obj.headers).every((h) => typeof h === 'string')) {
+    if (!isRecord(obj.headers) || !Object.values(obj.headers).every((h) => typeof h === 'string')) {
       issues.push({ path: `${path}.headers`, message: 'must be a mapping of header name → string' });
     } else {
       for (const name of Object.keys(obj.headers)) {
@@ -337,7 +334,7 @@ function checkStringList(v: unknown, path: string, issues: Issue[], pattern?: Re
  */
 export function validateExecutorSection(value: unknown, path = 'executor'): Issue[] {
   const issues: Issue[] = [];
-  if (!isObject(value)) {
+  if (!isRecord(value)) {
     return [{ path, message: 'must be a mapping (brokers, secret, rules, …)', choices: SECTION_KEYS }];
   }
   unknownKeys(value, SECTION_KEYS, path, issues, 'an executor setting');
@@ -357,10 +354,22 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     issues.push({
       path: `${path}.secret`,
       message:
-        'is required: the HMAC-SHA256 key job events are signed with (interpolate it from an environment variable)',
+        "is required: the HMAC key job events are signed with, MediaWiki's $wgSecretKey (interpolate it from an environment variable)",
     });
   } else if (typeof value.secret !== 'string' || value.secret.length === 0) {
     issues.push({ path: `${path}.secret`, message: 'must be a non-empty string' });
+  }
+  if (
+    value.signature !== undefined &&
+    value.signature !== null &&
+    !(SIGNATURE_MODES as readonly unknown[]).includes(value.signature)
+  ) {
+    issues.push({
+      path: `${path}.signature`,
+      message: 'must be mediawiki or switchyard-v1 (or absent: accept either)',
+      value: value.signature,
+      choices: SIGNATURE_MODES,
+    });
   }
   for (const k of ['clientId', 'service', 'redisPrefix'] as const) {
     const v = value[k];
@@ -390,7 +399,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     }
   }
   if (value.dedup !== undefined) {
-    if (!isObject(value.dedup))
+    if (!isRecord(value.dedup))
       issues.push({ path: `${path}.dedup`, message: 'must be a mapping', choices: DEDUP_KEYS });
     else {
       unknownKeys(value.dedup, DEDUP_KEYS, `${path}.dedup`, issues, 'a dedup setting');
@@ -427,7 +436,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
   }
   checkNumber(value.retries, `${path}.retries`, issues, { min: 0, integer: true });
   if (value.defaults !== undefined) {
-    if (!isObject(value.defaults))
+    if (!isRecord(value.defaults))
       issues.push({ path: `${path}.defaults`, message: 'must be a mapping', choices: RULE_TUNABLES });
     else {
       unknownKeys(value.defaults, RULE_TUNABLES, `${path}.defaults`, issues, 'a rule default');
@@ -443,7 +452,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     const names = new Set<string>();
     value.rules.forEach((rule: unknown, i: number) => {
       const rp = `${path}.rules[${i}]`;
-      if (!isObject(rule)) {
+      if (!isRecord(rule)) {
         issues.push({ path: rp, message: 'must be a mapping', choices: RULE_KEYS });
         return;
       }
@@ -492,7 +501,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
     } else {
       value.partitioners.forEach((p: unknown, i: number) => {
         const pp = `${path}.partitioners[${i}]`;
-        if (!isObject(p)) {
+        if (!isRecord(p)) {
           issues.push({ path: pp, message: 'must be a mapping', choices: PARTITIONER_KEYS });
           return;
         }
@@ -507,7 +516,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
         if (typeof p.topic !== 'string' || !TOPIC.test(p.topic)) {
           issues.push({ path: `${pp}.topic`, message: 'is required: the partitioned topic', value: p.topic });
         }
-        if (!isObject(p.domains)) {
+        if (!isRecord(p.domains)) {
           issues.push({
             path: `${pp}.domains`,
             message: 'is required: a mapping of domain → partition number',
@@ -556,9 +565,9 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
   if (issues.length > 0) throw configInvalid(issues, `${path} section`);
   const s = section as Raw;
   const d = EXECUTOR_DEFAULTS;
-  const defaults = (isObject(s.defaults) ? s.defaults : {}) as Raw;
+  const defaults = (isRecord(s.defaults) ? s.defaults : {}) as Raw;
   const service = (s.service as string | undefined) ?? d.service;
-  const dedup = (isObject(s.dedup) ? s.dedup : {}) as Raw;
+  const dedup = (isRecord(s.dedup) ? s.dedup : {}) as Raw;
   const rules = (s.rules as Raw[]).map((r): ExecutorRule => {
     const pick = (k: (typeof RULE_TUNABLES)[number], fallback: number) => num(r[k] ?? defaults[k], fallback);
     const get = <T>(k: (typeof RULE_TUNABLES)[number], fallback: T): T =>
@@ -607,6 +616,7 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
     brokers: Object.freeze(brokerList(s.brokers) as string[]),
     clientId: (s.clientId as string | undefined) ?? d.clientId,
     secret: s.secret as string,
+    signature: (s.signature as SignatureMode | null | undefined) ?? null,
     service,
     dcPrefix: (s.dcPrefix as string | null | undefined) ?? null,
     redis: (s.redis as string | null | undefined) ?? null,

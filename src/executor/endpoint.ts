@@ -16,6 +16,7 @@
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
 import {
   defineHandlers,
   type HandlerMap,
@@ -36,8 +37,13 @@ export class JobIgnoredError extends Error {
 /** Options of {@link createJobEndpoint}. */
 export interface JobEndpointOptions {
   readonly handlers: HandlerRegistry | HandlerMap;
-  /** The HMAC-SHA256 secret events are signed with. Required. */
+  /** The HMAC secret events are signed with (MediaWiki's `$wgSecretKey`). Required. */
   readonly secret: string;
+  /**
+   * The signature scheme accepted: `mediawiki` (MediaWiki EventBus's) or `switchyard-v1`.
+   * Absent: either (docs/eventbus.md).
+   */
+  readonly signature?: SignatureMode;
   readonly logger?: RunnerLogger;
   /** Largest accepted body, bytes (default 4 MiB). */
   readonly maxBodyBytes?: number;
@@ -100,11 +106,15 @@ function send(
  */
 export function createJobEndpoint(options: JobEndpointOptions): JobEndpointHandler {
   if (typeof options.secret !== 'string' || options.secret.length === 0) {
-    throw new TypeError(
-      'createJobEndpoint: secret is required (the HMAC-SHA256 key job events are signed with)',
-    );
+    throw new TypeError('createJobEndpoint: secret is required (the HMAC key job events are signed with)');
   }
   const secret = options.secret;
+  const signature = options.signature ?? null;
+  if (signature !== null && !(SIGNATURE_MODES as readonly unknown[]).includes(signature)) {
+    throw new TypeError(
+      `createJobEndpoint: signature must be mediawiki or switchyard-v1 (got ${String(signature)})`,
+    );
+  }
   const handlers =
     options.handlers instanceof HandlerRegistry ? options.handlers : defineHandlers(options.handlers);
   const logger = options.logger ?? silentLogger;
@@ -116,7 +126,7 @@ export function createJobEndpoint(options: JobEndpointOptions): JobEndpointHandl
     attempt = 1,
   ): Promise<{ status: number; body: Record<string, unknown>; headers?: Record<string, string> }> {
     if (stop?.aborted) return { status: 503, body: { status: 'unavailable', error: 'shutting down' } };
-    const check = checkJobEvent(value, secret);
+    const check = checkJobEvent(value, secret, signature);
     if (!check.ok) {
       logger.warn('job endpoint: event rejected', { reason: check.reason });
       return {

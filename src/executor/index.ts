@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+export { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
 export {
   EXECUTOR_DEFAULTS,
   type ExecutorConfig,

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 // The event and schema modules, not the backend's index: no kafkajs for the endpoint.
-import { type JobEvent, verifyJobEvent } from '../backends/eventbus/event.js';
+import { type JobEvent, type SignatureMode, verifyJobEvent } from '../backends/eventbus/event.js';
 import { validateJobEvent } from '../backends/eventbus/schema.js';
 import type { Job } from '../core/job.js';
 import { type HandlerRegistry, JobFailedError, type RunnerLogger } from '../runner/handlers.js';
@@ -16,8 +16,17 @@ export type EventCheck =
   | { readonly ok: true; readonly event: JobEvent }
   | { readonly ok: false; readonly reason: 'schema-invalid' | 'bad-signature'; readonly detail: string };
 
-/** Schema first (the real mediawiki/job 1.0.0), then the signature (SPEC §4). */
-export function checkJobEvent(value: unknown, secret: string): EventCheck {
+/**
+ * Schema first (the real mediawiki/job 1.0.0), then the signature (SPEC §4). `signature`: the
+ * scheme to accept, `mediawiki` (MediaWiki EventBus's hex HMAC-SHA1, a `meta.dt` added after
+ * signing tolerated) or `switchyard-v1` (HMAC-SHA256 over a subset); null (the default) accepts
+ * either, told apart by the signature's length.
+ */
+export function checkJobEvent(
+  value: unknown,
+  secret: string,
+  signature: SignatureMode | null = null,
+): EventCheck {
   const issues = validateJobEvent(value);
   if (issues.length > 0) {
     const detail = issues
@@ -26,8 +35,13 @@ export function checkJobEvent(value: unknown, secret: string): EventCheck {
       .join('; ');
     return { ok: false, reason: 'schema-invalid', detail };
   }
-  if (!verifyJobEvent(value, secret)) {
-    return { ok: false, reason: 'bad-signature', detail: 'mediawiki_signature does not match the event' };
+  if (!verifyJobEvent(value, secret, signature)) {
+    const scheme = signature === null ? 'the mediawiki or switchyard-v1 scheme' : `the ${signature} scheme`;
+    return {
+      ok: false,
+      reason: 'bad-signature',
+      detail: `mediawiki_signature does not match the event under ${scheme}`,
+    };
   }
   return { ok: true, event: value as JobEvent };
 }

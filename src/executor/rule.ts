@@ -257,7 +257,7 @@ export class RuleRunner {
         ),
       };
     }
-    const check = checkJobEvent(value, this.#cx.config.secret);
+    const check = checkJobEvent(value, this.#cx.config.secret, this.#cx.config.signature);
     if (!check.ok) {
       const type =
         typeof (value as { type?: unknown })?.type === 'string' ? (value as { type: string }).type : '';
@@ -446,7 +446,7 @@ export class RuleRunner {
     const ours = emitterId(this.#cx.config.service, this.rule.name);
     if (parsed.emitter !== ours && parsed.emitter !== `${this.#cx.config.service}/${this.rule.name}`)
       return true;
-    const check = checkJobEvent(parsed.original, this.#cx.config.secret);
+    const check = checkJobEvent(parsed.original, this.#cx.config.secret, this.#cx.config.signature);
     if (!check.ok) {
       this.#cx.metrics.increment(check.reason === 'bad-signature' ? 'signature_rejected' : 'invalid', {
         rule: this.rule.name,

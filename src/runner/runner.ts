@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+import { sleep } from '../core/checks.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, isSwitchyardError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
@@ -122,23 +123,6 @@ class TimeoutError extends Error {
     super(`handler timed out after ${seconds} s`);
     this.name = 'TimeoutError';
   }
-}
-
-/** Sleeps `ms`, resolving early when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The delay in seconds before retry number `attempts` (≥ 1). */
@@ -351,12 +335,22 @@ export class JobRunner {
   async #waitAny(inFlight: ReadonlySet<Promise<void>>, stop: AbortSignal | undefined): Promise<void> {
     if (inFlight.size === 0) return;
     const waits: Promise<unknown>[] = [...inFlight];
+    // The stop listener goes away with the wait: this runs once per job, on a signal that lives
+    // as long as the process (issue 14: MaxListenersExceededWarning on the runner's signal).
+    let onStop: (() => void) | null = null;
     if (stop && !stop.aborted) {
       waits.push(
-        new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true })),
+        new Promise<void>((resolve) => {
+          onStop = resolve;
+          stop.addEventListener('abort', onStop, { once: true });
+        }),
       );
     }
-    await Promise.race(waits);
+    try {
+      await Promise.race(waits);
+    } finally {
+      if (onStop) stop?.removeEventListener('abort', onStop);
+    }
   }
 
   /** Pops up to `count` jobs, skipping throttled types. */

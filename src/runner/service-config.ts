@@ -13,6 +13,8 @@
  *
  * @packageDocumentation
  */
+
+import { isRecord } from '../core/checks.js';
 import type { Issue } from '../core/errors.js';
 
 /** One runner group after parsing. */
@@ -48,10 +50,6 @@ export const RUNNER_GROUP_KEYS: readonly string[] = Object.freeze([
 
 const GROUP_NAME = /^[A-Za-z0-9_.-]+$/;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A number, or a string that reads as one (values from `${ENV}` stay strings until parsed). */
 function toNumber(value: unknown): number | null {
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
@@ -85,7 +83,7 @@ function checkPerType(
   what: string,
 ): void {
   if (value === undefined) return;
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     issues.push({ path, message: `must map job types (or "*") to ${what}`, value });
     return;
   }
@@ -102,7 +100,7 @@ function checkPerType(
  */
 export function validateRunnersSection(value: unknown, path: string): Issue[] {
   const issues: Issue[] = [];
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     return [{ path, message: 'must map runner group names to { runners, include, … }', value }];
   }
   for (const [name, group] of Object.entries(value)) {
@@ -110,7 +108,7 @@ export function validateRunnersSection(value: unknown, path: string): Issue[] {
     if (!GROUP_NAME.test(name)) {
       issues.push({ path: at, message: 'group names use letters, digits, _ . and -', value: name });
     }
-    if (!isPlainObject(group)) {
+    if (!isRecord(group)) {
       issues.push({
         path: at,
         message: 'must be a mapping { runners, include, exclude, lowPriority }',
@@ -160,7 +158,7 @@ export function validateRunnersSection(value: unknown, path: string): Issue[] {
 
 /** Validates a `backoffThrottling` section: job type → work items per second (> 0). */
 export function validateBackoffThrottlingSection(value: unknown, path: string): Issue[] {
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     return [{ path, message: 'must map job types to work items per second', value }];
   }
   const issues: Issue[] = [];
@@ -179,7 +177,7 @@ function list(value: unknown): string[] {
 
 function perType(value: unknown): Record<string, number> {
   const out: Record<string, number> = {};
-  if (!isPlainObject(value)) return out;
+  if (!isRecord(value)) return out;
   for (const [type, v] of Object.entries(value)) {
     const n = toNumber(v);
     if (n !== null) out[type] = n;
@@ -192,7 +190,7 @@ function perType(value: unknown): Record<string, number> {
  * Defaults: `runners` 1, `concurrency` 1, `include` `['*']`, the rest empty. Without a section: one group `basic`.
  */
 export function parseRunnersSection(value: unknown): RunnerGroupConf[] {
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     return [
       {
         name: 'basic',
@@ -207,7 +205,7 @@ export function parseRunnersSection(value: unknown): RunnerGroupConf[] {
     ];
   }
   return Object.entries(value).map(([name, raw]) => {
-    const g = isPlainObject(raw) ? raw : {};
+    const g = isRecord(raw) ? raw : {};
     const runners = toNumber(g.runners);
     const concurrency = toNumber(g.concurrency);
     return {

@@ -15,6 +15,7 @@
  */
 
 import type { JobQueueAggregator, ReadyQueueMap } from '../core/aggregator.js';
+import { sleep } from '../core/checks.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { JobQueueFarm } from '../core/farm.js';
 import type { JobQueue } from '../core/job-queue.js';
@@ -110,22 +111,6 @@ interface Listing {
 
 const STAR = '*';
 const FALLBACK_PARALLELISM = 16;
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -61,6 +61,7 @@ import * as maintenance from './conformance/maintenance.js';
 import * as manifest from './conformance/manifest.js';
 import * as notSupported from './conformance/not-supported.js';
 import * as orders from './conformance/orders.js';
+import * as pause from './conformance/pause.js';
 import * as popAck from './conformance/pop-ack.js';
 import * as push from './conformance/push.js';
 import * as readOnly from './conformance/read-only.js';
@@ -102,6 +103,7 @@ const GROUPS = [
   maintenance,
   siblings,
   wake,
+  pause,
   close,
   notSupported,
 ] as const;

@@ -30,6 +30,7 @@ describe('switchyard: usage and bad input', () => {
       'push',
       'migrate',
       'demo',
+      'init',
     ]) {
       expect(help.stdout).toContain(cmd);
     }
@@ -57,10 +58,15 @@ describe('switchyard: usage and bad input', () => {
   });
 
   test('a missing or invalid config is a one-line config error (exit 3)', async () => {
+    // No config at all falls back to the embedded SQLite default (test/cli/empty-folder.test.ts);
+    // a config that is named but missing stays an error, from the flag or the environment.
     const { dir } = withConfig('');
-    const none = await runCli(['show-jobs'], { cwd: join(dir, '..') });
-    expect(none.code).toBe(3);
-    oneLineError(none.stderr, /no config file|config/);
+    const fromEnv = await runCli(['show-jobs'], {
+      cwd: dir,
+      env: { SWITCHYARD_CONFIG: join(dir, 'nope.yaml') },
+    });
+    expect(fromEnv.code).toBe(3);
+    oneLineError(fromEnv.stderr, /config file not found/);
     const missing = await runCli(['show-jobs', '--config', join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(3);
     oneLineError(missing.stderr, /config file not found/);

@@ -23,6 +23,8 @@ async function pushDrainShow(config: string): Promise<void> {
 
   const ran = await runCli(['runner', '--config', config, '--handlers', HANDLERS, '--until-empty', '--json']);
   expect(ran.code, ran.stderr).toBe(0);
+  // Issue 14: one abort listener leaked per job on the runner's stop signal.
+  expect(ran.stderr).not.toMatch(/MaxListenersExceededWarning/);
   expect(JSON.parse(ran.stdout)).toMatchObject({
     jobs: JOBS,
     ok: JOBS,

@@ -158,15 +158,16 @@ function dialectTests(target: Target): void {
     trackPrefix(target, prefix);
     const knex = await target.hostKnex();
     expect(await schemaStatus(knex, { prefix })).toBeNull();
-    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2], version: SCHEMA_VERSION });
+    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2, 3], version: SCHEMA_VERSION });
     expect(await migrate(knex, { prefix })).toEqual({ applied: [], version: SCHEMA_VERSION });
     const ledger = rows(await knex.raw(`SELECT version, name, breaking FROM ${prefix}migrations`, []));
     expect(ledger.map((r) => [Number(r.version), r.name, Number(r.breaking)])).toEqual([
       [1, 'init', 0],
       [2, 'partial-dedup-index', 0],
+      [3, 'paused-queues', 0],
     ]);
     expect(await schemaStatus(knex, { prefix })).toEqual({
-      applied: [1, 2],
+      applied: [1, 2, 3],
       pending: [],
       unknownBreaking: [],
     });
@@ -778,6 +779,11 @@ describe('sql query builders (no database)', () => {
     expect(pg).toContain('FOR UPDATE SKIP LOCKED');
     expect(pg).toContain('ORDER BY sort_key, id LIMIT ?');
     expect(pg).toContain('release_at <= ?');
+    expect(pg).toContain(`NOT EXISTS (SELECT 1 FROM ${t.paused} WHERE domain = ? AND type = ?)`);
+    expect(Q.claimReturning(DIALECTS.sqlite, t, claim, false).sql).toContain(
+      `NOT EXISTS (SELECT 1 FROM ${t.paused}`,
+    );
+    expect(Q.claimSelect(DIALECTS.mysql, t, claim).sql).not.toContain(t.paused);
     expect(Q.claimSelect(DIALECTS.mysql, t, claim).sql).toContain('FOR UPDATE SKIP LOCKED');
     expect(Q.claimReturning(DIALECTS.sqlite, t, claim, false).sql).not.toContain('FOR UPDATE');
     expect(Q.claimSelect(DIALECTS.mysql, t, { ...claim, order: 'any' }).bindings).toEqual([

@@ -17,14 +17,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  createOwnedClient,
-  ensureReady,
-  isClientLike,
-  type RedisClientLike,
-  wrapRedisError,
-} from '../../backends/redis/connection.js';
-import { evalScript, type LuaScript } from '../../backends/redis/script-loader.js';
+import { createOwnedClient, isClientLike, type RedisClientLike } from '../../backends/redis/connection.js';
+import { RedisLink } from '../../backends/redis/link.js';
+import type { LuaScript } from '../../backends/redis/script-loader.js';
 import type { ReadyQueueMap } from '../../core/aggregator.js';
 import { configInvalid } from '../../core/errors.js';
 import { type AggregatorOptions, BaseAggregator, type ReadyEntry, type ReplaceHookOptions } from '../base.js';
@@ -151,6 +146,7 @@ export class RedisAggregator extends BaseAggregator {
   readonly #client: RedisClientLike;
   readonly #owned: boolean;
   readonly #timeoutMs: number;
+  readonly #link: RedisLink;
   readonly #where: string;
   readonly #scripts: AggregatorScripts;
 
@@ -185,21 +181,22 @@ export class RedisAggregator extends BaseAggregator {
     this.keys = redisAggregatorKeys(prefix);
     this.#timeoutMs = timeout * 1000;
     this.#where = `redis aggregator ${prefix}`;
+    this.#link = new RedisLink(this.#client, this.#timeoutMs, this.#where);
     this.#scripts = scripts();
   }
 
   protected doNotifyNonEmpty(domain: string, type: string, at: number): Promise<void> {
     const field = fieldOf(domain, type);
-    return this.#eval(this.#scripts.notifyNonEmpty, [this.keys.ready], [field, at]).then(nothing);
+    return this.#link.eval(this.#scripts.notifyNonEmpty, [this.keys.ready], [field, at]).then(nothing);
   }
 
   protected doNotifyEmpty(domain: string, type: string, observedAt: number): Promise<void> {
     const field = fieldOf(domain, type);
-    return this.#eval(this.#scripts.notifyEmpty, [this.keys.ready], [field, observedAt]).then(nothing);
+    return this.#link.eval(this.#scripts.notifyEmpty, [this.keys.ready], [field, observedAt]).then(nothing);
   }
 
   protected async doGetAllReadyQueues(now: number): Promise<ReadyQueueMap | null> {
-    const reply = (await this.#eval(this.#scripts.read, [this.keys.ready, this.keys.built], [])) as [
+    const reply = (await this.#link.eval(this.#scripts.read, [this.keys.ready, this.keys.built], [])) as [
       unknown,
       unknown,
     ];
@@ -229,8 +226,8 @@ export class RedisAggregator extends BaseAggregator {
     let args: string[] = [];
     let first = true;
     const flush = async (): Promise<void> => {
-      await this.#command('HSET', [tmp, ...args]);
-      if (first) await this.#command('EXPIRE', [tmp, TMP_TTL]);
+      await this.#link.command('HSET', [tmp, ...args]);
+      if (first) await this.#link.command('EXPIRE', [tmp, TMP_TTL]);
       first = false;
       args = [];
     };
@@ -242,11 +239,11 @@ export class RedisAggregator extends BaseAggregator {
     }
     if (args.length > 0) await flush();
     const marker = `${options.builtAt}:${options.expiresAt ?? ''}`;
-    await this.#eval(this.#scripts.swap, [this.keys.ready, this.keys.built, tmp], [at, marker]);
+    await this.#link.eval(this.#scripts.swap, [this.keys.ready, this.keys.built, tmp], [at, marker]);
   }
 
   protected async doPurge(): Promise<void> {
-    await this.#eval(this.#scripts.purge, [this.keys.ready, this.keys.built], []);
+    await this.#link.eval(this.#scripts.purge, [this.keys.ready, this.keys.built], []);
   }
 
   protected override async doClose(): Promise<void> {
@@ -255,36 +252,6 @@ export class RedisAggregator extends BaseAggregator {
       await this.#client.quit();
     } catch {
       this.#client.disconnect();
-    }
-  }
-
-  /** Runs a script; a ready client (the common case) adds one `.catch` and nothing else. */
-  #eval(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    if (this.#client.status !== 'ready') return this.#evalWhenReady(script, keys, args);
-    return evalScript(this.#client, script, keys, args).catch((err: unknown) => {
-      throw wrapRedisError(err, `script ${script.name}`, this.#where);
-    });
-  }
-
-  async #evalWhenReady(
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly (string | number)[],
-  ): Promise<unknown> {
-    try {
-      await ensureReady(this.#client, this.#timeoutMs, this.#where);
-      return await evalScript(this.#client, script, keys, args);
-    } catch (err) {
-      throw wrapRedisError(err, `script ${script.name}`, this.#where);
-    }
-  }
-
-  async #command(command: string, args: (string | number)[]): Promise<unknown> {
-    try {
-      if (this.#client.status !== 'ready') await ensureReady(this.#client, this.#timeoutMs, this.#where);
-      return await this.#client.call(command, args);
-    } catch (err) {
-      throw wrapRedisError(err, command, this.#where);
     }
   }
 }

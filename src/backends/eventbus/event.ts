@@ -1,14 +1,38 @@
 /**
  * Job events (SPEC §4): building one `mediawiki/job` 1.0.0 event per job, signing it, and
- * verifying a received one. The signature is HMAC-SHA256 (hex) over the canonical JSON of a fixed
- * subset (`database`, `type`, `params`, `meta.id`, `sha1`, `root_event`, `delay_until`; absent
- * fields omitted), so intake-side edits of other fields (meta.dt, meta.stream) keep it valid.
+ * verifying a received one. Two signature schemes (see docs/eventbus.md):
+ *
+ * - `mediawiki`: MediaWiki EventBus's own. Hex HMAC-SHA1, keyed by the wiki secret, over the
+ *   JSON of the whole event without `mediawiki_signature`, as PHP writes it (member order as
+ *   built, unescaped slashes and Unicode; see ./php.ts), computed before `meta.dt` is set (the
+ *   intake service adds it). Verification accepts the event as it is or without `meta.dt`.
+ * - `switchyard-v1`: switchyard's earlier scheme. HMAC-SHA256 (hex) over the canonical JSON of a
+ *   fixed subset (`database`, `type`, `params`, `meta.id`, `sha1`, `root_event`, `delay_until`;
+ *   absent fields omitted), so intake-side edits of other fields (meta.dt, meta.stream) keep it
+ *   valid.
  *
  * @packageDocumentation
  */
-import { createHmac, createSecretKey, type KeyObject, randomUUID, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
 import { canonicalJson, type JsonObject, type JsonValue, type NormalizedJob } from '../../core/job.js';
+import { ksortedEntries, phpJson, phpJsonOf, phpSerialize, serializeEntries } from './php.js';
 import { JOB_EVENT_SCHEMA_URI } from './schema.js';
+
+/** How job events are signed and verified (see the module comment). */
+export type SignatureMode = 'mediawiki' | 'switchyard-v1';
+
+/** Every {@link SignatureMode}. */
+export const SIGNATURE_MODES: readonly SignatureMode[] = Object.freeze(['mediawiki', 'switchyard-v1']);
+
+/** The `meta.uri` MediaWiki puts on every job event (EventFactory::createJobEvent, T221368). */
+export const MEDIAWIKI_JOB_URI = 'https://placeholder.invalid/wiki/Special:Badtitle';
 
 /** A `mediawiki/job` 1.0.0 event as switchyard produces it. */
 export interface JobEvent {
@@ -19,6 +43,8 @@ export interface JobEvent {
     readonly stream: string;
     readonly domain: string;
     readonly request_id?: string;
+    /** Set by MediaWiki (and by switchyard in `mediawiki` mode). */
+    readonly uri?: string;
   };
   readonly database: string;
   readonly type: string;
@@ -39,6 +65,16 @@ export interface BuildJobEventOptions {
   readonly now: number;
   /** The event id (meta.id); a random UUID when absent. */
   readonly id?: string;
+  /** The signature scheme; default `switchyard-v1`. */
+  readonly signature?: SignatureMode;
+  /**
+   * `mediawiki` mode: `meta.domain`, MediaWiki's server name of the job's wiki (`$wgServerName`,
+   * e.g. `en.wikipedia.org`); a string for every domain, or a map domain → server name. A domain
+   * without one uses the job's domain. (`switchyard-v1` mode always writes the job's domain.)
+   */
+  readonly serverName?: string | Readonly<Record<string, string>>;
+  /** `mediawiki` mode: `meta.uri`; default {@link MEDIAWIKI_JOB_URI}, as MediaWiki writes it. */
+  readonly uri?: string;
 }
 
 let isoMs = Number.NaN;
@@ -89,6 +125,7 @@ export function buildSerializedJobEvent(
   job: NormalizedJob,
   options: BuildJobEventOptions,
 ): SerializedJobEvent {
+  if (options.signature === 'mediawiki') return buildMediaWikiJobEvent(job, options);
   const id = options.id ?? randomUUID();
   const meta: { id: string; dt: string; stream: string; domain: string; request_id?: string } = {
     id,
@@ -168,27 +205,208 @@ export function signedPayload(event: unknown): string | null {
   }
 }
 
-/** HMAC-SHA256 (hex) of the signed subset of `event` with `secret`. */
-export function signJobEvent(
-  event: Omit<JobEvent, 'mediawiki_signature'> | JobEvent,
-  secret: string,
-): string {
+/** HMAC-SHA256 (hex) of the signed subset of `event` with `secret` (the `switchyard-v1` scheme). */
+function signV1(event: unknown, secret: string): string {
   const payload = signedPayload(event);
   if (payload === null) throw new TypeError('signJobEvent: not a job event (meta.id is missing)');
   return createHmac('sha256', hmacKey(secret)).update(payload).digest('hex');
 }
 
 /**
- * True iff `event` carries a `mediawiki_signature` made with `secret` over its signed subset
- * (constant-time comparison). A forged, altered or unsigned event, or a non-event, is false.
- * Checks the signature only; validate the shape with `validateJobEvent`.
+ * The signature of `event` with `secret` under `mode` (default `switchyard-v1`). `mediawiki`: hex
+ * HMAC-SHA1 of {@link mediawikiSignedBytes} of the event as given (leave `meta.dt` out to sign
+ * the way MediaWiki does).
+ *
+ * @throws TypeError for a value that is not a job event or that PHP could not encode.
  */
-export function verifyJobEvent(event: unknown, secret: string): boolean {
+export function signJobEvent(
+  event: Omit<JobEvent, 'mediawiki_signature'> | JobEvent,
+  secret: string,
+  mode: SignatureMode = 'switchyard-v1',
+): string {
+  if (mode === 'switchyard-v1') return signV1(event, secret);
+  return createHmac('sha1', hmacKey(secret)).update(mediawikiSignedBytes(event)).digest('hex');
+}
+
+/**
+ * True iff `event` carries a `mediawiki_signature` made with `secret` (constant-time comparison).
+ * `mode`: the scheme to accept; null accepts either, told apart by length (40 hex digits:
+ * `mediawiki`, 64: `switchyard-v1`). A forged, altered or unsigned event, or a non-event, is
+ * false. Checks the signature only; validate the shape with `validateJobEvent`.
+ */
+export function verifyJobEvent(
+  event: unknown,
+  secret: string,
+  mode: SignatureMode | null = 'switchyard-v1',
+): boolean {
   if (typeof secret !== 'string' || secret.length === 0) return false;
-  const payload = signedPayload(event);
-  if (payload === null) return false;
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
   const claimed = (event as Record<string, unknown>).mediawiki_signature;
-  if (typeof claimed !== 'string' || !/^[0-9a-f]{64}$/.test(claimed)) return false;
-  const expected = createHmac('sha256', hmacKey(secret)).update(payload).digest();
-  return timingSafeEqual(expected, Buffer.from(claimed, 'hex'));
+  if (typeof claimed !== 'string') return false;
+  if (claimed.length === 40 && (mode === null || mode === 'mediawiki')) {
+    return verifyMediaWiki(event as Record<string, unknown>, claimed, secret);
+  }
+  if (claimed.length === 64 && (mode === null || mode === 'switchyard-v1')) {
+    if (!/^[0-9a-f]{64}$/.test(claimed)) return false;
+    const payload = signedPayload(event);
+    if (payload === null) return false;
+    const expected = createHmac('sha256', hmacKey(secret)).update(payload).digest();
+    return timingSafeEqual(expected, Buffer.from(claimed, 'hex'));
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `mediawiki` scheme: MediaWiki EventBus's EventFactory::createJobEvent and signEvent, and
+// MediaWiki core's Job::getDeduplicationInfo, reproduced byte for byte.
+
+/**
+ * The bytes MediaWiki signs for `event`: PHP's JSON (./php.ts) of every member but
+ * `mediawiki_signature`, in the event's own order.
+ *
+ * @throws TypeError for a non-object or what PHP could not encode.
+ */
+export function mediawikiSignedBytes(event: unknown): string {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new TypeError('mediawikiSignedBytes: not a job event (not an object)');
+  }
+  const record = event as Record<string, unknown>;
+  const rest: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) if (key !== 'mediawiki_signature') rest[key] = record[key];
+  return phpJson(rest);
+}
+
+function hmacSha1(bytes: string, secret: string): Buffer {
+  return createHmac('sha1', hmacKey(secret)).update(bytes).digest();
+}
+
+/**
+ * The event without `meta.dt` (intake adds it after signing: MediaWiki since July 2025, T267648,
+ * and switchyard), then, when that fails, as it is (older MediaWiki signed with `meta.dt` in).
+ */
+function verifyMediaWiki(event: Record<string, unknown>, claimed: string, secret: string): boolean {
+  if (!/^[0-9a-f]{40}$/.test(claimed)) return false;
+  const want = Buffer.from(claimed, 'hex');
+  const meta = event.meta;
+  const dated = typeof meta === 'object' && meta !== null && !Array.isArray(meta) && 'dt' in meta;
+  const tries: Array<Record<string, unknown>> = [event];
+  if (dated) {
+    const { dt: _dt, ...undated } = meta as Record<string, unknown>;
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(event)) copy[key] = key === 'meta' ? undated : event[key];
+    tries.unshift(copy);
+  }
+  for (const candidate of tries) {
+    let bytes: string;
+    try {
+      bytes = mediawikiSignedBytes(candidate);
+    } catch {
+      return false;
+    }
+    if (timingSafeEqual(hmacSha1(bytes, secret), want)) return true;
+  }
+  return false;
+}
+
+/** Params MediaWiki's Job::getDeduplicationInfo leaves out of the dedup info. */
+const MEDIAWIKI_NON_DEDUP = new Set([
+  'rootJobSignature',
+  'rootJobTimestamp',
+  'jobReleaseTimestamp',
+  'requestId',
+]);
+
+/**
+ * MediaWiki's job `sha1`: `sha1(serialize($job->getDeduplicationInfo()))`, i.e. SHA-1 (hex) of
+ * PHP's serialize() of `['type' => $type, 'params' => $params]`, the params without
+ * `rootJobSignature`, `rootJobTimestamp`, `jobReleaseTimestamp`, `requestId` and the names in
+ * `ignore` (JobSpecification's `removeDuplicatesIgnoreParams`), ksort()ed by key (Job's rule).
+ * The domain is not part of it.
+ */
+export function mediawikiSha1(type: string, params: JsonObject, ignore: readonly string[] = []): string {
+  const kept: Record<string, unknown> = {};
+  for (const key of Object.keys(params)) {
+    if (!MEDIAWIKI_NON_DEDUP.has(key) && !ignore.includes(key)) kept[key] = params[key];
+  }
+  const text = `a:2:{s:4:"type";${phpSerialize(type)}s:6:"params";${serializeEntries(ksortedEntries(kept), 1)}}`;
+  return createHash('sha1').update(text, 'utf8').digest('hex');
+}
+
+/** MediaWiki's TS_ISO_8601 (`Y-m-d\TH:i:s\Z`, whole seconds) of Unix ms. */
+export function mediawikiIso(ms: number): string {
+  const text = new Date(Math.floor(ms / 1000) * 1000).toISOString();
+  return `${text.slice(0, -5)}Z`;
+}
+
+/** MediaWiki's TS_MW (`YmdHis`, UTC) of Unix ms, as `rootJobTimestamp` carries it. */
+export function mediawikiTimestamp(ms: number): string {
+  return mediawikiIso(ms).replace(/[-:TZ]/g, '');
+}
+
+/**
+ * The params MediaWiki's job would carry: the job's own, then the bookkeeping MediaWiki keeps in
+ * them (Job::newRootJobParams' `rootJobIsSelf`, `rootJobSignature`, `rootJobTimestamp` as TS_MW;
+ * `jobReleaseTimestamp` in Unix seconds; `requestId`). A key the job already has keeps its place.
+ */
+export function mediawikiJobParams(job: NormalizedJob): JsonObject {
+  const params: Record<string, JsonValue> = { ...job.params };
+  if (job.rootJob !== null) {
+    if (job.rootJob.isSelf === true) params.rootJobIsSelf = true;
+    params.rootJobSignature = job.rootJob.signature;
+    params.rootJobTimestamp = mediawikiTimestamp(job.rootJob.timestamp);
+  }
+  if (job.releaseTimestamp !== null) params.jobReleaseTimestamp = Math.floor(job.releaseTimestamp / 1000);
+  if (job.requestId !== null) params.requestId = job.requestId;
+  return params;
+}
+
+function serverNameOf(job: NormalizedJob, names: BuildJobEventOptions['serverName']): string {
+  if (typeof names === 'string') return names;
+  return names?.[job.domain] ?? job.domain;
+}
+
+/**
+ * EventFactory::createJobEvent: members in MediaWiki's order (`$schema`, `meta` {uri,
+ * request_id, id, domain, stream}, `database`, `type`, `delay_until`, `sha1`, `root_event`,
+ * `params`), signed, then `meta.dt` added (as EventGate does) and `mediawiki_signature` last.
+ */
+function buildMediaWikiJobEvent(job: NormalizedJob, options: BuildJobEventOptions): SerializedJobEvent {
+  const meta: Record<string, string> = { uri: options.uri ?? MEDIAWIKI_JOB_URI };
+  if (job.requestId !== null) meta.request_id = job.requestId;
+  meta.id = options.id ?? randomUUID();
+  meta.domain = serverNameOf(job, options.serverName);
+  meta.stream = options.stream;
+  const params = mediawikiJobParams(job);
+  const event: Record<string, unknown> = {
+    $schema: JOB_EVENT_SCHEMA_URI,
+    meta,
+    database: job.domain,
+    type: job.type,
+  };
+  // The params are written once by JSON.stringify for the message and, from that text, as PHP
+  // writes them for the signature; the small head (every other member) twice.
+  let bytes: string;
+  let paramsJson: string;
+  try {
+    if (job.releaseTimestamp !== null) event.delay_until = mediawikiIso(job.releaseTimestamp);
+    if (job.removeDuplicates) {
+      event.sha1 = mediawikiSha1(job.type, params, job.removeDuplicatesIgnoreParams ?? []);
+    }
+    if (job.rootJob !== null) {
+      event.root_event = { signature: job.rootJob.signature, dt: mediawikiIso(job.rootJob.timestamp) };
+    }
+    paramsJson = JSON.stringify(params);
+    bytes = `${phpJson(event).slice(0, -1)},"params":${phpJsonOf(params, paramsJson)}}`;
+  } catch (err) {
+    if (err instanceof RangeError) throw err;
+    throw new RangeError(
+      `MediaWiki could not encode it: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const signature = createHmac('sha1', hmacKey(options.secret)).update(bytes).digest('hex');
+  meta.dt = iso(options.now);
+  const json = `${JSON.stringify(event).slice(0, -1)},"params":${paramsJson},"mediawiki_signature":"${signature}"}`;
+  event.params = params;
+  event.mediawiki_signature = signature;
+  return { event: event as unknown as JobEvent, json };
 }

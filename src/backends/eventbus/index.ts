@@ -16,6 +16,7 @@ import type {
   BackendModule,
   BackendSettings,
 } from '../../core/backend.js';
+import { brokerList } from '../../core/checks.js';
 import {
   configInvalid,
   describeValue,
@@ -32,7 +33,14 @@ import {
   type PushResult,
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
-import { buildSerializedJobEvent, type JobEvent, type SerializedJobEvent } from './event.js';
+import {
+  type BuildJobEventOptions,
+  buildSerializedJobEvent,
+  type JobEvent,
+  type SerializedJobEvent,
+  SIGNATURE_MODES,
+  type SignatureMode,
+} from './event.js';
 import { validateJobEvent } from './schema.js';
 
 export {
@@ -40,11 +48,20 @@ export {
   buildJobEvent,
   buildSerializedJobEvent,
   type JobEvent,
+  MEDIAWIKI_JOB_URI,
+  mediawikiIso,
+  mediawikiJobParams,
+  mediawikiSha1,
+  mediawikiSignedBytes,
+  mediawikiTimestamp,
   type SerializedJobEvent,
+  SIGNATURE_MODES,
+  type SignatureMode,
   signedPayload,
   signJobEvent,
   verifyJobEvent,
 } from './event.js';
+export { PhpEncodeError, phpFloat, phpJson, phpSerialize, phpString } from './php.js';
 export {
   JOB_EVENT_SCHEMA_FILE,
   JOB_EVENT_SCHEMA_URI,
@@ -99,8 +116,18 @@ const MESSAGE_OVERHEAD = 64;
 
 /** Settings of a `jobTypeConf` entry or `connections` entry of class `eventbus`. */
 export interface EventBusSettings {
-  /** The HMAC-SHA256 signing secret (use `${ENV}` in the config file). Required. */
+  /** The HMAC signing secret, MediaWiki's `$wgSecretKey` (use `${ENV}` in the config file). Required. */
   readonly secret?: string;
+  /**
+   * How events are signed: `mediawiki` (MediaWiki EventBus's bytes: hex HMAC-SHA1, MediaWiki's
+   * sha1, root-job / request-id params) or `switchyard-v1` (HMAC-SHA256 over a subset). Default
+   * `switchyard-v1`, what earlier releases wrote (docs/eventbus.md says why).
+   */
+  readonly signature?: SignatureMode;
+  /** `mediawiki` signature: meta.domain, the wiki's server name (one, or domain → name). */
+  readonly serverName?: string | Readonly<Record<string, string>>;
+  /** `mediawiki` signature: meta.uri (default MediaWiki's placeholder). */
+  readonly uri?: string;
   /** Broker addresses (`host:port`, a list or a comma-separated string): an owned client. */
   readonly brokers?: string | readonly string[];
   /** A host kafkajs Producer, connected by the host; never connected or disconnected by switchyard. */
@@ -124,6 +151,9 @@ export type EventBusJobQueueOptions = JobQueueOptions & EventBusSettings;
 
 const SETTING_KEYS = [
   'secret',
+  'signature',
+  'serverName',
+  'uri',
   'brokers',
   'producer',
   'dcPrefix',
@@ -145,13 +175,6 @@ function isProducerLike(value: unknown): value is Producer {
   );
 }
 
-function brokerList(value: unknown): string[] | null {
-  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : null;
-  if (list === null) return null;
-  const out = list.map((b: unknown) => (typeof b === 'string' ? b.trim() : ''));
-  return out.length > 0 && out.every((b) => /^[^\s:]+:\d+$/.test(b)) ? out : null;
-}
-
 /**
  * Checks eventbus settings. `needsSecret`: a secret is required (connections, and entries that
  * bring their own producer or brokers; an entry without them takes the connection's).
@@ -170,12 +193,39 @@ function checkSettings(settings: BackendSettings, path: string, needsSecret: boo
       issues.push({
         path: p('secret'),
         message:
-          'is required: the HMAC-SHA256 key that signs job events (interpolate it from an environment variable)',
+          "is required: the HMAC key that signs job events, MediaWiki's $wgSecretKey (interpolate it from an environment variable)",
       });
     }
   } else if (typeof s.secret !== 'string' || s.secret.length === 0) {
     // Never show the value: it may be (part of) the secret.
     issues.push({ path: p('secret'), message: 'must be a non-empty string' });
+  }
+  if (s.signature !== undefined && !(SIGNATURE_MODES as readonly unknown[]).includes(s.signature)) {
+    issues.push({
+      path: p('signature'),
+      message: 'must be mediawiki or switchyard-v1',
+      value: s.signature,
+      choices: SIGNATURE_MODES,
+    });
+  }
+  if (s.serverName !== undefined) {
+    const names = s.serverName;
+    const ok =
+      (typeof names === 'string' && names.length > 0) ||
+      (typeof names === 'object' &&
+        names !== null &&
+        !Array.isArray(names) &&
+        Object.values(names).every((n) => typeof n === 'string' && n.length > 0));
+    if (!ok) {
+      issues.push({
+        path: p('serverName'),
+        message: 'must be a server name, or a mapping of domain → server name',
+        value: names,
+      });
+    }
+  }
+  if (s.uri !== undefined && (typeof s.uri !== 'string' || s.uri.length === 0 || /\s/.test(s.uri))) {
+    issues.push({ path: p('uri'), message: 'must be a URI (no whitespace)', value: s.uri });
   }
   if (s.brokers !== undefined && s.producer !== undefined) {
     issues.push({ path: p('producer'), message: 'give either producer or brokers, not both' });
@@ -360,6 +410,7 @@ function isUnreachable(err: unknown, depth = 0): boolean {
  */
 export class EventBusJobQueue extends JobQueue {
   readonly #secret: string;
+  readonly #signing: Pick<BuildJobEventOptions, 'signature' | 'serverName' | 'uri'>;
   readonly #producer: EventBusProducer;
   /** The stream of this queue's type (meta.stream). */
   readonly stream: string;
@@ -378,8 +429,12 @@ export class EventBusJobQueue extends JobQueue {
     super('eventbus', eventbusSupports, options);
     const { secret, brokers, producer, dcPrefix, streamPrefix, clientId } = options;
     const { connectionTimeout, requestTimeout, retries, ackTimeout, maxBatchBytes } = options;
+    const { signature, serverName, uri } = options;
     const settings: Record<string, unknown> = {
       secret,
+      signature,
+      serverName,
+      uri,
       brokers,
       producer,
       dcPrefix,
@@ -401,6 +456,11 @@ export class EventBusJobQueue extends JobQueue {
     }
     if (issues.length > 0) throw configInvalid(issues, `options of eventbus queue "${options.type}"`);
     this.#secret = secret as string;
+    this.#signing = {
+      signature: signature ?? 'switchyard-v1',
+      ...(serverName === undefined ? {} : { serverName }),
+      ...(uri === undefined ? {} : { uri }),
+    };
     this.stream = `${streamPrefix ?? EVENTBUS_DEFAULTS.streamPrefix}${this.type}`;
     this.topic = dcPrefix ? `${dcPrefix}.${this.stream}` : this.stream;
     this.#ackTimeout = ackTimeout ?? EVENTBUS_DEFAULTS.ackTimeout;
@@ -424,7 +484,7 @@ export class EventBusJobQueue extends JobQueue {
    */
   #build(jobs: readonly NormalizedJob[], take: (built: SerializedJobEvent) => void): void {
     const issues: Issue[] = [];
-    const options = { stream: this.stream, secret: this.#secret, now: this.clock.now() };
+    const options = { ...this.#signing, stream: this.stream, secret: this.#secret, now: this.clock.now() };
     for (let i = 0; i < jobs.length; i++) {
       let one: SerializedJobEvent;
       try {

@@ -25,6 +25,7 @@ import type {
   ResolvedSettings,
   SettingsResolver,
 } from '../../core/backend.js';
+import { isPlainObject } from '../../core/checks.js';
 import { QUEUE_OPTION_KEYS } from '../../core/config.js';
 import { configInvalid, type Issue, isSwitchyardError } from '../../core/errors.js';
 import type { JobQueue } from '../../core/job-queue.js';
@@ -89,17 +90,11 @@ export interface ResolvedPartitionConf {
   readonly settings: BackendSettings;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 function isModule(value: unknown): value is BackendModule {
   return (
-    isRecord(value) &&
+    isPlainObject(value) &&
     typeof (value as { createQueue?: unknown }).createQueue === 'function' &&
-    isRecord((value as { supports?: unknown }).supports)
+    isPlainObject((value as { supports?: unknown }).supports)
   );
 }
 
@@ -121,8 +116,8 @@ export function validateFederatedSettings(settings: BackendSettings, path: strin
   }
   const { sectionsByDomain, partitionsBySection, configByPartition, maxPartitionsTry } = settings;
 
-  const configured = isRecord(configByPartition) ? Object.keys(configByPartition) : [];
-  if (!isRecord(configByPartition) || configured.length === 0) {
+  const configured = isPlainObject(configByPartition) ? Object.keys(configByPartition) : [];
+  if (!isPlainObject(configByPartition) || configured.length === 0) {
     issues.push({
       path: at('configByPartition'),
       message: 'must map each partition name to its backend entry ({ class, connection?, …settings })',
@@ -139,7 +134,7 @@ export function validateFederatedSettings(settings: BackendSettings, path: strin
           value: name,
         });
       }
-      if (!isRecord(entry)) {
+      if (!isPlainObject(entry)) {
         issues.push({ path: p, message: 'must be a mapping with a class and its settings', value: entry });
         continue;
       }
@@ -178,8 +173,8 @@ export function validateFederatedSettings(settings: BackendSettings, path: strin
     }
   }
 
-  const sections = isRecord(partitionsBySection) ? Object.keys(partitionsBySection) : [];
-  if (!isRecord(partitionsBySection)) {
+  const sections = isPlainObject(partitionsBySection) ? Object.keys(partitionsBySection) : [];
+  if (!isPlainObject(partitionsBySection)) {
     issues.push({
       path: at('partitionsBySection'),
       message: 'must map each section to { partition: weight }',
@@ -195,7 +190,7 @@ export function validateFederatedSettings(settings: BackendSettings, path: strin
     for (const section of sections) {
       const weights = partitionsBySection[section];
       const p = at('partitionsBySection', section);
-      if (!isRecord(weights) || Object.keys(weights).length === 0) {
+      if (!isPlainObject(weights) || Object.keys(weights).length === 0) {
         issues.push({ path: p, message: 'must map partition names to weights', value: weights });
         continue;
       }
@@ -219,7 +214,7 @@ export function validateFederatedSettings(settings: BackendSettings, path: strin
   }
 
   if (sectionsByDomain !== undefined && sectionsByDomain !== null) {
-    if (!isRecord(sectionsByDomain)) {
+    if (!isPlainObject(sectionsByDomain)) {
       issues.push({
         path: at('sectionsByDomain'),
         message: 'must map domains to sections',
@@ -228,7 +223,10 @@ export function validateFederatedSettings(settings: BackendSettings, path: strin
     } else {
       for (const domain of Object.keys(sectionsByDomain)) {
         const section = sectionsByDomain[domain];
-        if (typeof section !== 'string' || (isRecord(partitionsBySection) && !sections.includes(section))) {
+        if (
+          typeof section !== 'string' ||
+          (isPlainObject(partitionsBySection) && !sections.includes(section))
+        ) {
           issues.push({
             path: at('sectionsByDomain', domain),
             message: 'is not a section of partitionsBySection',
@@ -342,7 +340,7 @@ function createFederatedQueue(context: BackendContext): JobQueue {
   const partitions: FederatedPartitionSpec[] = weightsFor(settings, context.queue.domain).map(
     ([name, weight]) => {
       const conf = confs[name];
-      if (!isRecord(conf) || !isModule(conf.backend)) {
+      if (!isPlainObject(conf) || !isModule(conf.backend)) {
         throw configInvalid(
           [
             {

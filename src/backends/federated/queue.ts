@@ -68,6 +68,8 @@ export function federatedSupports(partitions: readonly Supports[]): Supports {
     transactionalPush: false,
     // A wait listens on every partition: any one's notification wakes it.
     wake: all('wake'),
+    // Fanned out: every partition stores the flag, so every partition's pops honour it.
+    pause: all('pause'),
   });
 }
 
@@ -482,6 +484,24 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   // ---------------------------------------------------------------- delete / listing / maintenance
 
   /** Every partition, ejected or not: a delete that skipped one would leave jobs behind. */
+  protected override async doSetPaused(paused: boolean): Promise<void> {
+    const settled = await Promise.allSettled(this.#partitions.map((p) => p.hooks.setPaused(paused)));
+    const failed = this.#partitions.filter((_, i) => settled[i]?.status === 'rejected');
+    if (failed.length > 0) {
+      const first = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult;
+      throw this.#unavailable(
+        `${paused ? 'pause' : 'resume'}() failed on partition(s) ${failed.map((p) => p.name).join(', ')}; the others were ${paused ? 'paused' : 'resumed'} (retry it)`,
+        first.reason,
+      );
+    }
+  }
+
+  /** True when any partition is paused (a half-done pause or resume reads as paused). */
+  protected override async doIsPaused(): Promise<boolean> {
+    const flags = await Promise.all(this.#partitions.map((p) => p.hooks.isPaused()));
+    return flags.includes(true);
+  }
+
   protected override async doDelete(): Promise<void> {
     const settled = await Promise.allSettled(this.#partitions.map((p) => p.hooks.delete()));
     const failed = this.#partitions.filter((_, i) => settled[i]?.status === 'rejected');

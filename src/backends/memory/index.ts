@@ -11,7 +11,7 @@
 import type { BackendContext, BackendModule, BackendSettings } from '../../core/backend.js';
 import { configInvalid, type Issue } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
-import type { JobQueueOptions } from '../../core/job-queue.js';
+import type { JobQueueOptions, StoredQueue } from '../../core/job-queue.js';
 import {
   type ClaimedJob,
   type ClaimRef,
@@ -46,6 +46,8 @@ export const memorySupports: Supports = defineSupports({
   transactionalPush: false,
   // In-process: every handle on the store sees pushes, releases and due delayed jobs at once.
   wake: true,
+  // The flag lives on the queue state in the store object, shared by every handle on the store.
+  pause: true,
 });
 
 /** One stored job. Mutable: the queue moves it between states. */
@@ -83,6 +85,8 @@ class QueueState {
   readonly roots = new Map<string, { timestamp: number; expiresAt: number }>();
   /** `waitForJobs()` callers: told `ready` when jobs became ready, `delayed` when a delayed job was added. */
   readonly waiters = new Set<(event: 'ready' | 'delayed') => void>();
+  /** Paused (`pause()`): pops return null and waiters are not told of ready jobs until resumed. */
+  paused = false;
 
   constructor(
     readonly domain: string,
@@ -126,7 +130,7 @@ class QueueState {
   /** Tells the waiters (if any) that jobs are ready, or that the earliest delayed job may have changed. */
   notify(event: 'ready' | 'delayed'): void {
     if (this.waiters.size === 0) return;
-    if (event === 'ready' && this.ready.size === 0) return;
+    if (event === 'ready' && (this.ready.size === 0 || this.paused)) return;
     for (const waiter of [...this.waiters]) waiter(event);
   }
 
@@ -199,6 +203,16 @@ export class MemoryStore {
   /** @internal */
   existing(domain: string, type: string): QueueState | undefined {
     return this.#queues.get(`${domain}\u0000${type}`);
+  }
+
+  /** Every (domain, type) holding a job in any state. @internal */
+  nonEmptyQueues(): Array<{ domain: string; type: string }> {
+    const out: Array<{ domain: string; type: string }> = [];
+    for (const q of this.#queues.values()) {
+      const held = q.ready.size + q.delayed.size + q.claimed.size + q.abandoned.size;
+      if (held > 0) out.push({ domain: q.domain, type: q.type });
+    }
+    return out;
   }
 
   /** Drops every queue. */
@@ -275,6 +289,20 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     return { inserted, duplicates };
   }
 
+  protected override async doSetPaused(paused: boolean): Promise<void> {
+    const s = this.#state;
+    if (s.paused === paused) return;
+    s.paused = paused;
+    if (!paused) {
+      s.promoteDue(this.clock.now());
+      s.notify('ready');
+    }
+  }
+
+  protected override async doIsPaused(): Promise<boolean> {
+    return this.#state.paused;
+  }
+
   protected override async doPop(): Promise<ClaimedJob | null> {
     return this.#claim(this.clock.now());
   }
@@ -292,6 +320,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
 
   #claim(now: number): ClaimedJob | null {
     const s = this.#state;
+    if (s.paused) return null;
     if (s.delayed.size > 0) s.promoteDue(now);
     const rec = s.ready.pop();
     if (!rec) return null;
@@ -414,6 +443,10 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     return this.#state.abandoned.size;
   }
 
+  protected override async doListStoredQueues(): Promise<StoredQueue[]> {
+    return this.#store.nonEmptyQueues();
+  }
+
   protected override async doDelete(): Promise<void> {
     this.#state.clear();
   }
@@ -501,7 +534,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
   protected override doWaitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     const s = this.#state;
     s.promoteDue(this.clock.now());
-    if (s.ready.size > 0) return Promise.resolve(true);
+    if (s.ready.size > 0 && !s.paused) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = (woken: boolean): void => {
@@ -538,7 +571,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     const now = this.clock.now();
     return types.filter((type) => {
       const q = this.#store.existing(this.domain, type);
-      if (!q) return false;
+      if (!q || q.paused) return false;
       q.promoteDue(now);
       return q.ready.size > 0;
     });

@@ -7,7 +7,10 @@
  */
 import { Redis } from 'ioredis';
 import type { BackendSettings } from '../../core/backend.js';
+import { redactUrl } from '../../core/checks.js';
 import { configInvalid, ErrorCode, type Issue, SwitchyardError, wrapDriverError } from '../../core/errors.js';
+
+export { redactUrl };
 
 /**
  * What the backend needs from a Redis client: an ioredis `Redis` instance satisfies it. Only
@@ -170,17 +173,6 @@ export function isClientLike(value: unknown): value is RedisClientLike {
     typeof c.on === 'function' &&
     typeof c.status === 'string'
   );
-}
-
-/** `url` with any password replaced by `***`, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
 
 /** Last error seen on each owned client (ioredis emits them as events). */

@@ -52,18 +52,17 @@ import { CorruptJobError, decodeJob, encodeJob, type StoredJob } from './codec.j
 import {
   createOwnedClient,
   describeClient,
-  ensureReady,
   isClientLike,
   REDIS_DEFAULTS,
   type RedisClientLike,
   type RedisSettings,
   redactUrl,
   validateRedisSettings,
-  wrapRedisError,
 } from './connection.js';
 import { Exchange, type ExchangeReply } from './exchange.js';
 import { type QueueKeys, queueKeys, rootKey } from './keys.js';
-import { evalScript, type LuaScript, scripts } from './script-loader.js';
+import { RedisLink } from './link.js';
+import { scripts } from './script-loader.js';
 import { type WakeHub, wakeHubFor } from './wake.js';
 
 export { CorruptJobError } from './codec.js';
@@ -151,6 +150,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #prefix: string;
   readonly #where: string;
   readonly #timeoutMs: number;
+  readonly #link: RedisLink;
   readonly #compressAbove: number | null;
   readonly #onError: RedisErrorHandler | null;
   readonly #popKeys: readonly string[];
@@ -190,6 +190,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       this.#owned = true;
     }
     this.#where = options.url !== undefined ? redactUrl(options.url) : describeClient(this.#client);
+    this.#link = new RedisLink(this.#client, this.#timeoutMs, this.#where);
     this.#compressAbove = options.compressAbove ?? null;
     this.#onError = options.onError ?? null;
     const freshForMs = (this.claimTTL * 1000) / 2;
@@ -244,36 +245,6 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   // ---------------------------------------------------------------- plumbing
 
-  /** Runs a script; the common case (a ready client) adds one `.catch` and nothing else. */
-  #eval(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    if (this.#client.status !== 'ready') return this.#evalWhenReady(script, keys, args);
-    return evalScript(this.#client, script, keys, args).catch((err: unknown) => {
-      throw wrapRedisError(err, `script ${script.name}`, this.#where);
-    });
-  }
-
-  async #evalWhenReady(
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly (string | number)[],
-  ): Promise<unknown> {
-    try {
-      await ensureReady(this.#client, this.#timeoutMs, this.#where);
-      return await evalScript(this.#client, script, keys, args);
-    } catch (err) {
-      throw wrapRedisError(err, `script ${script.name}`, this.#where);
-    }
-  }
-
-  async #command(command: string, args: (string | number)[]): Promise<unknown> {
-    try {
-      if (this.#client.status !== 'ready') await ensureReady(this.#client, this.#timeoutMs, this.#where);
-      return await this.#client.call(command, args);
-    } catch (err) {
-      throw wrapRedisError(err, command, this.#where);
-    }
-  }
-
   /** Reports a skipped job: `errors` metric (op `decode`) and the `onError` handler. */
   #report(message: string, cause?: unknown): void {
     this.metrics.increment(
@@ -314,8 +285,8 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       const end = Math.min(start + chunk, jobs.length);
       const [ins, dup] = (
         isPlain(jobs, start, end)
-          ? await this.#eval(scripts().pushPlain, this.#plainPushKeys, plainPushArgs(blobs, start, end))
-          : await this.#eval(scripts().push, keys, pushArgs(jobs, blobs, start, end, now))
+          ? await this.#link.eval(scripts().pushPlain, this.#plainPushKeys, plainPushArgs(blobs, start, end))
+          : await this.#link.eval(scripts().push, keys, pushArgs(jobs, blobs, start, end, now))
       ) as [number, number];
       inserted += ins;
       duplicates += dup;
@@ -341,7 +312,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     // the ready list for good), so the loop ends; the bound is a second guard.
     for (let round = 0; out.length < count && round < count / POP_CHUNK + 8; round++) {
       const want = Math.min(count - out.length, POP_CHUNK);
-      const reply = (await this.#eval(scripts().pop, this.#popKeys, [
+      const reply = (await this.#link.eval(scripts().pop, this.#popKeys, [
         now,
         want,
         track,
@@ -408,7 +379,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       acks.length,
     ];
     for (const job of acks) args.push(job.id, job.claimToken);
-    const reply = (await this.#eval(scripts().ackPop, this.#popKeys, args)) as unknown[];
+    const reply = (await this.#link.eval(scripts().ackPop, this.#popKeys, args)) as unknown[];
     const missing = Number(reply[0]);
     if (missing > 0) this.#report(`${missing} ready id(s) had no stored job and were dropped`);
     const n = Number(reply[1]);
@@ -425,7 +396,11 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     for (let start = 0; start < jobs.length; start += POP_CHUNK) {
       const args: string[] = [];
       for (const job of jobs.slice(start, start + POP_CHUNK)) args.push(job.id, job.claimToken);
-      await this.#eval(scripts().giveBack, [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.dedup], args);
+      await this.#link.eval(
+        scripts().giveBack,
+        [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.dedup],
+        args,
+      );
     }
   }
 
@@ -438,7 +413,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       return;
     }
     try {
-      await this.#eval(scripts().release, this.#releaseKeys, [id, token, now, '', 0]);
+      await this.#link.eval(scripts().release, this.#releaseKeys, [id, token, now, '', 0]);
       this.#report(`job ${id} cannot be decoded (${reason}); moved to abandoned`, err);
     } catch (moveError) {
       // It stays claimed: maintenance recycles it and, after maxTries claims, abandons it.
@@ -464,14 +439,14 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   async #ackMany(jobs: readonly ClaimRef[]): Promise<boolean[]> {
     const args: string[] = [];
     for (const job of jobs) args.push(job.id, job.claimToken);
-    const reply = (await this.#eval(scripts().ack, this.#ackKeys, args)) as number[];
+    const reply = (await this.#link.eval(scripts().ack, this.#ackKeys, args)) as number[];
     return reply.map((ok) => ok === 1);
   }
 
   protected override async doRelease(job: ClaimRef, options: ReleaseHookOptions): Promise<ReleaseOutcome> {
     const now = this.clock.now();
     const at = options.delayMs > 0 ? now + options.delayMs : '';
-    const r = await this.#eval(scripts().release, this.#releaseKeys, [
+    const r = await this.#link.eval(scripts().release, this.#releaseKeys, [
       job.id,
       job.claimToken,
       now,
@@ -483,7 +458,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {
     const k = this.#keys;
-    const r = await this.#eval(
+    const r = await this.#link.eval(
       scripts().extend,
       [k.tokens, k.claimed],
       [job.id, job.claimToken, this.clock.now()],
@@ -499,7 +474,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const now = this.clock.now();
     await Promise.all(
       roots.map((root) =>
-        this.#eval(
+        this.#link.eval(
           scripts().registerRoot,
           [rootKey(this.#keys.base, root.signature)],
           [root.timestamp, now, now + ttlMs, ttlMs],
@@ -509,7 +484,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override async doGetRootJobTimestamp(signature: string): Promise<number | null> {
-    const value = await this.#command('GET', [rootKey(this.#keys.base, signature)]);
+    const value = await this.#link.command('GET', [rootKey(this.#keys.base, signature)]);
     if (typeof value !== 'string') return null;
     const sep = value.indexOf('|');
     const timestamp = Number(value.slice(0, sep));
@@ -525,22 +500,22 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override async doGetSize(): Promise<number> {
     const ready = Number(
-      await this.#eval(scripts().size, [this.#keys.ready, this.#keys.delayed], [this.clock.now()]),
+      await this.#link.eval(scripts().size, [this.#keys.ready, this.#keys.delayed], [this.clock.now()]),
     );
     return ready + this.#exchange.buffered;
   }
 
   protected override async doGetAcquiredCount(): Promise<number> {
-    const claimed = Number(await this.#command('ZCARD', [this.#keys.claimed]));
+    const claimed = Number(await this.#link.command('ZCARD', [this.#keys.claimed]));
     return Math.max(0, claimed - this.#exchange.buffered);
   }
 
   protected override async doGetDelayedCount(): Promise<number> {
-    return Number(await this.#command('ZCOUNT', [this.#keys.delayed, `(${this.clock.now()}`, '+inf']));
+    return Number(await this.#link.command('ZCOUNT', [this.#keys.delayed, `(${this.clock.now()}`, '+inf']));
   }
 
   protected override async doGetAbandonedCount(): Promise<number> {
-    return Number(await this.#command('ZCARD', [this.#keys.abandoned]));
+    return Number(await this.#link.command('ZCARD', [this.#keys.abandoned]));
   }
 
   // ---------------------------------------------------------------- delete / maintenance / repush
@@ -549,7 +524,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const k = this.#keys;
     await this.#exchange.idle();
     this.#exchange.takeBuffered(); // deleted with the rest
-    await this.#eval(
+    await this.#link.eval(
       scripts().delete,
       [k.ready, k.delayed, k.claimed, k.abandoned, k.data, k.attempts, k.tokens, k.dedup],
       [],
@@ -564,7 +539,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     let pruned = 0;
     let released = 0;
     for (let more = true; more; ) {
-      const r = (await this.#eval(scripts().maintenance, this.#maintenanceKeys, [
+      const r = (await this.#link.eval(scripts().maintenance, this.#maintenanceKeys, [
         now,
         claimCutoff,
         this.maxTries,
@@ -585,7 +560,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const now = this.clock.now();
     let repushed = 0;
     for (let more = true; more; ) {
-      const r = (await this.#eval(
+      const r = (await this.#link.eval(
         scripts().repush,
         [k.abandoned, k.data, k.attempts, k.ready, k.dedup],
         [now, nextId(), STEP_LIMIT],
@@ -617,7 +592,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     // Due delayed jobs are ready: move them first, so they are listed where the next pop finds them.
     const now = this.clock.now();
     while (
-      Number(await this.#eval(scripts().promote, [k.delayed, k.ready], [now, STEP_LIMIT])) >= STEP_LIMIT
+      Number(await this.#link.eval(scripts().promote, [k.delayed, k.ready], [now, STEP_LIMIT])) >= STEP_LIMIT
     ) {}
     // This handle's prefetched jobs come first: they are the front of the queue for its pops.
     for (const job of this.#exchange.peekBuffered()) {
@@ -640,7 +615,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     }
     // Pop order is tail first: page from the tail, each page reversed.
     for (let end = -1; ; end -= LIST_PAGE) {
-      const page = (await this.#command('LRANGE', [k.ready, end - LIST_PAGE + 1, end])) as string[];
+      const page = (await this.#link.command('LRANGE', [k.ready, end - LIST_PAGE + 1, end])) as string[];
       const ids = page.reverse();
       yield* await this.#listed('ready', ids, null);
       if (page.length < LIST_PAGE) return;
@@ -652,7 +627,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     for (let offset = 0; ; offset += LIST_PAGE) {
       const reply = (
         state === 'delayed'
-          ? await this.#command('ZRANGE', [
+          ? await this.#link.command('ZRANGE', [
               key,
               `(${now}`,
               '+inf',
@@ -662,7 +637,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
               LIST_PAGE,
               'WITHSCORES',
             ])
-          : await this.#command('ZRANGE', [key, offset, offset + LIST_PAGE - 1, 'WITHSCORES'])
+          : await this.#link.command('ZRANGE', [key, offset, offset + LIST_PAGE - 1, 'WITHSCORES'])
       ) as unknown[];
       const scores = scoredMembers(reply);
       let ids = [...scores.keys()];
@@ -684,9 +659,9 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     if (ids.length === 0) return [];
     const k = this.#keys;
     const [blobs, attempts, tokens] = (await Promise.all([
-      this.#command('HMGET', [k.data, ...ids]),
-      this.#command('HMGET', [k.attempts, ...ids]),
-      state === 'claimed' ? this.#command('HMGET', [k.tokens, ...ids]) : Promise.resolve(null),
+      this.#link.command('HMGET', [k.data, ...ids]),
+      this.#link.command('HMGET', [k.attempts, ...ids]),
+      state === 'claimed' ? this.#link.command('HMGET', [k.tokens, ...ids]) : Promise.resolve(null),
     ])) as [(string | null)[], (string | null)[], (string | null)[] | null];
     const out: ListedJob[] = [];
     for (let i = 0; i < ids.length; i++) {
@@ -740,7 +715,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const sizes = await Promise.all(
       types.map((type) => {
         const k = queueKeys(this.#prefix, this.domain, type);
-        return this.#eval(scripts().size, [k.ready, k.delayed], [now]);
+        return this.#link.eval(scripts().size, [k.ready, k.delayed], [now]);
       }),
     );
     const out: Record<string, number> = {};
@@ -778,8 +753,8 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       const k = this.#keys;
       const now = this.clock.now();
       const [ready, first] = (await Promise.all([
-        this.#eval(scripts().size, [k.ready, k.delayed], [now]),
-        this.#command('ZRANGE', [k.delayed, 0, 0, 'WITHSCORES']),
+        this.#link.eval(scripts().size, [k.ready, k.delayed], [now]),
+        this.#link.command('ZRANGE', [k.delayed, 0, 0, 'WITHSCORES']),
       ])) as [unknown, unknown[]];
       if (woken || Number(ready) > 0) return true;
       if (signal.aborted) return false;

@@ -7,6 +7,7 @@
  */
 import { configInvalid, ErrorCode, type Issue, SwitchyardError } from '../../core/errors.js';
 import { DIALECTS, type Dialect } from './dialects/index.js';
+import { knexLogOption } from './driver-log.js';
 import type { DialectName, KnexLike, KnexRawLike } from './knex-like.js';
 import {
   applyMigrations,
@@ -192,7 +193,9 @@ class Engine {
   knex(): Promise<KnexLike> {
     if (!this.#knex) {
       const spec = this.#spec as OwnedConnectionSpec;
-      const config = spec.client === 'sqlite' ? withSqlitePragmas(spec.knexConfig) : spec.knexConfig;
+      const base = spec.client === 'sqlite' ? withSqlitePragmas(spec.knexConfig) : spec.knexConfig;
+      // knex's own notices ("Connection Error: …") go to the driver logger, not console.log.
+      const config = { ...base, log: knexLogOption(spec.secrets) };
       const created = createKnex(spec.client, config);
       this.#knex = created;
       created.catch(() => {

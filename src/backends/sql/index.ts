@@ -51,6 +51,7 @@ import {
   type PushResult,
   type ReleaseHookOptions,
   type ReleaseOutcome,
+  type StoredQueue,
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import { Coalescer } from './coalescer.js';
@@ -76,6 +77,7 @@ export {
   type SqlDatabaseOptions,
 } from './database.js';
 export type { Dialect, Row } from './dialects/index.js';
+export { type SqlDriverLogger, setSqlDriverLogger, stderrDriverLogger } from './driver-log.js';
 export {
   type Binding,
   type DialectName,
@@ -125,6 +127,8 @@ export const sqlSupports: Supports = defineSupports({
   siblingQueries: true,
   // Why: push(jobs, { transaction: knexTrx }) runs the inserts on the host's transaction.
   transactionalPush: true,
+  // A `paused_queues` row, checked by every claim statement (NOT EXISTS in the same statement).
+  pause: true,
 });
 
 /** Longest domain / type name (the VARCHAR(255) columns). */
@@ -499,6 +503,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
         return remove ? claimed.map((r): Row => ({ ...r, attempts: Number(r.attempts) + 1 })) : claimed;
       }
       return this.#lockingTransaction(knex, async (trx) => {
+        if ((await this.#rows(trx, Q.pausedRow(this.#t, this.#q))).length > 0) return [];
         const picked = await this.#rows(trx, Q.claimSelect(d, this.#t, args));
         if (picked.length === 0) return picked;
         const ids = picked.map((r) => r.id as string | number);
@@ -665,6 +670,26 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override doGetAbandonedCount(): Promise<number> {
     return this.#count('abandoned');
+  }
+
+  // ---------------------------------------------------------------- pause
+
+  protected override async doSetPaused(paused: boolean): Promise<void> {
+    const now = this.clock.now();
+    await this.#run(paused ? 'pause' : 'resume', async () => {
+      const knex = await this.#ready();
+      await this.#affected(
+        knex,
+        paused ? Q.pauseQueue(this.#d, this.#t, this.#q, now) : Q.resumeQueue(this.#t, this.#q),
+      );
+    });
+  }
+
+  protected override doIsPaused(): Promise<boolean> {
+    return this.#run('isPaused', async () => {
+      const knex = await this.#ready();
+      return (await this.#rows(knex, Q.pausedRow(this.#t, this.#q))).length > 0;
+    });
   }
 
   protected override async doIsEmpty(): Promise<boolean> {
@@ -841,20 +866,20 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
   // ---------------------------------------------------------------- siblings
 
-  async #readyCounts(types: readonly string[]): Promise<Map<string, number>> {
+  async #readyCounts(types: readonly string[], skipPaused = false): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     if (types.length === 0) return counts;
     const now = this.clock.now();
     const rows = await this.#run('sibling query', async () => {
       const knex = await this.#ready();
-      return this.#rows(knex, Q.readyCountsByType(this.#t, this.domain, types, now));
+      return this.#rows(knex, Q.readyCountsByType(this.#t, this.domain, types, now, skipPaused));
     });
     for (const row of rows) counts.set(String(row.type), Number(row.n));
     return counts;
   }
 
   protected override async doGetSiblingQueuesWithJobs(types: readonly string[]): Promise<string[]> {
-    const counts = await this.#readyCounts(types);
+    const counts = await this.#readyCounts(types, true);
     return types.filter((type) => (counts.get(type) ?? 0) > 0);
   }
 
@@ -863,6 +888,16 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     const out: Record<string, number> = {};
     for (const type of types) out[type] = counts.get(type) ?? 0;
     return out;
+  }
+
+  protected override async doListStoredQueues(): Promise<StoredQueue[]> {
+    const rows = await this.#run('stored queues', async () => {
+      const knex = await this.#ready();
+      return this.#rows(knex, Q.storedQueues(this.#t));
+    });
+    return rows
+      .map((r) => ({ domain: String(r.domain), type: String(r.type) }))
+      .sort((a, b) => (a.domain === b.domain ? cmp(a.type, b.type) : cmp(a.domain, b.domain)));
   }
 
   // ---------------------------------------------------------------- close
@@ -875,6 +910,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
 // ------------------------------------------------------------------ rows → jobs
 
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 

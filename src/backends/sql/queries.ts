@@ -27,6 +27,8 @@ export interface Tables {
   readonly jobs: string;
   readonly rootJobs: string;
   readonly migrations: string;
+  /** Paused (domain, type) pairs (migration 3). */
+  readonly paused: string;
 }
 
 /** Table names for `prefix` (validated elsewhere: `[a-z_][a-z0-9_]*`, so never quoted). */
@@ -36,6 +38,7 @@ export function tablesFor(prefix: string): Tables {
     jobs: `${prefix}jobs`,
     rootJobs: `${prefix}root_jobs`,
     migrations: `${prefix}migrations`,
+    paused: `${prefix}paused_queues`,
   });
 }
 
@@ -344,12 +347,18 @@ export interface ClaimArgs extends QueueKey {
  * The ready rows of a queue in pop order. With order `any` the key is the ready time, so
  * `sort_key <= now` bounds the index range scan (delayed rows are never read).
  */
-function pick(args: ClaimArgs): { where: string; bindings: Binding[] } {
+function pick(t: Tables, args: ClaimArgs, checkPaused = true): { where: string; bindings: Binding[] } {
   const bindings: Binding[] = [args.domain, args.type, args.now];
   let where = `domain = ? AND type = ? AND state = ${State.QUEUED} AND release_at <= ?`;
   if (args.order === 'any') {
     where += ' AND sort_key <= ?';
     bindings.push(args.now);
+  }
+  if (checkPaused) {
+    // A paused queue (see pauseQueue) claims nothing: one primary-key probe, in the same statement.
+    // PostgreSQL's FOR UPDATE locks rows of the FROM tables only, never the probed paused row.
+    where += ` AND NOT EXISTS (SELECT 1 FROM ${t.paused} WHERE domain = ? AND type = ?)`;
+    bindings.push(args.domain, args.type);
   }
   return { where, bindings };
 }
@@ -368,7 +377,7 @@ const CLAIM_ORDER = 'ORDER BY sort_key, id';
  * …_claim`), then a primary-key nested loop for the UPDATE.
  */
 export function claimReturning(d: Dialect, t: Tables, args: ClaimArgs, remove: boolean): Query {
-  const p = pick(args);
+  const p = pick(t, args);
   const token = d.concat(textParam(d), "'.'", d.name === 'postgres' ? 'CAST(j.id AS TEXT)' : 'id');
   if (d.name === 'postgres') {
     const picked = `WITH picked AS MATERIALIZED (SELECT id FROM ${t.jobs} WHERE ${p.where} ${CLAIM_ORDER} LIMIT ?${d.skipLocked})`;
@@ -399,9 +408,12 @@ export function claimReturning(d: Dialect, t: Tables, args: ClaimArgs, remove: b
 /**
  * MySQL's claim, step 1 (in a transaction): lock up to `limit` ready rows, skipping rows other
  * claims hold. EXPLAIN: `range` on the claim index, `Using index condition`, no filesort.
+ * No paused check here: InnoDB's `FOR UPDATE SKIP LOCKED` would lock (and so let a concurrent
+ * claim skip) the probed paused row, so the caller runs {@link pausedRow} first, in the same
+ * transaction, as a plain consistent read.
  */
 export function claimSelect(d: Dialect, t: Tables, args: ClaimArgs): Query {
-  const p = pick(args);
+  const p = pick(t, args, false);
   return {
     sql: `SELECT ${cols()} FROM ${t.jobs} WHERE ${p.where} ${CLAIM_ORDER} LIMIT ?${d.skipLocked}`,
     bindings: [...p.bindings, args.limit],
@@ -663,6 +675,29 @@ export function countIn(t: Tables, q: QueueKey, state: StateName, now: number): 
   };
 }
 
+// ---------------------------------------------------------------- pause
+
+/** Marks the queue paused (idempotent: a second pause keeps the first row). */
+export function pauseQueue(d: Dialect, t: Tables, q: QueueKey, now: number): Query {
+  return {
+    sql: `${d.insertIgnore.head} ${t.paused} (domain, type, paused_at) VALUES (?, ?, ?)${d.insertIgnore.tail}`,
+    bindings: [q.domain, q.type, now],
+  };
+}
+
+/** Lifts the pause (idempotent). */
+export function resumeQueue(t: Tables, q: QueueKey): Query {
+  return { sql: `DELETE FROM ${t.paused} WHERE domain = ? AND type = ?`, bindings: [q.domain, q.type] };
+}
+
+/** One row iff the queue is paused. */
+export function pausedRow(t: Tables, q: QueueKey): Query {
+  return {
+    sql: `SELECT 1 AS x FROM ${t.paused} WHERE domain = ? AND type = ?`,
+    bindings: [q.domain, q.type],
+  };
+}
+
 /** One row iff the queue has a ready job. */
 export function anyReady(t: Tables, q: QueueKey, now: number): Query {
   const s = stateWhere('ready', now);
@@ -694,11 +729,26 @@ export function deleteQueue(t: Tables, q: QueueKey): Query {
 }
 
 /** Ready counts of many types of one domain in one GROUP BY (SPEC §6). */
-export function readyCountsByType(t: Tables, domain: string, types: readonly string[], now: number): Query {
+export function readyCountsByType(
+  t: Tables,
+  domain: string,
+  types: readonly string[],
+  now: number,
+  skipPaused = false,
+): Query {
+  // With skipPaused (queues with poppable jobs): paused queues are left out, so runners never pick them.
+  const paused = skipPaused
+    ? ` AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.domain = ${t.jobs}.domain AND p.type = ${t.jobs}.type)`
+    : '';
   return {
-    sql: `SELECT type, COUNT(*) AS n FROM ${t.jobs} WHERE domain = ? AND type IN (${placeholders(types.length)}) AND state = ${State.QUEUED} AND release_at <= ? GROUP BY type`,
+    sql: `SELECT type, COUNT(*) AS n FROM ${t.jobs} WHERE domain = ? AND type IN (${placeholders(types.length)}) AND state = ${State.QUEUED} AND release_at <= ?${paused} GROUP BY type`,
     bindings: [domain, ...types, now],
   };
+}
+
+/** Every (domain, type) with a job in any state (an index-only scan of the dedup index). */
+export function storedQueues(t: Tables): Query {
+  return { sql: `SELECT DISTINCT domain, type FROM ${t.jobs}`, bindings: [] };
 }
 
 // ---------------------------------------------------------------- repush (P-10)

@@ -14,8 +14,11 @@
  * @packageDocumentation
  */
 import { resolve } from 'node:path';
+import { isPlainObject, redactUrl } from '../../core/checks.js';
 import { describeValue, type Issue } from '../../core/errors.js';
 import { isKnexLike, type KnexLike } from './knex-like.js';
+
+export { redactUrl };
 
 /** Default {@link SqlConnectionSettings.maxJobBytes}: 16 MiB, MariaDB's default `max_allowed_packet`. */
 export const DEFAULT_MAX_JOB_BYTES = 16 * 1024 * 1024;
@@ -129,9 +132,6 @@ export const SETTING_KEYS: readonly string[] = Object.freeze([
 /** Keys that describe a connection (not allowed next to `knex`, nor on an entry that names a connection). */
 export const CONNECTION_KEYS: readonly string[] = Object.freeze(['client', 'connection', 'filename', 'pool']);
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
-
 /** The canonical client for a spelling, or null. */
 export function canonicalClient(name: unknown): SqlClient | null {
   return typeof name === 'string' ? (CLIENT_ALIASES[name.toLowerCase()] ?? null) : null;
@@ -140,17 +140,6 @@ export function canonicalClient(name: unknown): SqlClient | null {
 /** Every accepted client spelling (for messages). */
 export function clientChoices(): string[] {
   return Object.keys(CLIENT_ALIASES);
-}
-
-/** A URL (or any string) with its password replaced by `***`, for messages and store keys. */
-export function redactUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
-  } catch {
-    return text.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
-  }
 }
 
 /** A connection setting made safe to show: URL passwords and `password` fields masked. */

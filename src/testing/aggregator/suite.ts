@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { JobQueueAggregator, ReadyQueueMap } from '../../core/aggregator.js';
 import { type Clock, ManualClock } from '../../core/clock.js';
 import type { HookRegistrar } from '../conformance/suite.js';
-import { randomName } from '../conformance/suite.js';
+import { randomName, registerHarnessTest } from '../conformance/suite.js';
 
 /** What the suite asks the factory for: one aggregator handle. */
 export interface AggregatorConformanceHandleOptions {
@@ -105,24 +105,7 @@ export function createAggregatorSuite(options: AggregatorConformanceOptions): Ag
     options,
     describe: options.describe,
     test(name, body, timeout) {
-      const run = async (): Promise<void> => {
-        const h = new AggregatorHarness(options.factory);
-        let failure: unknown = null;
-        try {
-          await body(h);
-        } catch (error) {
-          failure = error;
-        }
-        try {
-          await h.closeAll();
-        } catch (error) {
-          failure ??= error;
-        }
-        if (failure !== null) throw failure;
-      };
-      const ms = timeout ?? options.timeout;
-      if (ms === undefined) options.test(name, run);
-      else options.test(name, run, ms);
+      registerHarnessTest(options, () => new AggregatorHarness(options.factory), name, body, timeout);
     },
   };
 }

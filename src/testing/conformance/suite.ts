@@ -178,26 +178,44 @@ export function createSuite(options: ConformanceOptions): Suite {
     options,
     describe: options.describe,
     test(name, body, timeout) {
-      const run = async (): Promise<void> => {
-        const h = new Harness(options.factory);
-        let failure: unknown = null;
-        try {
-          await body(h);
-        } catch (error) {
-          failure = error;
-        }
-        try {
-          await h.closeAll();
-        } catch (error) {
-          failure ??= error;
-        }
-        if (failure !== null) throw failure;
-      };
-      const ms = timeout ?? options.timeout;
-      if (ms === undefined) options.test(name, run);
-      else options.test(name, run, ms);
+      registerHarnessTest(options, () => new Harness(options.factory), name, body, timeout);
     },
   };
+}
+
+/**
+ * Registers `body` as a test on the host's runner: each run gets a fresh harness from
+ * `makeHarness`, whose handles are closed afterwards even when the body fails (the body's error
+ * wins over a close error). Used by the backend and the aggregator suites.
+ */
+export function registerHarnessTest<H extends { closeAll(): Promise<void> }>(
+  options: {
+    readonly test: (name: string, fn: () => Promise<void> | void, timeout?: number) => void;
+    readonly timeout?: number;
+  },
+  makeHarness: () => H,
+  name: string,
+  body: (h: H) => Promise<void>,
+  timeout?: number,
+): void {
+  const run = async (): Promise<void> => {
+    const h = makeHarness();
+    let failure: unknown = null;
+    try {
+      await body(h);
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      await h.closeAll();
+    } catch (error) {
+      failure ??= error;
+    }
+    if (failure !== null) throw failure;
+  };
+  const ms = timeout ?? options.timeout;
+  if (ms === undefined) options.test(name, run);
+  else options.test(name, run, ms);
 }
 
 // ------------------------------------------------------------------ assertions
