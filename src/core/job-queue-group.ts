@@ -17,7 +17,6 @@ import {
   type ConfiguredQueueOptions,
   checkPush,
   type JobQueue,
-  type JobQueueOptions,
   type PushOptions,
   type PushResult,
   pushNormalized,

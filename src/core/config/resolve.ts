@@ -9,7 +9,7 @@ import { isPlainObject } from '../checks.js';
 import type { ResolvedConfig, ResolvedConnectionConf, ResolvedQueueConf } from '../config-types.js';
 import { configInvalid, type Issue } from '../errors.js';
 import { type ConfiguredQueueOptions, type JobQueueOptions, validateQueueOptions } from '../job-queue.js';
-import { defineSupports, type Order, type Supports } from '../supports.js';
+import { defineSupports, type Supports } from '../supports.js';
 import { type Interpolation, interpolateTree, isUnder, redact } from './interpolate.js';
 import {
   type BackendRegistryLike,
@@ -31,7 +31,6 @@ import {
   deepFreeze,
   join,
   loadIssues,
-  type Mutable,
 } from './util.js';
 
 type Loaded =
