@@ -580,12 +580,14 @@ export class RuleRunner {
             },
             triggered_by: triggeredBy(run.retry ?? event),
             emitter_id: emitterId(this.#cx.config.service, this.rule.name),
-            // ChangeProp's count: the runs still allowed, the next one included; uncounted keeps it.
-            retries_left: outcome.counted ? left : Math.min(left + 1, this.rule.retryLimit),
+            // ChangeProp's count: the runs still allowed, the next one included. An uncounted
+            // (read-only) failure keeps every retry: after a first run that is retryLimit + 1.
+            retries_left: outcome.counted ? left : left + 1,
             original_event: event,
             ...(outcome.status === undefined ? {} : { error_status: outcome.status }),
             reason: outcome.reason.slice(0, 2000),
-            attempt: outcome.counted ? attempt + 1 : attempt,
+            // The run number (x-switchyard-attempt, Job.attempts) counts every run, read-only ones too.
+            attempt: attempt + 1,
             retry_at: new Date(now + delay).toISOString(),
           };
           finished = await this.#cx.produce(retryTopic, [{ value: JSON.stringify(retry) }]);

@@ -336,6 +336,91 @@ describeIfService(services.kafka, 'executor: ChangeProp compatibility on a real 
     expect(handle.metrics.total('retries', { type })).toBe(2);
   });
 
+  test('HTTP dispatch sends x-request-id, x-triggered-by and the rule headers; a redirect is not followed and a 423 goes to the error topic', async () => {
+    const type = uniq('http');
+    const stream = `mediawiki.job.${type}`;
+    const topic = await createTopic(stream);
+    const target = await runner((k) =>
+      k === 'redirect'
+        ? { status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } }
+        : { status: Number(k) },
+    );
+    const sec = section(
+      [topic],
+      {},
+      { endpoint: target.url, headers: { 'X-Wiki': '{{message.meta.domain}}/{{message.params.k}}' } },
+    );
+    const handle = await start(sec, {});
+    const ev = (k: string) =>
+      buildJobEvent(job(type, 'frwiki', { k }, { requestId: `req-${k}` }), {
+        stream,
+        secret: SECRET,
+        now: Date.now(),
+      });
+    await produce(topic, [ev('200'), ev('redirect'), ev('423')]);
+    const errors = await readTopic<ErrorEvent>(`${sec.service}.error`, 2);
+    await waitFor(() => handle.metrics.total('executed', { type }) === 1, 10_000, 'the 200 run');
+    // One request each: the redirect was not followed, neither error was retried.
+    expect(target.requests.map((r) => r.event.params.k).sort()).toEqual(['200', '423', 'redirect']);
+    for (const r of target.requests) {
+      const k = String(r.event.params.k);
+      expect(r.path).toBe('/rpc/RunSingleJob.php');
+      expect(r.headers['x-request-id']).toBe(`req-${k}`);
+      expect(r.headers['x-triggered-by']).toBe(`req:req-${k},${stream}:undefined`);
+      expect(r.headers['x-wiki']).toBe(`frwiki/${k}`);
+      expect(r.headers['content-type']).toBe('application/json');
+    }
+    const byK = new Map(errors.map((e) => [String((e.original_event as JobEvent).params.k), e]));
+    expect(byK.get('redirect')?.message).toMatch(
+      /^HTTP 302: redirects are not followed \(Location: http:\/\/127\.0\.0\.1:1\/elsewhere\)/,
+    );
+    expect(byK.get('redirect')?.details?.status).toBe(302);
+    expect(byK.get('423')?.reason).toBe('failed');
+    expect(byK.get('423')?.details?.status).toBe(423);
+    expect(handle.metrics.total('retries', { type })).toBe(0);
+  });
+
+  test('a 500 with X-Readonly is retried 30–60 s later without using up a retry; a plain 500 uses one', async () => {
+    const type = uniq('readonly');
+    const stream = `mediawiki.job.${type}`;
+    const topic = await createTopic(stream);
+    // 1st run: read-only (uncounted); 2nd: a counted failure; 3rd: success. retryLimit 1 allows it.
+    const target = await runner((_k, n) =>
+      n === 1 ? { status: 500, headers: { 'X-Readonly': 'true' } } : { status: n === 2 ? 500 : 200 },
+    );
+    let offset = 0;
+    const sec = section(
+      [topic],
+      {},
+      { endpoint: target.url, retryLimit: 1, retryDelay: 0.1, retryFactor: 1, reenqueueDelay: 0.2 },
+    );
+    const handle = await start(sec, { now: () => Date.now() + offset });
+    const event = buildJobEvent(job(type, 'itwiki', { k: 'ro' }), {
+      stream,
+      secret: SECRET,
+      now: Date.now(),
+    });
+    await produce(topic, [event]);
+    const retryTopic = `${sec.service}.retry.${stream}`;
+    const [first] = await readTopic<RetryEvent>(retryTopic, 1);
+    const delay = Date.parse(first?.retry_at ?? '') - Date.parse(first?.meta.dt ?? '');
+    expect(delay).toBeGreaterThanOrEqual(30_000);
+    expect(delay).toBeLessThanOrEqual(60_200);
+    expect(first?.error_status).toBe(500);
+    expect(first?.retries_left).toBe(2); // this retry and one more: the read-only run did not count
+    expect(first?.attempt).toBe(2); // runs are numbered; only the retry budget ignores read-only ones
+    // Not before its time: the retry is re-enqueued (reenqueueDelay 0.2 s), never run early.
+    await new Promise((r) => setTimeout(r, 800));
+    expect(target.requests).toHaveLength(1);
+    expect(handle.metrics.total('reenqueued', { type })).toBeGreaterThan(0);
+    offset = 61_000;
+    await waitFor(() => handle.metrics.total('executed', { type }) === 1, 20_000, 'the third run succeeds');
+    expect(target.requests).toHaveLength(3);
+    expect(target.requests.map((r) => r.headers['x-switchyard-attempt'])).toEqual(['1', '2', '3']);
+    expect(handle.metrics.total('retries', { type })).toBe(2);
+    expect(await messageCount(`${sec.service}.error`).catch(() => 0)).toBe(0);
+  });
+
   test('a new consumer group starts at the latest message: the retained backlog is not replayed; later messages and a restart are consumed', async () => {
     const type = uniq('latest');
     const stream = `mediawiki.job.${type}`;
