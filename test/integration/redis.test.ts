@@ -377,6 +377,51 @@ describeIfService(services.redis, 'redis backend (integration)', (url) => {
     expect(await other.ack(first as NonNullable<typeof first>)).toBe(true);
   });
 
+  test('pause: the paused key stops claims in the scripts; the pausing handle gives its prefetch buffer back; an ack-pop still acks', async () => {
+    const clock = new ManualClock();
+    const q = queue({ clock, claimTTL: 60, prefetch: 8 });
+    const other = queue({ type: q.type, clock, claimTTL: 60 });
+    await q.push(Array.from({ length: 5 }, (_, n) => ({ type: q.type, params: { n } })));
+    const first = await q.pop();
+    expect(first?.params).toEqual({ n: 0 });
+    expect(await client.zcard(q.keys.claimed)).toBe(5); // 1 handed out, 4 buffered
+    await q.pause();
+    expect(await client.exists(q.keys.paused)).toBe(1);
+    // The buffer went back to the front, attempts restored: the other handle counts 4 ready.
+    expect(await other.getSize()).toBe(4);
+    expect(await client.zcard(q.keys.claimed)).toBe(1);
+    expect(await q.pop()).toBeNull();
+    expect(await other.popBatch(10)).toEqual([]);
+    // The ack of the job claimed before the pause goes through the ack-pop script and is kept.
+    expect(await q.ack(first as NonNullable<typeof first>)).toBe(true);
+    expect(await other.getAcquiredCount()).toBe(0);
+    await other.resume();
+    expect(await client.exists(q.keys.paused)).toBe(0);
+    const rest = await other.popBatch(10);
+    expect(rest.map((j) => [j.params.n, j.attempts])).toEqual([
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [4, 1],
+    ]);
+  });
+
+  test('pause: a due delayed job is not promoted while paused; resume wakes a waiter for it', async () => {
+    const clock = new ManualClock();
+    const q = queue({ clock });
+    await q.push({ type: q.type, params: { n: 0 }, releaseTimestamp: clock.now() + 1_000 });
+    await q.pause();
+    clock.advance(2_000);
+    expect(await q.pop()).toBeNull();
+    expect(await client.zcard(q.keys.delayed)).toBe(1);
+    const waiter = queue({ type: q.type, clock });
+    const woke = waiter.waitForJobs({ timeout: 60_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await q.resume();
+    expect(await woke).toBe(true);
+    expect((await waiter.pop())?.params).toEqual({ n: 0 });
+  });
+
   test('prefetch stops at a job with a dedup key: it stays ready and keeps refusing its duplicate', async () => {
     const q = queue({ prefetch: 8 });
     const dedup = { type: q.type, params: { d: 1 }, removeDuplicates: true };

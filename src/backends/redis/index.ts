@@ -18,6 +18,7 @@
  * | `{prefix}:{domain:type}:tokens`      | hash   | id → live claim token (claimed jobs only)            |
  * | `{prefix}:{domain:type}:dedup`       | hash   | sha1 → number of ready/delayed jobs holding it       |
  * | `{prefix}:{domain:type}:root:<sig>`  | string | `timestamp|expiresAt` of the newest root, TTL        |
+ * | `{prefix}:{domain:type}:paused`      | string | exists while paused; the pop scripts claim nothing   |
  * | `{prefix}:{domain:type}:wake`        | channel| published when `ready` goes from empty to non-empty  |
  *
  * Every timestamp comes from the queue's clock (passed to the scripts), never from Redis `TIME`.
@@ -93,6 +94,8 @@ export const redisSupports: Supports = defineSupports({
   transactionalPush: false,
   // Pub/sub on a per-queue channel, published only when the ready list was empty (see wake.ts).
   wake: true,
+  // A `paused` key checked inside the pop and ack-pop scripts (see doSetPaused).
+  pause: true,
 });
 
 /** Jobs per push script call (a non-atomic batch is split; an atomic one is one call). */
@@ -209,7 +212,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     );
     const k = queueKeys(this.#prefix, this.domain, this.type);
     this.#keys = k;
-    this.#popKeys = [k.ready, k.delayed, k.data, k.claimed, k.attempts, k.tokens, k.dedup];
+    this.#popKeys = [k.ready, k.delayed, k.data, k.claimed, k.attempts, k.tokens, k.dedup, k.paused];
     this.#plainPushKeys = [k.data, k.ready];
     this.#ackKeys = [k.tokens, k.claimed, k.data, k.attempts];
     this.#releaseKeys = [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.delayed, k.abandoned, k.dedup];
@@ -572,6 +575,31 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     return repushed;
   }
 
+  // ---------------------------------------------------------------- pause / resume
+
+  /**
+   * Pause sets the queue's `paused` key, which the pop and ack-pop scripts check in the same
+   * script call as the claim, so every handle in every process stops claiming at its next pop.
+   * This handle's own prefetch buffer is given back first; another process's handle with
+   * `prefetch` may still hand out the up to `prefetch` jobs it had already claimed. Resume deletes
+   * the key and publishes on the wake channel when jobs are ready (resume-3.lua).
+   */
+  protected override async doSetPaused(paused: boolean): Promise<void> {
+    const k = this.#keys;
+    if (!paused) {
+      await this.#link.eval(scripts().resume, [k.paused, k.ready, k.delayed], [this.clock.now()]);
+      return;
+    }
+    await this.#link.command('SET', [k.paused, '1']);
+    await this.#exchange.idle();
+    const buffered = this.#exchange.takeBuffered();
+    if (buffered.length > 0) await this.#giveBack(buffered);
+  }
+
+  protected override async doIsPaused(): Promise<boolean> {
+    return Number(await this.#link.command('EXISTS', [this.#keys.paused])) === 1;
+  }
+
   // ---------------------------------------------------------------- listing
 
   protected override doList(state: JobState): AsyncIterable<ListedJob> {
@@ -701,9 +729,17 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   // ---------------------------------------------------------------- siblings
 
+  /** Types with ready jobs that are not paused (a paused queue is not worth a runner's visit). */
   protected override async doGetSiblingQueuesWithJobs(types: readonly string[]): Promise<string[]> {
-    const sizes = await this.doGetSiblingQueueSizes(types);
-    return types.filter((type) => (sizes[type] ?? 0) > 0);
+    const [sizes, paused] = await Promise.all([
+      this.doGetSiblingQueueSizes(types),
+      Promise.all(
+        types.map((type) =>
+          this.#link.command('EXISTS', [queueKeys(this.#prefix, this.domain, type).paused]),
+        ),
+      ),
+    ]);
+    return types.filter((type, i) => (sizes[type] ?? 0) > 0 && Number(paused[i]) !== 1);
   }
 
   /**
@@ -752,14 +788,17 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       if (signal.aborted) return false;
       const k = this.#keys;
       const now = this.clock.now();
-      const [ready, first] = (await Promise.all([
+      const [ready, first, pausedFlag] = (await Promise.all([
         this.#link.eval(scripts().size, [k.ready, k.delayed], [now]),
         this.#link.command('ZRANGE', [k.delayed, 0, 0, 'WITHSCORES']),
-      ])) as [unknown, unknown[]];
-      if (woken || Number(ready) > 0) return true;
+        this.#link.command('EXISTS', [k.paused]),
+      ])) as [unknown, unknown[], unknown];
+      // Paused: ready jobs do not count and no delayed job is awaited; resume() publishes.
+      const paused = Number(pausedFlag) === 1;
+      if (woken || (!paused && Number(ready) > 0)) return true;
       if (signal.aborted) return false;
       return await new Promise<boolean>((resolve) => {
-        const due = scoredMembers(first).values().next().value;
+        const due = paused ? undefined : scoredMembers(first).values().next().value;
         if (due !== undefined) {
           const ms = Math.max(0, due - this.clock.now());
           if (ms <= timeoutMs) timer = setTimeout(() => resolve(true), ms);

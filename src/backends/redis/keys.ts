@@ -17,6 +17,8 @@ export interface QueueKeys {
   readonly attempts: string;
   readonly tokens: string;
   readonly dedup: string;
+  /** Exists while the queue is paused (`pause()`); the pop scripts check it. */
+  readonly paused: string;
   /**
    * The pub/sub channel told when the ready list goes from empty to non-empty (not a key: the
    * scripts derive it from `ready`; see `wake.ts`).
@@ -51,6 +53,7 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
     attempts: `${base}attempts`,
     tokens: `${base}tokens`,
     dedup: `${base}dedup`,
+    paused: `${base}paused`,
     wake: `${base}wake`,
   });
 }

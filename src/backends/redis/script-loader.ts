@@ -18,7 +18,7 @@ import type { RedisClientLike } from './connection.js';
 
 /** One loaded script: its source with includes inlined, and that source's SHA-1. */
 export interface LuaScript {
-  /** The file name without `.lua`, e.g. `pop-7`. */
+  /** The file name without `.lua`, e.g. `pop-8`. */
   readonly name: string;
   /** How many KEYS the script takes (the number after the last dash). */
   readonly numberOfKeys: number;
@@ -55,7 +55,7 @@ function readScript(dir: URL, name: string): string {
   return expand(name);
 }
 
-/** Loads one script by file name (`pop-7`). */
+/** Loads one script by file name (`pop-8`). */
 function load(dir: URL, name: string): LuaScript {
   const m = /-(\d+)$/.exec(name);
   if (!m) throw new Error(`switchyard redis backend: script name ${name} lacks its -<nKeys> suffix`);
@@ -84,6 +84,7 @@ export interface Scripts {
   readonly size: LuaScript;
   readonly ackPop: LuaScript;
   readonly giveBack: LuaScript;
+  readonly resume: LuaScript;
 }
 
 let cached: Scripts | null = null;
@@ -95,7 +96,7 @@ export function scripts(): Scripts {
   cached = Object.freeze({
     push: load(dir, 'push-4'),
     pushPlain: load(dir, 'push-plain-2'),
-    pop: load(dir, 'pop-7'),
+    pop: load(dir, 'pop-8'),
     ack: load(dir, 'ack-4'),
     release: load(dir, 'release-8'),
     extend: load(dir, 'extend-2'),
@@ -105,7 +106,8 @@ export function scripts(): Scripts {
     registerRoot: load(dir, 'register-root-1'),
     promote: load(dir, 'promote-2'),
     size: load(dir, 'size-2'),
-    ackPop: load(dir, 'ackpop-7'),
+    ackPop: load(dir, 'ackpop-8'),
+    resume: load(dir, 'resume-3'),
     giveBack: load(dir, 'giveback-6'),
   });
   return cached;

@@ -6,7 +6,7 @@
 ]]
 
 --- Claims up to `want` ready jobs and appends `id, stored, attempts, token` per job to `out`.
--- `k` holds the keys in pop-7's order: ready, delayed, data, claimed, attempts, tokens, dedup.
+-- `k` holds the keys in pop-8's order: ready, delayed, data, claimed, attempts, tokens, dedup (, paused).
 -- `track`: true = record the claim (claimTTL > 0); false = the claim removes the job.
 -- Tokens are nonce .. '.' .. n, n counting from `n` + 1 (the tokens used so far in this call).
 -- `plain`: stop at the first job with a dedup key and leave it, and the jobs behind it, ready

@@ -2,7 +2,7 @@
 --[[
   Acks claimed jobs, then claims ready ones, in one round trip: the group commit of concurrent
   `ack()` and `pop()` calls on one handle, and the refill of its prefetch buffer. The acks are
-  exactly ack-4's (P-8, P-11: fenced by the claim token); the claims exactly pop-7's (P-5, P-6,
+  exactly ack-4's (P-8, P-11: fenced by the claim token); the claims exactly pop-8's (P-5, P-6,
   P-7: due delayed jobs are promoted first). With nothing to claim it only acks.
 
   KEYS[1] ready     list   popped from the tail (RPOP): FIFO
@@ -12,6 +12,7 @@
   KEYS[5] attempts  hash   id -> claims so far
   KEYS[6] tokens    hash   id -> live claim token
   KEYS[7] dedup     hash   sha1 -> holders
+  KEYS[8] paused    string exists while the queue is paused: the acks happen, nothing is claimed
 
   ARGV[1] now (Unix ms, the queue's clock)
   ARGV[2] count of jobs to claim (>= 0, <= 1000)
@@ -37,7 +38,7 @@ local acks = tonumber(ARGV[7])
 local out = { 0, acks }
 ack_claims(KEYS[6], KEYS[4], KEYS[3], KEYS[5], ARGV, 8, acks, out)
 local want, extra = tonumber(ARGV[2]), tonumber(ARGV[6])
-if want + extra > 0 then
+if want + extra > 0 and redis.call('EXISTS', KEYS[8]) == 0 then
   local track = ARGV[3] == '1'
   promote_due(KEYS[2], KEYS[1], ARGV[1], tonumber(ARGV[5]))
   local n = claim_ready(KEYS, ARGV[1], want, track, ARGV[4], out, 0, false)

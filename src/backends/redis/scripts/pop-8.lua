@@ -2,7 +2,7 @@
 --[[
   Claims up to `count` ready jobs (P-5, P-6, P-7). Due delayed jobs are moved to ready first, so
   no maintenance pass is needed for them. Ids whose stored job is missing are dropped and counted
-  (includes/claim.lua).
+  (includes/claim.lua). A paused queue (KEYS[8] exists) claims nothing and promotes nothing.
 
   KEYS[1] ready     list   popped from the tail (RPOP): FIFO
   KEYS[2] delayed   zset   id -> release time
@@ -11,6 +11,7 @@
   KEYS[5] attempts  hash   id -> claims so far
   KEYS[6] tokens    hash   id -> live claim token
   KEYS[7] dedup     hash   sha1 -> holders
+  KEYS[8] paused    string exists while the queue is paused (pause())
 
   ARGV[1] now (Unix ms, the queue's clock)
   ARGV[2] count (>= 1, <= 1000)
@@ -26,6 +27,7 @@
 --- @include "includes/promote"
 --- @include "includes/claim"
 
+if redis.call('EXISTS', KEYS[8]) == 1 then return { 0 } end
 promote_due(KEYS[2], KEYS[1], ARGV[1], tonumber(ARGV[5]))
 local out = { 0 }
 claim_ready(KEYS, ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4], out, 0, false)
