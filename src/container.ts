@@ -45,6 +45,7 @@ import { configInvalid, type Issue } from './core/errors.js';
 import { ConnectionPool, JobQueueFarm, type JobQueueFarmOptions } from './core/farm.js';
 import type { ConnectionProvider } from './core/job-queue-group.js';
 import { validateExecutorSection } from './executor/config.js';
+import { validatePeriodicSection } from './periodic/config.js';
 import { CLASS_NAME_PATTERN, type ClassKind, ClassRegistry, classToken } from './registry.js';
 import { validateBackoffThrottlingSection, validateRunnersSection } from './runner/service-config.js';
 
@@ -442,6 +443,7 @@ export const CONFIG_SECTIONS: Readonly<Record<string, SectionValidator>> = Objec
   executor: validateExecutorSection,
   runners: validateRunnersSection,
   backoffThrottling: validateBackoffThrottlingSection,
+  periodic: validatePeriodicSection,
 });
 
 /** Options of {@link loadConfig}: as the core's, with the registry defaulting to {@link defaultRegistry}. */

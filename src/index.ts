@@ -175,6 +175,17 @@ export {
   partitionExpansion,
 } from './expansion/index.js';
 export {
+  type MissedTicks,
+  type PeriodicEntry,
+  type PeriodicLogger,
+  type PeriodicQueueSource,
+  type PeriodicRound,
+  PeriodicScheduler,
+  type PeriodicSchedulerOptions,
+  parsePeriodicSection,
+  validatePeriodicSection,
+} from './periodic/index.js';
+export {
   CLASS_NAME_PATTERN,
   type ClassKind,
   type ClassLoaderEntry,

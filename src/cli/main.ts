@@ -127,6 +127,7 @@ export function buildProgram(done: (code: number) => void): Command {
       )
       .option('--limit <n>', 'with --list: at most this many jobs (default 100)', integer(1))
       .option('--all-domains', 'with --group: every domain the config lists or the stores hold')
+      .option('--periodic', "the config's periodic schedules with their last and next ticks")
       .option('-t, --type <type>', 'only this job type'),
   ).action(action(showJobsCommand));
 

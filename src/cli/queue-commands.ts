@@ -4,10 +4,12 @@
  *
  * @packageDocumentation
  */
+
 import { Chron, type MaintenancePassResult, runMaintenancePass } from '../chron/index.js';
 import type { JobState, ListedJob } from '../core/job.js';
 import { getStateCounts, type JobQueue, type StoredQueue } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
+import { type PeriodicEntry, PeriodicScheduler, parsePeriodicSection } from '../periodic/index.js';
 import { installSignalHandlers } from '../runner/signals.js';
 import {
   assertKnownType,
@@ -40,6 +42,8 @@ export interface ShowJobsOptions extends CommonOptions {
   readonly type?: string;
   /** With `group`: every domain the config lists or the stores hold. */
   readonly allDomains?: boolean;
+  /** The `periodic` schedules with their last and next ticks. */
+  readonly periodic?: boolean;
 }
 
 function poppable(queue: JobQueue): boolean {
@@ -118,6 +122,7 @@ export async function showJobsCommand(options: ShowJobsOptions): Promise<number>
   }
   const ctx = await openContext(options);
   try {
+    if (options.periodic) return await showPeriodic(ctx, options);
     if (options.allDomains) return await showAllDomains(ctx, options);
     const group = ctx.group();
     const found = await typesOf(group, options.type);
@@ -184,6 +189,41 @@ export async function showJobsCommand(options: ShowJobsOptions): Promise<number>
   } finally {
     await ctx.close();
   }
+}
+
+/** `show-jobs --periodic`: each schedule, its queue's last claimed tick and the next tick. */
+async function showPeriodic(ctx: CliContext, options: ShowJobsOptions): Promise<number> {
+  const entries = parsePeriodicSection(ctx.config.sections.periodic).filter(
+    (e) => options.type === undefined || e.type === options.type,
+  );
+  const scheduler = new PeriodicScheduler(ctx.farm, entries);
+  const next = await scheduler.nextTicks();
+  const rows: Array<PeriodicEntry & { domain: string; last: string | null; next: string | null }> = [];
+  for (const e of entries) {
+    const domain = e.domain ?? ctx.config.defaultDomain;
+    const last = await ctx.farm.group(domain).get(e.type).lastPeriodicTick(e.name);
+    const iso = (t: number | null | undefined) =>
+      t === null || t === undefined ? null : new Date(t).toISOString();
+    rows.push({ ...e, domain, last: iso(last), next: iso(next[e.name]) });
+  }
+  output(options, rows, () =>
+    rows.length === 0
+      ? 'no periodic schedules in the config'
+      : table([
+          ['name', 'type', 'domain', 'cron', 'timezone', 'missed', 'last', 'next'],
+          ...rows.map((r) => [
+            r.name,
+            r.type,
+            r.domain,
+            r.cron,
+            r.timezone,
+            r.missed,
+            r.last ?? '-',
+            r.next ?? '-',
+          ]),
+        ]),
+  );
+  return ExitCode.OK;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   configInvalid,
   ErrorCode,
   type Issue,
+  invalidJob,
   notSupported,
   queueClosed,
   readOnly,
@@ -630,6 +631,32 @@ export abstract class JobQueue<T extends string = JobType> {
     return this.#timed('isPaused', () => this.doIsPaused());
   }
 
+  // ---------------------------------------------------------------- periodic ticks
+
+  /**
+   * Claims tick `tick` (Unix ms, the scheduled time) of the periodic schedule `name` on this queue:
+   * true for exactly one caller across every process on the store, and only when `tick` is later
+   * than the last tick claimed (compare-and-set in the store), so a tick is never fired twice and
+   * never after a later one. Used by {@link PeriodicScheduler}.
+   *
+   * @throws `SWITCHYARD_INVALID_JOB` for a bad name or tick, `SWITCHYARD_NOT_SUPPORTED` without
+   *   `supports.periodicTicks`, `SWITCHYARD_READ_ONLY`.
+   */
+  async claimPeriodicTick(name: string, tick: number): Promise<boolean> {
+    this.#assertWritable();
+    if (!this.supports.periodicTicks) throw notSupported('claimPeriodicTick', String(this));
+    checkTickArgs(name, tick);
+    return this.#timed('claimPeriodicTick', () => this.doClaimPeriodicTick(name, tick));
+  }
+
+  /** The last tick of schedule `name` claimed on this queue (Unix ms), or null when none was. */
+  async lastPeriodicTick(name: string): Promise<number | null> {
+    this.#assertOpen();
+    if (!this.supports.periodicTicks) throw notSupported('lastPeriodicTick', String(this));
+    checkTickArgs(name, 0);
+    return this.#timed('lastPeriodicTick', () => this.doLastPeriodicTick(name));
+  }
+
   #assertPausable(op: string): void {
     this.#assertWritable();
     if (!this.supports.pause) throw notSupported(op, String(this));
@@ -903,6 +930,19 @@ export abstract class JobQueue<T extends string = JobType> {
     return Promise.reject(notSupported('isPaused', String(this)));
   }
 
+  /**
+   * Atomically: when no tick of `name` is stored, or the stored one is earlier than `tick`, store
+   * `tick` and return true; else false. Mandatory when `supports.periodicTicks`.
+   */
+  protected doClaimPeriodicTick(_name: string, _tick: number): Promise<boolean> {
+    return Promise.reject(notSupported('claimPeriodicTick', String(this)));
+  }
+
+  /** The stored tick of `name`, or null. Mandatory when `supports.periodicTicks`. */
+  protected doLastPeriodicTick(_name: string): Promise<number | null> {
+    return Promise.reject(notSupported('lastPeriodicTick', String(this)));
+  }
+
   /** Removes every job of this queue. Mandatory. */
   protected doDelete(): Promise<void> {
     return Promise.reject(notSupported('delete', String(this)));
@@ -990,6 +1030,8 @@ export abstract class JobQueue<T extends string = JobType> {
       waitForJobs: (timeoutMs, signal) => queue.doWaitForJobs(timeoutMs, signal),
       setPaused: (paused) => queue.doSetPaused(paused),
       isPaused: () => queue.doIsPaused(),
+      claimPeriodicTick: (name, tick) => queue.doClaimPeriodicTick(name, tick),
+      lastPeriodicTick: (name) => queue.doLastPeriodicTick(name),
     };
   }
 
@@ -1144,6 +1186,26 @@ export interface JobQueueHooks {
   waitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean>;
   setPaused(paused: boolean): Promise<void>;
   isPaused(): Promise<boolean>;
+  claimPeriodicTick(name: string, tick: number): Promise<boolean>;
+  lastPeriodicTick(name: string): Promise<number | null>;
+}
+
+/** Longest periodic schedule name (it is part of a store key / primary key). */
+export const MAX_PERIODIC_NAME = 128;
+
+function checkTickArgs(name: string, tick: number): void {
+  const issues: Issue[] = [];
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_PERIODIC_NAME) {
+    issues.push({
+      path: 'name',
+      message: `must be a string of 1–${MAX_PERIODIC_NAME} characters`,
+      value: name,
+    });
+  }
+  if (!Number.isSafeInteger(tick) || tick < 0) {
+    issues.push({ path: 'tick', message: 'must be a non-negative integer (Unix ms)', value: tick });
+  }
+  if (issues.length > 0) throw invalidJob(issues);
 }
 
 /** A queue's four state counts (P-17), asked together: what `show-jobs` and the dashboard show. */

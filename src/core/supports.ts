@@ -54,6 +54,12 @@ export interface Supports {
    * handle on it (every runner process) stops popping the queue at its next pop; pushes still land.
    */
   readonly pause: boolean;
+  /**
+   * `claimPeriodicTick()` / `lastPeriodicTick()` work: the store keeps, per (domain, type) and
+   * periodic schedule name, the last tick claimed, and a claim of a later tick succeeds for exactly
+   * one caller (compare-and-set in the store), so periodic jobs fire once per tick across processes.
+   */
+  readonly periodicTicks: boolean;
 }
 
 /** The all-false baseline a manifest is merged over. */
@@ -74,6 +80,7 @@ export const NO_SUPPORT: Supports = Object.freeze({
   transactionalPush: false,
   wake: false,
   pause: false,
+  periodicTicks: false,
 });
 
 /** Capabilities that only make sense for a backend that can pop. */

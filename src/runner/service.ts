@@ -20,6 +20,8 @@ import { type Clock, systemClock } from '../core/clock.js';
 import type { JobQueueFarm } from '../core/farm.js';
 import type { JobQueue } from '../core/job-queue.js';
 import type { JobTracer } from '../core/tracing.js';
+import { type PeriodicEntry, parsePeriodicSection } from '../periodic/config.js';
+import { PeriodicScheduler } from '../periodic/scheduler.js';
 import { consoleLogger, HandlerRegistry, type JobHandler, type RunnerLogger } from './handlers.js';
 import { type BackoffOptions, JobRunner, type JobRunStatus, type RunResult } from './runner.js';
 import {
@@ -67,6 +69,11 @@ export interface RunnerServiceOptions {
   readonly clock?: Clock;
   /** Random source in [0, 1) for tie-breaks. Default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Periodic schedules to push while running (default: the config's `periodic` section); `false`
+   * for none. Never run by a run with `exitWhenIdle`.
+   */
+  readonly periodic?: readonly PeriodicEntry[] | false;
 }
 
 /** Options of {@link RunnerService.run}. */
@@ -249,6 +256,42 @@ export class RunnerService {
   }
 
   async #run(options: ServiceRunOptions): Promise<ServiceResult> {
+    const periodic = options.exitWhenIdle === true ? null : await this.#startPeriodic(options.signal);
+    try {
+      return await this.#runSlots(options);
+    } finally {
+      await periodic?.stop();
+    }
+  }
+
+  /** Starts the periodic scheduler beside the slots (when there are schedules); its stop(). */
+  async #startPeriodic(signal: AbortSignal | undefined): Promise<{ stop(): Promise<void> } | null> {
+    const entries =
+      this.#options.periodic === false
+        ? []
+        : (this.#options.periodic ?? parsePeriodicSection(this.#farm.config.sections.periodic));
+    if (entries.length === 0) return null;
+    const scheduler = new PeriodicScheduler(this.#farm, entries, {
+      clock: this.#clock,
+      logger: this.#logger,
+    });
+    await scheduler.init(); // a type routed to a backend without periodic ticks fails the run here
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const running = scheduler.run(stop.signal).catch((err: unknown) => {
+      this.#logger.error('periodic scheduler stopped on an error', { error: String(err) });
+    });
+    return {
+      stop: async () => {
+        signal?.removeEventListener('abort', onAbort);
+        stop.abort();
+        await running;
+      },
+    };
+  }
+
+  async #runSlots(options: ServiceRunOptions): Promise<ServiceResult> {
     const signal = options.signal;
     const deadline =
       options.maxTime === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + options.maxTime * 1000;

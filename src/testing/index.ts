@@ -62,6 +62,7 @@ import * as manifest from './conformance/manifest.js';
 import * as notSupported from './conformance/not-supported.js';
 import * as orders from './conformance/orders.js';
 import * as pause from './conformance/pause.js';
+import * as periodic from './conformance/periodic.js';
 import * as popAck from './conformance/pop-ack.js';
 import * as push from './conformance/push.js';
 import * as readOnly from './conformance/read-only.js';
@@ -104,6 +105,7 @@ const GROUPS = [
   siblings,
   wake,
   pause,
+  periodic,
   close,
   notSupported,
 ] as const;

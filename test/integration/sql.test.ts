@@ -158,16 +158,17 @@ function dialectTests(target: Target): void {
     trackPrefix(target, prefix);
     const knex = await target.hostKnex();
     expect(await schemaStatus(knex, { prefix })).toBeNull();
-    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2, 3], version: SCHEMA_VERSION });
+    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2, 3, 4], version: SCHEMA_VERSION });
     expect(await migrate(knex, { prefix })).toEqual({ applied: [], version: SCHEMA_VERSION });
     const ledger = rows(await knex.raw(`SELECT version, name, breaking FROM ${prefix}migrations`, []));
     expect(ledger.map((r) => [Number(r.version), r.name, Number(r.breaking)])).toEqual([
       [1, 'init', 0],
       [2, 'partial-dedup-index', 0],
       [3, 'paused-queues', 0],
+      [4, 'periodic-ticks', 0],
     ]);
     expect(await schemaStatus(knex, { prefix })).toEqual({
-      applied: [1, 2, 3],
+      applied: [1, 2, 3, 4],
       pending: [],
       unknownBreaking: [],
     });

@@ -70,6 +70,8 @@ export function federatedSupports(partitions: readonly Supports[]): Supports {
     wake: all('wake'),
     // Fanned out: every partition stores the flag, so every partition's pops honour it.
     pause: all('pause'),
+    // Each schedule's ticks live in the one partition a consistent hash of its name picks.
+    periodicTicks: all('periodicTicks'),
   });
 }
 
@@ -494,6 +496,24 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
         first.reason,
       );
     }
+  }
+
+  /**
+   * A schedule's ticks live in the partition the hash ring assigns to its name, ejected or not: a
+   * tick claimed elsewhere during an outage could fire twice, so a down partition fails the claim
+   * (the scheduler logs it and that tick is skipped) rather than moving it.
+   */
+  protected override doClaimPeriodicTick(name: string, tick: number): Promise<boolean> {
+    return this.#tickPartition(name).hooks.claimPeriodicTick(name, tick);
+  }
+
+  protected override doLastPeriodicTick(name: string): Promise<number | null> {
+    return this.#tickPartition(name).hooks.lastPeriodicTick(name);
+  }
+
+  #tickPartition(name: string): Partition {
+    const located = this.#ring.locate(`periodic:${name}`);
+    return (located === null ? undefined : this.#byName.get(located)) ?? (this.#partitions[0] as Partition);
   }
 
   /** True when any partition is paused (a half-done pause or resume reads as paused). */

@@ -48,6 +48,8 @@ export const memorySupports: Supports = defineSupports({
   wake: true,
   // The flag lives on the queue state in the store object, shared by every handle on the store.
   pause: true,
+  // A map on the queue state: the compare-and-set is one synchronous step.
+  periodicTicks: true,
 });
 
 /** One stored job. Mutable: the queue moves it between states. */
@@ -87,6 +89,8 @@ class QueueState {
   readonly waiters = new Set<(event: 'ready' | 'delayed') => void>();
   /** Paused (`pause()`): pops return null and waiters are not told of ready jobs until resumed. */
   paused = false;
+  /** Periodic schedule name → the last tick claimed (Unix ms). */
+  readonly ticks = new Map<string, number>();
 
   constructor(
     readonly domain: string,
@@ -301,6 +305,18 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override async doIsPaused(): Promise<boolean> {
     return this.#state.paused;
+  }
+
+  protected override async doClaimPeriodicTick(name: string, tick: number): Promise<boolean> {
+    const ticks = this.#state.ticks;
+    const last = ticks.get(name);
+    if (last !== undefined && last >= tick) return false;
+    ticks.set(name, tick);
+    return true;
+  }
+
+  protected override async doLastPeriodicTick(name: string): Promise<number | null> {
+    return this.#state.ticks.get(name) ?? null;
   }
 
   protected override async doPop(): Promise<ClaimedJob | null> {

@@ -19,6 +19,7 @@
  * | `{prefix}:{domain:type}:dedup`       | hash   | sha1 → number of ready/delayed jobs holding it       |
  * | `{prefix}:{domain:type}:root:<sig>`  | string | `timestamp|expiresAt` of the newest root, TTL        |
  * | `{prefix}:{domain:type}:paused`      | string | exists while paused; the pop scripts claim nothing   |
+ * | `{prefix}:{domain:type}:ticks`       | hash   | periodic schedule name → last tick claimed (ms)      |
  * | `{prefix}:{domain:type}:wake`        | channel| published when `ready` goes from empty to non-empty  |
  *
  * Every timestamp comes from the queue's clock (passed to the scripts), never from Redis `TIME`.
@@ -96,6 +97,8 @@ export const redisSupports: Supports = defineSupports({
   wake: true,
   // A `paused` key checked inside the pop and ack-pop scripts (see doSetPaused).
   pause: true,
+  // A hash of last ticks, compare-and-set by tick-1.lua.
+  periodicTicks: true,
 });
 
 /** Jobs per push script call (a non-atomic batch is split; an atomic one is one call). */
@@ -598,6 +601,17 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override async doIsPaused(): Promise<boolean> {
     return Number(await this.#link.command('EXISTS', [this.#keys.paused])) === 1;
+  }
+
+  // ---------------------------------------------------------------- periodic ticks
+
+  protected override async doClaimPeriodicTick(name: string, tick: number): Promise<boolean> {
+    return Number(await this.#link.eval(scripts().tick, [this.#keys.ticks], [name, tick])) === 1;
+  }
+
+  protected override async doLastPeriodicTick(name: string): Promise<number | null> {
+    const v = await this.#link.command('HGET', [this.#keys.ticks, name]);
+    return v === null || v === undefined ? null : Number(v);
   }
 
   // ---------------------------------------------------------------- listing

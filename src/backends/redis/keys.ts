@@ -19,6 +19,8 @@ export interface QueueKeys {
   readonly dedup: string;
   /** Exists while the queue is paused (`pause()`); the pop scripts check it. */
   readonly paused: string;
+  /** Periodic schedule name → the last tick claimed (`claimPeriodicTick()`). */
+  readonly ticks: string;
   /**
    * The pub/sub channel told when the ready list goes from empty to non-empty (not a key: the
    * scripts derive it from `ready`; see `wake.ts`).
@@ -54,6 +56,7 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
     tokens: `${base}tokens`,
     dedup: `${base}dedup`,
     paused: `${base}paused`,
+    ticks: `${base}ticks`,
     wake: `${base}wake`,
   });
 }

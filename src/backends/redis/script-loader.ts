@@ -85,6 +85,7 @@ export interface Scripts {
   readonly ackPop: LuaScript;
   readonly giveBack: LuaScript;
   readonly resume: LuaScript;
+  readonly tick: LuaScript;
 }
 
 let cached: Scripts | null = null;
@@ -108,6 +109,7 @@ export function scripts(): Scripts {
     size: load(dir, 'size-2'),
     ackPop: load(dir, 'ackpop-8'),
     resume: load(dir, 'resume-3'),
+    tick: load(dir, 'tick-1'),
     giveBack: load(dir, 'giveback-6'),
   });
   return cached;

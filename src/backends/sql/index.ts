@@ -129,6 +129,8 @@ export const sqlSupports: Supports = defineSupports({
   transactionalPush: true,
   // A `paused_queues` row, checked by every claim statement (NOT EXISTS in the same statement).
   pause: true,
+  // A `periodic_ticks` row per schedule (migration 4), moved forward by single statements.
+  periodicTicks: true,
 });
 
 /** Longest domain / type name (the VARCHAR(255) columns). */
@@ -682,6 +684,26 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
         knex,
         paused ? Q.pauseQueue(this.#d, this.#t, this.#q, now) : Q.resumeQueue(this.#t, this.#q),
       );
+    });
+  }
+
+  // ---------------------------------------------------------------- periodic ticks
+
+  /** The first tick ever is an insert-ignore, a later one a guarded UPDATE: one statement each. */
+  protected override doClaimPeriodicTick(name: string, tick: number): Promise<boolean> {
+    return this.#run('claimPeriodicTick', async () => {
+      const knex = await this.#ready();
+      if ((await this.#affected(knex, Q.insertTick(this.#d, this.#t, this.#q, name, tick))) === 1)
+        return true;
+      return (await this.#affected(knex, Q.advanceTick(this.#t, this.#q, name, tick))) === 1;
+    });
+  }
+
+  protected override doLastPeriodicTick(name: string): Promise<number | null> {
+    return this.#run('lastPeriodicTick', async () => {
+      const knex = await this.#ready();
+      const [row] = await this.#rows(knex, Q.tickRow(this.#t, this.#q, name));
+      return row === undefined ? null : Number((row as { tick: unknown }).tick);
     });
   }
 

@@ -29,6 +29,8 @@ export interface Tables {
   readonly migrations: string;
   /** Paused (domain, type) pairs (migration 3). */
   readonly paused: string;
+  /** The last claimed tick per (domain, type, periodic schedule) (migration 4). */
+  readonly ticks: string;
 }
 
 /** Table names for `prefix` (validated elsewhere: `[a-z_][a-z0-9_]*`, so never quoted). */
@@ -39,6 +41,7 @@ export function tablesFor(prefix: string): Tables {
     rootJobs: `${prefix}root_jobs`,
     migrations: `${prefix}migrations`,
     paused: `${prefix}paused_queues`,
+    ticks: `${prefix}periodic_ticks`,
   });
 }
 
@@ -695,6 +698,30 @@ export function pausedRow(t: Tables, q: QueueKey): Query {
   return {
     sql: `SELECT 1 AS x FROM ${t.paused} WHERE domain = ? AND type = ?`,
     bindings: [q.domain, q.type],
+  };
+}
+
+/** The first tick ever of a schedule: inserts the row unless one exists (affected 1 = claimed). */
+export function insertTick(d: Dialect, t: Tables, q: QueueKey, name: string, tick: number): Query {
+  return {
+    sql: `${d.insertIgnore.head} ${t.ticks} (domain, type, name, tick) VALUES (?, ?, ?, ?)${d.insertIgnore.tail}`,
+    bindings: [q.domain, q.type, name, tick],
+  };
+}
+
+/** A later tick: moves the row forward only from an earlier tick (affected 1 = claimed). */
+export function advanceTick(t: Tables, q: QueueKey, name: string, tick: number): Query {
+  return {
+    sql: `UPDATE ${t.ticks} SET tick = ? WHERE domain = ? AND type = ? AND name = ? AND tick < ?`,
+    bindings: [tick, q.domain, q.type, name, tick],
+  };
+}
+
+/** The schedule's row (`tick`), if any. */
+export function tickRow(t: Tables, q: QueueKey, name: string): Query {
+  return {
+    sql: `SELECT tick FROM ${t.ticks} WHERE domain = ? AND type = ? AND name = ?`,
+    bindings: [q.domain, q.type, name],
   };
 }
 

@@ -22,12 +22,18 @@ import { DEFAULT_PREFIX, PREFIX_PATTERN } from '../settings.js';
 import { migration0001 } from './0001_init.js';
 import { migration0002 } from './0002_partial_dedup_index.js';
 import { migration0003 } from './0003_paused_queues.js';
+import { migration0004 } from './0004_periodic_ticks.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = Object.freeze([migration0001, migration0002, migration0003]);
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  migration0001,
+  migration0002,
+  migration0003,
+  migration0004,
+]);
 
 /** The schema version this switchyard needs (the last migration's). */
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
