@@ -204,7 +204,7 @@ export function getBackend(name: string): Promise<BackendModule> {
   return defaultRegistry.load(name);
 }
 
-// ================================================================ aggregators (SPEC §7)
+// ================================================================ aggregators (promises §7)
 
 /** Loads an aggregator module: resolves to it, or to an ES module namespace whose `default` is it. */
 export type AggregatorLoader = () => Promise<AggregatorModule | { readonly default: AggregatorModule }>;

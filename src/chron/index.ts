@@ -1,5 +1,5 @@
 /**
- * Chron (SPEC §8): periodic `runMaintenance` over every queue of every domain (recycle expired
+ * Chron (promises §8): periodic `runMaintenance` over every queue of every domain (recycle expired
  * claims, abandon exhausted ones, prune old abandoned jobs, release due delayed jobs), with counts.
  * Safe on several hosts at once: each backend's maintenance is atomic.
  *
@@ -148,7 +148,7 @@ export interface AggregatorRebuildResult {
 }
 
 /**
- * Rebuilds the aggregator's map from the queues (SPEC §7): for each domain, the group's
+ * Rebuilds the aggregator's map from the queues (promises §7): for each domain, the group's
  * `getQueuesWithJobs()` (one sibling query per store), then one atomic
  * `replaceReadyQueues(map, builtAt)`, so lost notifications heal and pushes made while the
  * rebuild read the queues are kept. When a domain cannot be read (or the pass is aborted) nothing
@@ -214,7 +214,7 @@ export interface ChronOptions {
   /** Called after each pass (metrics, tests). */
   readonly onPass?: (result: MaintenancePassResult) => void;
   /**
-   * The aggregator each pass rebuilds after maintenance (SPEC §7). Default: the target's own;
+   * The aggregator each pass rebuilds after maintenance (promises §7). Default: the target's own;
    * `null` = no rebuild.
    */
   readonly aggregator?: JobQueueAggregator | null;

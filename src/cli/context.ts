@@ -112,7 +112,7 @@ export async function openContext(
 ): Promise<CliContext> {
   const config = await loadCliConfig(options);
   const domain = options.domain ?? config.defaultDomain;
-  // With an `aggregator` section the queues notify it and `chron` rebuilds it (SPEC §7).
+  // With an `aggregator` section the queues notify it and `chron` rebuilds it (promises §7).
   const farm = await createFarmWithAggregator(config, farmOptions);
   return {
     config,

@@ -1,6 +1,6 @@
 /**
  * `switchyard executor`: consumes the job topics of the config's `executor` section and runs each
- * job (SPEC §5, ChangeProp's role) until SIGTERM / SIGINT, then stops gracefully (in-flight jobs
+ * job (promises §5, ChangeProp's role) until SIGTERM / SIGINT, then stops gracefully (in-flight jobs
  * finish within the section's `shutdownGrace`, finished offsets are committed, the rest is handed
  * back to Kafka).
  *

@@ -1,5 +1,5 @@
 /**
- * The `switchyard` command line (SPEC §8): commander 14, one module per command family. Every
+ * The `switchyard` command line (promises §8): commander 14, one module per command family. Every
  * command takes `--config`, `--domain`, `--json` and `--verbose`; errors are one line on stderr
  * (a stack trace only with `--verbose`) and a documented exit code ({@link ExitCode}).
  *

@@ -1,5 +1,5 @@
 /**
- * `switchyard push`: one job from flags, or job specifications (SPEC §1 field names) as JSON
+ * `switchyard push`: one job from flags, or job specifications (promises §1 field names) as JSON
  * lines on stdin.
  *
  * @packageDocumentation
@@ -20,7 +20,7 @@ export interface PushCommandOptions extends CommonOptions {
   readonly delay?: number;
 }
 
-/** The fields of a job specification line (SPEC §1). */
+/** The fields of a job specification line (promises §1). */
 export const SPEC_FIELDS: readonly string[] = Object.freeze([
   'type',
   'params',

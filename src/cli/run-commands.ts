@@ -259,7 +259,7 @@ export async function runnerCommand(options: RunnerOptions): Promise<number> {
   // --domain restricts the service to one domain; else the config's domains (or the default one).
   const config: ResolvedConfig =
     options.domain === undefined ? loaded : Object.freeze({ ...loaded, domains: [options.domain] });
-  // With an `aggregator` section the service picks ready queues from it (SPEC §7, §8).
+  // With an `aggregator` section the service picks ready queues from it (promises §7, §8).
   const metrics = await startCliMetrics(options.metricsPort);
   const farm = await createFarmWithAggregator(config, metrics ? { metrics: metrics.prometheus } : {});
   metrics?.prometheus.watchFarm(farm);

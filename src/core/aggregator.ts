@@ -1,5 +1,5 @@
 /**
- * The aggregator contract (SPEC §7): a small shared map of which (domain, type) queues have
+ * The aggregator contract (promises §7): a small shared map of which (domain, type) queues have
  * ready jobs, so runners over a farm of thousands of queues never poll empty ones.
  *
  * Queues notify "non-empty" after a push and after maintenance releases jobs; runners notify

@@ -1,5 +1,5 @@
 /**
- * JobQueueFarm (SPEC §6): the groups of many domains over shared connections. Each named
+ * JobQueueFarm (promises §6): the groups of many domains over shared connections. Each named
  * connection of the config is opened once, lazily, and lent to every group's queues; the farm
  * closes it once, after its groups.
  *
@@ -115,7 +115,7 @@ export interface JobQueueFarmOptions {
   readonly tracer?: JobTracer;
   /** Makes every group read-only (the config's global reason wins). */
   readonly readOnlyReason?: string | null;
-  /** Passed to every group and queue (SPEC §7). Closed by the farm only with `ownsAggregator`. */
+  /** Passed to every group and queue (promises §7). Closed by the farm only with `ownsAggregator`. */
   readonly aggregator?: JobQueueAggregator | null;
   /** Close `aggregator` in {@link JobQueueFarm.close} (after the groups). Default false. */
   readonly ownsAggregator?: boolean;

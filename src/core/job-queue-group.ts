@@ -1,5 +1,5 @@
 /**
- * JobQueueGroup (SPEC §6): the queues of one domain, routed by job type through a resolved
+ * JobQueueGroup (promises §6): the queues of one domain, routed by job type through a resolved
  * config (MediaWiki's JobQueueGroup). It splits pushes by type, buffers lazy pushes, pops from a
  * shuffled set of non-empty queues, and answers "which queues have jobs" with one call per store.
  *
@@ -60,7 +60,7 @@ export interface JobQueueGroupOptions {
   readonly tracer?: JobTracer;
   /** Makes the whole group read-only (overrides each queue's reason; the config's global one wins). */
   readonly readOnlyReason?: string | null;
-  /** Passed to every queue, which notifies it (SPEC §7). Never closed by the group. */
+  /** Passed to every queue, which notifies it (promises §7). Never closed by the group. */
   readonly aggregator?: JobQueueAggregator | null;
   /**
    * Runs once, after `close()` has closed the group's queues: for connections the group owns
@@ -333,7 +333,7 @@ export class JobQueueGroup {
   // ---------------------------------------------------------------- sizes
 
   /**
-   * Known types whose queue has ready jobs, asking each store once (SPEC §6): poppable queues are
+   * Known types whose queue has ready jobs, asking each store once (promises §6): poppable queues are
    * grouped by store and one sibling query is sent per store; a queue whose backend cannot
    * answer for siblings is asked alone. Push-only queues and queues without sizes are left out.
    *

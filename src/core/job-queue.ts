@@ -1,5 +1,5 @@
 /**
- * The abstract JobQueue (SPEC §2): one queue per (domain, type). Public methods validate and
+ * The abstract JobQueue (promises §2): one queue per (domain, type). Public methods validate and
  * normalise their arguments, enforce the capability manifest, emit metrics, and only then call a
  * `protected` hook that a backend implements. Backends never repeat those checks.
  *
@@ -41,7 +41,7 @@ export interface StoredQueue {
   readonly type: string;
 }
 
-/** Options every queue accepts (SPEC §2). Durations are in seconds, as in MediaWiki. */
+/** Options every queue accepts (promises §2). Durations are in seconds, as in MediaWiki. */
 export interface JobQueueOptions {
   /** The tenant (MediaWiki's wiki). Default `"default"`. */
   readonly domain?: string;
@@ -66,13 +66,13 @@ export interface JobQueueOptions {
   readonly maintenanceInterval?: number | null;
   /** Source of "now" (Unix ms). Default: the wall clock. Tests pass a ManualClock. */
   readonly clock?: Clock;
-  /** Receives metric events (SPEC §10). */
+  /** Receives metric events (promises §10). */
   readonly metrics?: MetricsSink;
   /** Wraps push in a span and stamps the trace context as the jobs' requestId. Default: none. */
   readonly tracer?: JobTracer;
   /**
    * Told when this queue gains ready jobs (push, release, maintenance) and when a pop finds it
-   * empty (SPEC §7). A failing notification never fails the call: it is counted (`errors`, op
+   * empty (promises §7). A failing notification never fails the call: it is counted (`errors`, op
    * `aggregator`) and dropped; the chron's rebuild heals it.
    */
   readonly aggregator?: JobQueueAggregator | null;
@@ -284,7 +284,7 @@ export abstract class JobQueue<T extends string = JobType> {
 
   /**
    * An identity shared by queues that live in the same store and can answer sibling queries for
-   * each other (SPEC §6), or null. Backend authors: return `<backend>:<store identity>` (e.g.
+   * each other (promises §6), or null. Backend authors: return `<backend>:<store identity>` (e.g.
    * `sql:postgres://db1/app:switchyard_`), never a bare connection name that could clash.
    */
   get storeKey(): string | null {
@@ -712,7 +712,7 @@ export abstract class JobQueue<T extends string = JobType> {
     return repushed;
   }
 
-  // ---------------------------------------------------------------- siblings (SPEC §6)
+  // ---------------------------------------------------------------- siblings (promises §6)
 
   /**
    * Which of `types` (in this queue's domain and store) have ready jobs, in one store call; null
@@ -1064,7 +1064,7 @@ export abstract class JobQueue<T extends string = JobType> {
     }
   }
 
-  /** Tells the aggregator this queue has ready jobs; a failure is counted, never thrown (SPEC §7). */
+  /** Tells the aggregator this queue has ready jobs; a failure is counted, never thrown (promises §7). */
   async #notifyNonEmpty(): Promise<void> {
     // Push-only queues (EventBus) are never popped: runners must not be sent to them.
     if (this.aggregator === null || !this.supports.pop) return;

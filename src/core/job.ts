@@ -1,5 +1,5 @@
 /**
- * Job specifications (SPEC §1): the types a host app pushes, their validation, the canonical
+ * Job specifications (promises §1): the types a host app pushes, their validation, the canonical
  * dedup key ("sha1") and root-job parameters.
  *
  * @packageDocumentation
@@ -52,7 +52,7 @@ export interface RootJob {
   readonly isSelf?: boolean;
 }
 
-/** What a host app pushes (SPEC §1). */
+/** What a host app pushes (promises §1). */
 export interface JobSpecification<T extends string = JobType> {
   /** The job type; selects the queue through `jobTypeConf`. */
   readonly type: T;
@@ -94,7 +94,7 @@ export interface NormalizedJob {
   readonly removeDuplicatesIgnoreParams?: readonly string[];
 }
 
-/** A job as returned by `pop()` (SPEC §1). */
+/** A job as returned by `pop()` (promises §1). */
 export interface Job<T extends string = JobType> {
   readonly id: string;
   readonly type: T;
@@ -119,7 +119,7 @@ export interface Job<T extends string = JobType> {
   readonly isDuplicate: boolean;
 }
 
-/** The states of a stored job (SPEC §1). */
+/** The states of a stored job (promises §1). */
 export type JobState = 'ready' | 'claimed' | 'delayed' | 'abandoned';
 
 /** A stored job as listed for inspection (P-19). */

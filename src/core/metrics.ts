@@ -1,5 +1,5 @@
 /**
- * Metric events (SPEC §10). The base queue emits them; exporters (Prometheus, OpenTelemetry)
+ * Metric events (promises §10). The base queue emits them; exporters (Prometheus, OpenTelemetry)
  * consume them through a {@link MetricsSink}. Backends never emit these themselves.
  *
  * @packageDocumentation

@@ -1,5 +1,5 @@
 /**
- * The capability manifest every backend declares (SPEC §2). The base class and the conformance
+ * The capability manifest every backend declares (promises §2). The base class and the conformance
  * suite read only this; it is frozen so nobody can flip a capability at run time.
  *
  * @packageDocumentation
@@ -40,7 +40,7 @@ export interface Supports {
   readonly rootJobs: boolean;
   /** `popBatch(n)` claims n jobs in one store round trip (else it loops `pop`). */
   readonly batchPop: boolean;
-  /** The backend answers sizes / queues-with-jobs for many types in one call (SPEC §6). */
+  /** The backend answers sizes / queues-with-jobs for many types in one call (promises §6). */
   readonly siblingQueries: boolean;
   /** `push(jobs, { transaction })` enlists in a host transaction. */
   readonly transactionalPush: boolean;

@@ -1,5 +1,5 @@
 /**
- * The `executor` top-level config section (SPEC §5): where the Kafka broker is, the signing
+ * The `executor` top-level config section (promises §5): where the Kafka broker is, the signing
  * secret, Redis dedup, and the rules (which topics, how many jobs at once, how to retry, and
  * whether jobs run in-process or are POSTed to a job-execution endpoint).
  *
@@ -13,7 +13,7 @@ import { brokerList, isRecord } from '../core/checks.js';
 import type { Issue } from '../core/errors.js';
 import { configInvalid } from '../core/errors.js';
 
-/** Defaults of the section and of each rule (SPEC §5). */
+/** Defaults of the section and of each rule (promises §5). */
 export const EXECUTOR_DEFAULTS = Object.freeze({
   clientId: 'switchyard-executor',
   service: 'switchyard',

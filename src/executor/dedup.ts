@@ -1,5 +1,5 @@
 /**
- * Executor dedup in Redis (SPEC §5), fail-open: a Redis error never blocks or drops a job. The
+ * Executor dedup in Redis (promises §5), fail-open: a Redis error never blocks or drops a job. The
  * rules are ChangeProp's deduplicator's, in its order:
  *
  * - by event id (key `id:{domain}:{id}`): a finished event's id is remembered (`idTTL`), so a

@@ -1,5 +1,5 @@
 /**
- * The job-execution endpoint (SPEC §5; MediaWiki's RunSingleJob.php): an HTTP handler that
+ * The job-execution endpoint (promises §5; MediaWiki's RunSingleJob.php): an HTTP handler that
  * receives one job event, checks it against the schema and its signature, runs the registered
  * handler, and answers with the status codes the executor maps:
  *

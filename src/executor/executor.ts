@@ -1,5 +1,5 @@
 /**
- * The Kafka executor (SPEC §5, ChangeProp's role in WMF's job queue). Per rule, one consumer
+ * The Kafka executor (promises §5, ChangeProp's role in WMF's job queue). Per rule, one consumer
  * group reads the job topics and a second one (`{group}-retry`) reads the rule's retry topics.
  * Each event goes: schema → signature (reject → error topic) → type filter → partitioner →
  * delay_until (sleep, or re-produce when the wait exceeds reenqueueDelay) → stale drop (claimTTL /

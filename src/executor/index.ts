@@ -1,5 +1,5 @@
 /**
- * The Kafka executor (SPEC §5) and the job-execution endpoint.
+ * The Kafka executor (promises §5) and the job-execution endpoint.
  *
  * @packageDocumentation
  */

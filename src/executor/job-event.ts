@@ -17,7 +17,7 @@ export type EventCheck =
   | { readonly ok: false; readonly reason: 'schema-invalid' | 'bad-signature'; readonly detail: string };
 
 /**
- * Schema first (the real mediawiki/job 1.0.0), then the signature (SPEC §4). `signature`: the
+ * Schema first (the real mediawiki/job 1.0.0), then the signature (promises §4). `signature`: the
  * scheme to accept, `mediawiki` (MediaWiki EventBus's hex HMAC-SHA1, a `meta.dt` added after
  * signing tolerated) or `switchyard-v1` (HMAC-SHA256 over a subset); null (the default) accepts
  * either, told apart by the signature's length.
@@ -189,7 +189,7 @@ export async function runHandler(
 }
 
 /**
- * The outcome of an HTTP execution by status code with the default lists (SPEC §5, as ChangeProp):
+ * The outcome of an HTTP execution by status code with the default lists (promises §5, as ChangeProp):
  * 2xx ok, 412 ignored, 5xx retry (not counted with `readonly`: the `X-Readonly` header), anything
  * else (423 included) an error.
  */

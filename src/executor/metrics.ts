@@ -1,5 +1,5 @@
 /**
- * Executor metrics (SPEC §10): per (rule, type) counters and timings, readable in Prometheus
+ * Executor metrics (promises §10): per (rule, type) counters and timings, readable in Prometheus
  * text format, and forwarded to a core {@link MetricsSink} where the names match (retries,
  * errors, run_time, pickup_delay, root_job_age) with backend `executor`.
  *

@@ -1,5 +1,5 @@
 /**
- * Per-partition in-order commit tracking (SPEC §5, **[beyond]** ChangeProp's per-topic tracking):
+ * Per-partition in-order commit tracking (promises §5, **[beyond]** ChangeProp's per-topic tracking):
  * messages of a partition are dispatched in offset order and may finish in any order; the offset
  * to commit is the one just after the longest finished prefix, so a commit never passes a message
  * that has not finished.

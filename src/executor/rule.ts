@@ -489,7 +489,7 @@ export class RuleRunner {
     if (waited === 'stopped') return false;
     if (waited === 'reenqueued') return true;
     if (this.#isStale(event, event.type)) return true;
-    // Retries are never deduplicated (SPEC §5).
+    // Retries are never deduplicated (promises §5).
     return this.#execute(
       event,
       {

@@ -1,5 +1,5 @@
 /**
- * Progressive dependency expansion (MediaWiki's backlink partitioning, SPEC "fan-out helper").
+ * Progressive dependency expansion (MediaWiki's backlink partitioning, promises §9 "fan-out helper").
  *
  * A root job carries a half-open range `[start, end)` of work items. Running it pushes up to
  * `batchSize` leaf jobs (each covering `leafSize` items) for the first part of the range plus one

@@ -1,5 +1,5 @@
 /**
- * Run-on-request (SPEC §8; MediaWiki's `$wgJobRunRate`): for installs with no runner daemon,
+ * Run-on-request (promises §8; MediaWiki's `$wgJobRunRate`): for installs with no runner daemon,
  * run a few jobs after each response has been sent. A fractional rate is probabilistic: 0.25
  * runs one job after a quarter of responses. The jobs start on the response's `finish` event,
  * so they never delay it.

@@ -1,5 +1,5 @@
 /**
- * The job runner (SPEC §8, issue 5): pops jobs from a {@link JobQueueGroup}, runs their handlers
+ * The job runner (promises §8, issue 5): pops jobs from a {@link JobQueueGroup}, runs their handlers
  * with bounded concurrency, acks (batched) on success, releases with exponential backoff on
  * failure, and stops cleanly on limits or a signal without losing a job.
  *

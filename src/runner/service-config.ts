@@ -1,5 +1,5 @@
 /**
- * The `runners` and `backoffThrottling` config sections (SPEC §6, §8): validators for
+ * The `runners` and `backoffThrottling` config sections (promises §6, §8): validators for
  * `loadConfig({ sections })` and parsers from the validated (interpolated, still textual) section
  * to typed values.
  *

@@ -1,5 +1,5 @@
 /**
- * The runner service (SPEC §8, MediaWiki's jobrunner): groups of runner slots that pick ready
+ * The runner service (promises §8, MediaWiki's jobrunner): groups of runner slots that pick ready
  * (domain, type) queues across a farm and run a slice of jobs on each, until stopped.
  *
  * - Where the work is: the aggregator's ready map when one is given (no empty queue is ever

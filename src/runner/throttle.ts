@@ -1,5 +1,5 @@
 /**
- * Per-type backoff throttling (SPEC §8 `backoffThrottling`: type → work items/s).
+ * Per-type backoff throttling (promises §8 `backoffThrottling`: type → work items/s).
  *
  * @remarks Runners in one process share a {@link Throttle} instance. Runners in separate
  *   processes on one host share budgets through a small JSON file (`{ file }`, e.g.

@@ -1,5 +1,5 @@
 /**
- * `switchyard/testing`: the backend conformance suite, the contract of SPEC §2 as tests.
+ * `switchyard/testing`: the backend conformance suite, the contract of promises §2 as tests.
  *
  * Every backend, built in or third-party, proves itself by calling {@link runBackendConformance}
  * with its manifest and a factory. The suite gates each promise on the manifest only

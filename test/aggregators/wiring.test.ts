@@ -1,5 +1,5 @@
 /**
- * The aggregator wired into the core (SPEC §7): queues notify it after pushes, releases and
+ * The aggregator wired into the core (promises §7): queues notify it after pushes, releases and
  * maintenance, and after empty pops (observedAt = the pop's start); a failing aggregator never
  * fails a queue call. Plus the `aggregator` config section, the registry and createAggregator.
  */

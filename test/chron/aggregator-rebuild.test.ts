@@ -1,5 +1,5 @@
 /**
- * The chron's aggregator rebuild (SPEC §7, §8): the map is rebuilt from the queues of every
+ * The chron's aggregator rebuild (promises §7, §8): the map is rebuilt from the queues of every
  * domain and swapped in at once; lost notifications heal; a domain that cannot be read stops the
  * swap; the Chron rebuilds after each maintenance pass.
  */

@@ -1,6 +1,6 @@
 /**
  * The conformance suite on a federated queue over heterogeneous partitions: one Redis partition
- * and one SQLite partition (SPEC §3 [beyond]). Runs when SWITCHYARD_REDIS_URL is set.
+ * and one SQLite partition (promises §3 [beyond]). Runs when SWITCHYARD_REDIS_URL is set.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

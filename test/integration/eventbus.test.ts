@@ -126,7 +126,7 @@ describe('eventbus schema copy', () => {
     expect(verifyJobEvent({ ...e, mediawiki_signature: 'not hex' }, SECRET)).toBe(false);
     expect(verifyJobEvent(null, SECRET)).toBe(false);
     expect(verifyJobEvent('event', SECRET)).toBe(false);
-    // Intake-side edits outside the signed subset keep it valid (SPEC §4).
+    // Intake-side edits outside the signed subset keep it valid (promises §4).
     expect(
       verifyJobEvent({ ...e, meta: { ...e.meta, dt: '2000-01-01T00:00:00Z', stream: 'moved' } }, SECRET),
     ).toBe(true);

@@ -231,7 +231,7 @@ describe('semaphore and status mapping', () => {
     expect(s.peak).toBe(2);
   });
 
-  test('HTTP status codes map as SPEC §5 says', () => {
+  test('HTTP status codes map as promises §5 says', () => {
     expect(outcomeOfStatus(200, '').kind).toBe('ok');
     expect(outcomeOfStatus(204, '').kind).toBe('ok');
     expect(outcomeOfStatus(412, '').kind).toBe('ignored');

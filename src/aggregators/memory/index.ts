@@ -1,5 +1,5 @@
 /**
- * The memory aggregator: the reference implementation (SPEC §7). One process, no I/O; every
+ * The memory aggregator: the reference implementation (promises §7). One process, no I/O; every
  * operation is a synchronous step on a JavaScript map, so each is atomic by construction.
  *
  * Storage: `marks` (type → domain → epoch ms of the latest non-empty mark) and a built marker

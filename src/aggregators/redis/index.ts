@@ -1,5 +1,5 @@
 /**
- * The Redis aggregator (SPEC §7), on ioredis, in the manner of MediaWiki's
+ * The Redis aggregator (promises §7), on ioredis, in the manner of MediaWiki's
  * JobQueueAggregatorRedis: one hash of ready queues, updated by small Lua scripts so every
  * check-and-set is atomic, and a rebuild that writes a temporary hash and RENAMEs it over the
  * live one inside a script.

@@ -1,5 +1,5 @@
 /**
- * The SQL aggregator (SPEC §7) on knex: SQLite (better-sqlite3), PostgreSQL (pg) and MySQL /
+ * The SQL aggregator (promises §7) on knex: SQLite (better-sqlite3), PostgreSQL (pg) and MySQL /
  * MariaDB (mysql2). Its own two tables under a configurable prefix (see `./queries.ts`), created
  * idempotently on first use (`CREATE TABLE IF NOT EXISTS`), so it needs no migration step and
  * never touches the sql backend's tables or migration ledger.

@@ -1,5 +1,5 @@
 /**
- * Job events (SPEC §4): building one `mediawiki/job` 1.0.0 event per job, signing it, and
+ * Job events (promises §4): building one `mediawiki/job` 1.0.0 event per job, signing it, and
  * verifying a received one. Two signature schemes (see docs/eventbus.md):
  *
  * - `mediawiki`: MediaWiki EventBus's own. Hex HMAC-SHA1, keyed by the wiki secret, over the

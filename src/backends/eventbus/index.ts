@@ -1,5 +1,5 @@
 /**
- * The eventbus backend (SPEC §3, §4): push-only. Each pushed job becomes one signed,
+ * The eventbus backend (promises §3, §4): push-only. Each pushed job becomes one signed,
  * schema-valid `mediawiki/job` 1.0.0 event produced to Kafka (kafkajs) on topic
  * `{dcPrefix}.{streamPrefix}{type}`. Events are validated before anything is produced, batched
  * per topic with `sendBatch` (acks -1) and awaited; any failure is an error naming how many jobs
@@ -83,7 +83,7 @@ export const eventbusSupports: Supports = defineSupports({
   // Kafka keeps acked events (acks -1) on disk.
   durable: true,
   listing: false,
-  // Dedup and root jobs happen in the executor (SPEC §5), from the event's sha1 / root_event.
+  // Dedup and root jobs happen in the executor (promises §5), from the event's sha1 / root_event.
   deduplication: false,
   rootJobs: false,
   batchPop: false,

@@ -1,5 +1,5 @@
 /**
- * The real `mediawiki/job` 1.0.0 JSON schema (SPEC §4), shipped verbatim as
+ * The real `mediawiki/job` 1.0.0 JSON schema (promises §4), shipped verbatim as
  * `mediawiki-job-1.0.0.yaml` next to this file, and an ajv validator compiled from it once per
  * process. The schema has no `$ref`, so nothing else needs inlining.
  *

@@ -1,5 +1,5 @@
 /**
- * The federated backend (SPEC §3): one logical queue over weighted partitions of any registered
+ * The federated backend (promises §3): one logical queue over weighted partitions of any registered
  * backends, configured as MediaWiki's JobQueueFederated:
  *
  * ```yaml

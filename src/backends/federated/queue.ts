@@ -1,5 +1,5 @@
 /**
- * The federated queue (SPEC §3, MediaWiki's JobQueueFederated): one logical queue stored over
+ * The federated queue (promises §3, MediaWiki's JobQueueFederated): one logical queue stored over
  * weighted partitions, each a queue of any backend class. The base class validates and counts;
  * this class only decides which partition's storage hooks to call.
  *

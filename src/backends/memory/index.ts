@@ -1,5 +1,5 @@
 /**
- * The memory backend: the reference implementation of every SPEC §2 promise. Not durable (the
+ * The memory backend: the reference implementation of every promises §2 promise. Not durable (the
  * manifest says so). Queues live in a {@link MemoryStore}; handles on the same store and
  * (domain, type) share one queue, so tests can run many "processes" against one store.
  *

@@ -1,5 +1,5 @@
 /**
- * The Redis backend (SPEC §3 "redis"): every SPEC §2 promise through one Lua script per operation
+ * The Redis backend (promises §3 "redis"): every promises §2 promise through one Lua script per operation
  * (`scripts/<op>-<nKeys>.lua`), over ioredis. MediaWiki's JobQueueRedis, rebuilt with fenced
  * claims, delayed jobs released by the pop itself, and counts of every state.
  *

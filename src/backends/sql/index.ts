@@ -1,5 +1,5 @@
 /**
- * The sql backend (SPEC §3): one backend over knex for SQLite (better-sqlite3, the embedded
+ * The sql backend (promises §3): one backend over knex for SQLite (better-sqlite3, the embedded
  * default), PostgreSQL (pg) and MySQL / MariaDB (mysql2). Per-dialect code only where the SQL
  * differs (`dialects/`); every statement is a pure builder in `queries.ts`; the schema ships as
  * numbered migrations (`migrations/`).

@@ -755,7 +755,7 @@ export function deleteQueue(t: Tables, q: QueueKey): Query {
   return { sql: `DELETE FROM ${t.jobs} WHERE domain = ? AND type = ?`, bindings: [q.domain, q.type] };
 }
 
-/** Ready counts of many types of one domain in one GROUP BY (SPEC §6). */
+/** Ready counts of many types of one domain in one GROUP BY (promises §6). */
 export function readyCountsByType(
   t: Tables,
   domain: string,

@@ -1,5 +1,5 @@
 /**
- * The map's lifetime (SPEC §7): a rebuilt map is trusted for `cacheTTL` seconds, then answers
+ * The map's lifetime (promises §7): a rebuilt map is trusted for `cacheTTL` seconds, then answers
  * `null` until the next rebuild; `purge()` forgets it at once.
  *
  * @packageDocumentation

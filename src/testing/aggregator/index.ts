@@ -1,5 +1,5 @@
 /**
- * The aggregator conformance suite: the contract of SPEC §7 as tests, for every aggregator,
+ * The aggregator conformance suite: the contract of promises §7 as tests, for every aggregator,
  * built in or third-party. The runner is injected, as in the backend suite, and time never
  * passes by sleeping: each test gets a ManualClock the factory must pass to the aggregator.
  *

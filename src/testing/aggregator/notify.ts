@@ -1,5 +1,5 @@
 /**
- * Notifications (SPEC §7): non-empty marks show in the map, empty notifications remove them, and
+ * Notifications (promises §7): non-empty marks show in the map, empty notifications remove them, and
  * the map is `null` until a rebuild built it (a missing map is told apart from an empty one).
  *
  * @packageDocumentation

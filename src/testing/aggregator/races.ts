@@ -1,5 +1,5 @@
 /**
- * "Non-empty wins races with empty" (SPEC §7), and two handles on one store (two processes).
+ * "Non-empty wins races with empty" (promises §7), and two handles on one store (two processes).
  *
  * @packageDocumentation
  */

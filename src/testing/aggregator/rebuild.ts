@@ -1,5 +1,5 @@
 /**
- * The chron's rebuild (SPEC §7): `replaceReadyQueues` swaps the whole map at once, keeps marks
+ * The chron's rebuild (promises §7): `replaceReadyQueues` swaps the whole map at once, keeps marks
  * newer than the rebuild's start, and readers see the old map or the new one, never a mix.
  *
  * @packageDocumentation

@@ -1,5 +1,5 @@
 /**
- * Pushing (P-1, P-2, P-16) and job-specification validation (SPEC §1).
+ * Pushing (P-1, P-2, P-16) and job-specification validation (promises §1).
  *
  * @packageDocumentation
  */

@@ -1,5 +1,5 @@
 /**
- * Sibling queries (SPEC §6): a backend with `siblingQueries` answers "which types have ready
+ * Sibling queries (promises §6): a backend with `siblingQueries` answers "which types have ready
  * jobs" and "how many" for every type of its domain and store in one call; one without returns
  * null so the group asks each queue.
  *
