@@ -336,6 +336,41 @@ describeIfService(services.kafka, 'executor: ChangeProp compatibility on a real 
     expect(handle.metrics.total('retries', { type })).toBe(2);
   });
 
+  test('sha1 dedup keys include the domain: the same sha1 in another wiki still runs; an older twin in the same wiki is skipped', async () => {
+    const type = uniq('sha1dom');
+    const stream = `mediawiki.job.${type}`;
+    const topic = await createTopic(stream);
+    const sec = section([topic], {}, { concurrency: 1 });
+    const seen: string[] = [];
+    const handle = await start(sec, {
+      handlers: defineHandlers({
+        [type]: { run: (j: Job<string>) => void seen.push(`${j.domain} ${j.params.age}`) },
+      }),
+    });
+    // MediaWiki's sha1 hashes type and params, not the wiki: the same value in two domains.
+    const sha1 = 'a'.repeat(40);
+    const now = Date.now();
+    const ev = (domain: string, age: string, at: number) =>
+      buildJobEvent(job(type, domain, { k: 1, age }, { removeDuplicates: true, sha1 }), {
+        stream,
+        secret: SECRET,
+        now: at,
+      });
+    await produce(topic, [
+      ev('enwiki', 'new', now),
+      ev('dewiki', 'old', now - 5000),
+      ev('enwiki', 'old', now - 5000),
+    ]);
+    await waitFor(() => handle.metrics.total('consumed', { type }) >= 3, 20_000, 'three events consumed');
+    await waitFor(() => handle.metrics.total('dedup', { type }) >= 1, 5000, 'one dedup');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual(['enwiki new', 'dewiki old']);
+    expect(handle.metrics.total('dedup', { type, reason: 'sha1' })).toBe(1);
+    expect(
+      await redis.exists(`${sec.redisPrefix}sha1:enwiki:${sha1}`, `${sec.redisPrefix}sha1:dewiki:${sha1}`),
+    ).toBe(2);
+  });
+
   test('HTTP dispatch sends x-request-id, x-triggered-by and the rule headers; a redirect is not followed and a 423 goes to the error topic', async () => {
     const type = uniq('http');
     const stream = `mediawiki.job.${type}`;
