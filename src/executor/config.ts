@@ -8,6 +8,11 @@
  *
  * @packageDocumentation
  */
+import {
+  isKafkaCompression,
+  KAFKA_COMPRESSIONS,
+  type KafkaCompression,
+} from '../backends/eventbus/codecs.js';
 import { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
 import { brokerList, isRecord } from '../core/checks.js';
 import type { Issue } from '../core/errors.js';
@@ -142,6 +147,8 @@ export interface ExecutorConfig {
   };
   /** Create missing retry / error / partitioned topics at start (default true). */
   readonly createTopics: boolean;
+  /** Compression of what the executor produces (retry, error, re-enqueued, partitioned). */
+  readonly compression: KafkaCompression;
   readonly commitInterval: number;
   readonly topicRefreshInterval: number;
   readonly connectionTimeout: number;
@@ -164,6 +171,7 @@ const SECTION_KEYS = [
   'redisPrefix',
   'dedup',
   'createTopics',
+  'compression',
   'commitInterval',
   'topicRefreshInterval',
   'connectionTimeout',
@@ -419,6 +427,14 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
       }
     }
   }
+  if (value.compression !== undefined && !isKafkaCompression(value.compression)) {
+    issues.push({
+      path: `${path}.compression`,
+      message: 'must be none, gzip or snappy',
+      value: value.compression,
+      choices: KAFKA_COMPRESSIONS,
+    });
+  }
   if (value.createTopics !== undefined && typeof value.createTopics !== 'boolean') {
     issues.push({
       path: `${path}.createTopics`,
@@ -628,6 +644,7 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
       idAtCheck: (dedup.idAtCheck as boolean | undefined) ?? false,
     }),
     createTopics: (s.createTopics as boolean | undefined) ?? true,
+    compression: isKafkaCompression(s.compression) ? s.compression : 'none',
     commitInterval: num(s.commitInterval, d.commitInterval),
     topicRefreshInterval: num(s.topicRefreshInterval, d.topicRefreshInterval),
     connectionTimeout: num(s.connectionTimeout, d.connectionTimeout),

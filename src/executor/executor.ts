@@ -16,9 +16,11 @@
  *
  * @packageDocumentation
  */
+
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, type CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { compressionType, registerKafkaCodecs } from '../backends/eventbus/codecs.js';
 import type { ResolvedConfig } from '../core/config-types.js';
 import { configInvalid, ErrorCode, SwitchyardError } from '../core/errors.js';
 import type { MetricsSink } from '../core/metrics.js';
@@ -90,6 +92,9 @@ export interface ExecutorHandle {
   readonly stopped: Promise<void>;
 }
 
+// Snappy-compressed job topics (WMF's producers' default) are readable, and `compression: snappy` works.
+registerKafkaCodecs();
+
 /** The executor: every rule of an `executor` config section. */
 export class Executor implements RuleContext {
   readonly config: ExecutorConfig;
@@ -101,6 +106,7 @@ export class Executor implements RuleContext {
   readonly dedup: RedisDedup | null;
   readonly now: () => number;
   readonly #producer: Producer;
+  readonly #compression: CompressionTypes;
   readonly #admin: Admin;
   readonly #rules: RuleRunner[];
   readonly #partitioners: Map<string, PartitionerConf>;
@@ -135,6 +141,7 @@ export class Executor implements RuleContext {
       retry: { retries: this.config.retries, initialRetryTime: 200, maxRetryTime: 5000 },
       logLevel: logLevel.NOTHING,
     });
+    this.#compression = compressionType(this.config.compression);
     this.#producer = this.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
@@ -252,7 +259,7 @@ export class Executor implements RuleContext {
    */
   async produce(topic: string, messages: Array<{ value: string; partition?: number }>): Promise<boolean> {
     try {
-      await this.#producer.send({ topic, acks: -1, messages });
+      await this.#producer.send({ topic, acks: -1, compression: this.#compression, messages });
       return true;
     } catch (err) {
       if (isMessageTooLarge(err)) throw new MessageTooLarge(topic, messages, err);

@@ -105,9 +105,17 @@ function scenario(name: string, makeConfig: () => { config: string }, backend: s
     expect(value(text, 'switchyard_queue_pops_total', { type: 't2', backend })).toBe(3);
     expect(value(text, 'switchyard_queue_acks_total', { type: 't1', backend })).toBe(5);
     expect(value(text, 'switchyard_queue_pickup_delay_seconds_count', { type: 't1', backend })).toBe(5);
-    // The delayed job is still in the store; sampled by the gauges.
-    expect(value(text, 'switchyard_queue_delayed', { type: 't1', backend })).toBe(1);
-    expect(value(text, 'switchyard_queue_claimed', { type: 't1', backend })).toBe(0);
+    // The delayed job is still in the store; sampled by the gauges. Store gauges are cached for
+    // 5 s, so the scrape that first saw 10 jobs may carry a sample taken mid-run, or even before
+    // the first pop (CI hit it): scrape until a sample shows t1 drained (ready 0, claimed 0),
+    // bounded by scrapeUntil's 30 s, then check that the delayed job is counted in it.
+    const t1 = { type: 't1', backend };
+    const gauges = await scrapeUntil(
+      url,
+      (t) => value(t, 'switchyard_queue_ready', t1) === 0 && value(t, 'switchyard_queue_claimed', t1) === 0,
+    );
+    expect(value(gauges, 'switchyard_queue_delayed', t1)).toBe(1);
+    expect(value(gauges, 'switchyard_queue_claimed', t1)).toBe(0);
 
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));

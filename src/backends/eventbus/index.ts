@@ -34,6 +34,13 @@ import {
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import {
+  compressionType,
+  isKafkaCompression,
+  KAFKA_COMPRESSIONS,
+  type KafkaCompression,
+  registerKafkaCodecs,
+} from './codecs.js';
+import {
   type BuildJobEventOptions,
   buildSerializedJobEvent,
   type JobEvent,
@@ -91,6 +98,8 @@ export const eventbusSupports: Supports = defineSupports({
   transactionalPush: false,
 });
 
+registerKafkaCodecs();
+
 /** Defaults of the eventbus settings. */
 export const EVENTBUS_DEFAULTS = Object.freeze({
   streamPrefix: 'mediawiki.job.',
@@ -109,6 +118,8 @@ export const EVENTBUS_DEFAULTS = Object.freeze({
    * by default).
    */
   maxBatchBytes: 262_144,
+  /** Produce compression (`none`, `gzip`, `snappy`). */
+  compression: 'none' as KafkaCompression,
 });
 
 /** Bytes counted per message on top of its value (record framing). */
@@ -144,6 +155,8 @@ export interface EventBusSettings {
   readonly ackTimeout?: number;
   /** Most bytes of event JSON per produce request; larger pushes are split. */
   readonly maxBatchBytes?: number;
+  /** Produce compression: `none` (default), `gzip` or `snappy` (what WMF's producers use). */
+  readonly compression?: KafkaCompression;
 }
 
 /** Options of {@link EventBusJobQueue}: queue options plus the settings. */
@@ -164,6 +177,7 @@ const SETTING_KEYS = [
   'retries',
   'ackTimeout',
   'maxBatchBytes',
+  'compression',
 ] as const;
 
 function isProducerLike(value: unknown): value is Producer {
@@ -254,6 +268,14 @@ function checkSettings(settings: BackendSettings, path: string, needsSecret: boo
     (typeof s.streamPrefix !== 'string' || !/^[A-Za-z0-9._-]*$/.test(s.streamPrefix))
   ) {
     issues.push({ path: p('streamPrefix'), message: 'must be a topic-name prefix', value: s.streamPrefix });
+  }
+  if (s.compression !== undefined && !isKafkaCompression(s.compression)) {
+    issues.push({
+      path: p('compression'),
+      message: 'must be none, gzip or snappy (LZ4 and zstd need native codecs and are not offered)',
+      value: s.compression,
+      choices: KAFKA_COMPRESSIONS,
+    });
   }
   if (s.clientId !== undefined && (typeof s.clientId !== 'string' || s.clientId.length === 0)) {
     issues.push({ path: p('clientId'), message: 'must be a non-empty string', value: s.clientId });
@@ -418,6 +440,7 @@ export class EventBusJobQueue extends JobQueue {
   readonly topic: string;
   readonly #ackTimeout: number;
   readonly #maxBatchBytes: number;
+  readonly #compression: ReturnType<typeof compressionType>;
   readonly #ownsProducer: boolean;
 
   /**
@@ -428,7 +451,7 @@ export class EventBusJobQueue extends JobQueue {
   constructor(options: EventBusJobQueueOptions, shared: EventBusProducer | null = null) {
     super('eventbus', eventbusSupports, options);
     const { secret, brokers, producer, dcPrefix, streamPrefix, clientId } = options;
-    const { connectionTimeout, requestTimeout, retries, ackTimeout, maxBatchBytes } = options;
+    const { connectionTimeout, requestTimeout, retries, ackTimeout, maxBatchBytes, compression } = options;
     const { signature, serverName, uri } = options;
     const settings: Record<string, unknown> = {
       secret,
@@ -445,6 +468,7 @@ export class EventBusJobQueue extends JobQueue {
       retries,
       ackTimeout,
       maxBatchBytes,
+      compression,
     };
     for (const k of Object.keys(settings)) if (settings[k] === undefined) delete settings[k];
     const issues = checkSettings(settings, '', true);
@@ -465,6 +489,7 @@ export class EventBusJobQueue extends JobQueue {
     this.topic = dcPrefix ? `${dcPrefix}.${this.stream}` : this.stream;
     this.#ackTimeout = ackTimeout ?? EVENTBUS_DEFAULTS.ackTimeout;
     this.#maxBatchBytes = maxBatchBytes ?? EVENTBUS_DEFAULTS.maxBatchBytes;
+    this.#compression = compressionType(compression ?? EVENTBUS_DEFAULTS.compression);
     if (shared !== null) this.#producer = shared;
     else if (producer !== undefined) this.#producer = new EventBusProducer({ producer });
     else this.#producer = new EventBusProducer({ brokers: brokerList(brokers) as string[], config: options });
@@ -537,6 +562,7 @@ export class EventBusJobQueue extends JobQueue {
         this.#producer.producer.sendBatch({
           acks: -1,
           timeout: this.#ackTimeout,
+          compression: this.#compression,
           topicMessages: [{ topic: this.topic, messages: values.map(message) }],
         }),
       ),
