@@ -21,7 +21,7 @@ import {
 } from '../../src/executor/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
-import { within } from '../helpers/net.js';
+import { readMessages } from '../helpers/kafka.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -96,30 +96,10 @@ describeIfService(services.kafka, 'executor: ChangeProp compatibility on a real 
 
   /** Reads `count` messages from the beginning of `topic`, with their partitions. */
   async function readTopic<T>(topic: string, count: number): Promise<Array<T & { __partition: number }>> {
-    const consumer = kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
-    consumers.push(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const out: Array<T & { __partition: number }> = [];
-    await within(
-      new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            eachMessage: async ({ message, partition }) => {
-              out.push({
-                ...(JSON.parse(message.value?.toString('utf8') ?? 'null') as T),
-                __partition: partition,
-              });
-              if (out.length >= count) resolve();
-            },
-          })
-          .catch(reject);
-      }),
-      20_000,
-      `read ${count} from ${topic}`,
-    );
-    await consumer.disconnect();
-    return out;
+    return (await readMessages(kafka, consumers, topic, count)).map((m) => ({
+      ...(JSON.parse(m.value || 'null') as T),
+      __partition: m.partition,
+    }));
   }
 
   function section(

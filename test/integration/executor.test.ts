@@ -30,6 +30,7 @@ import {
 } from '../../src/executor/index.js';
 import { defineHandlers, type HandlerContext, JobFailedError } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { readMessages } from '../helpers/kafka.js';
 import { freePort, within } from '../helpers/net.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -103,27 +104,9 @@ describeIfService(services.kafka, 'executor on a real Kafka broker', (brokers) =
 
   /** Reads `count` values from the beginning of `topic`. */
   async function readTopic<T>(topic: string, count: number): Promise<T[]> {
-    const consumer = kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
-    consumers.push(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const out: T[] = [];
-    await within(
-      new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            eachMessage: async ({ message }) => {
-              out.push(JSON.parse(message.value?.toString('utf8') ?? 'null') as T);
-              if (out.length >= count) resolve();
-            },
-          })
-          .catch(reject);
-      }),
-      20_000,
-      `read ${out.length} of ${count} from ${topic}`,
+    return (await readMessages(kafka, consumers, topic, count)).map(
+      (m) => JSON.parse(m.value || 'null') as T,
     );
-    await consumer.disconnect();
-    return out;
   }
 
   function section(

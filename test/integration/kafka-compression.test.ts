@@ -15,7 +15,7 @@ import type { Job, NormalizedJob } from '../../src/core/job.js';
 import { type ExecutorHandle, type RetryEvent, startExecutorFromSection } from '../../src/executor/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
-import { within } from '../helpers/net.js';
+import { readMessages } from '../helpers/kafka.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -74,27 +74,7 @@ describeIfService(services.kafka, 'Snappy on a real broker', (brokers) => {
   }
 
   async function read(topic: string, count: number): Promise<string[]> {
-    const consumer = kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
-    consumers.push(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const out: string[] = [];
-    await within(
-      new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            eachMessage: async ({ message }) => {
-              out.push(message.value?.toString('utf8') ?? '');
-              if (out.length >= count) resolve();
-            },
-          })
-          .catch(reject);
-      }),
-      20_000,
-      `read ${count} from ${topic}`,
-    );
-    await consumer.disconnect();
-    return out;
+    return (await readMessages(kafka, consumers, topic, count)).map((m) => m.value);
   }
 
   const job = (type: string, params: Record<string, unknown>): NormalizedJob => ({

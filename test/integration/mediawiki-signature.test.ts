@@ -16,7 +16,7 @@ import type { Job, JsonObject } from '../../src/core/job.js';
 import { type ErrorEvent, type ExecutorHandle, startExecutorFromSection } from '../../src/executor/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
-import { within } from '../helpers/net.js';
+import { readMessages } from '../helpers/kafka.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -90,27 +90,9 @@ describeIfService(services.kafka, 'mediawiki signatures on a real Kafka broker',
   });
 
   async function readTopic<T>(topic: string, count: number): Promise<T[]> {
-    const consumer = kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
-    consumers.push(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const out: T[] = [];
-    await within(
-      new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            eachMessage: async ({ message }) => {
-              out.push(JSON.parse(message.value?.toString('utf8') ?? 'null') as T);
-              if (out.length >= count) resolve();
-            },
-          })
-          .catch(reject);
-      }),
-      20_000,
-      `read ${count} from ${topic}`,
+    return (await readMessages(kafka, consumers, topic, count)).map(
+      (m) => JSON.parse(m.value || 'null') as T,
     );
-    await consumer.disconnect();
-    return out;
   }
 
   function section(topic: string, signature: string | undefined, redis = false) {

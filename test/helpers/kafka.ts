@@ -1,0 +1,46 @@
+/**
+ * Reading a topic back in Kafka integration tests: one fresh consumer group from the beginning of
+ * the topic, until `count` messages arrived (or 20 s, a failure naming how many came).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka } from 'kafkajs';
+import { within } from './net.js';
+
+/** One message read back: its value as text and its partition. */
+export interface ReadMessage {
+  readonly value: string;
+  readonly partition: number;
+}
+
+/**
+ * Reads `count` messages from the beginning of `topic`. The consumer is pushed onto `consumers`
+ * first, so a test's afterAll disconnects it even when the read times out.
+ */
+export async function readMessages(
+  kafka: Kafka,
+  consumers: Consumer[],
+  topic: string,
+  count: number,
+): Promise<ReadMessage[]> {
+  const consumer = kafka.consumer({ groupId: `swytest-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  consumers.push(consumer);
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const out: ReadMessage[] = [];
+  await within(
+    new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({ message, partition }) => {
+            out.push({ value: message.value?.toString('utf8') ?? '', partition });
+            if (out.length >= count) resolve();
+          },
+        })
+        .catch(reject);
+    }),
+    20_000,
+    `read ${count} from ${topic}`,
+  );
+  await consumer.disconnect();
+  return out;
+}
