@@ -97,7 +97,7 @@ export const BUILTIN_BACKENDS: Readonly<Record<string, BackendLoaderEntry>> = Ob
     }),
     eventbus: Object.freeze({
       load: () => import('./backends/eventbus/index.js').then((m) => m.eventbusBackend),
-      drivers: Object.freeze(['kafkajs']),
+      drivers: Object.freeze(['kafkajs', '@platformatic/kafka']),
     }),
   }),
 );

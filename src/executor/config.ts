@@ -8,15 +8,19 @@
  *
  * @packageDocumentation
  */
-import {
-  isKafkaCompression,
-  KAFKA_COMPRESSIONS,
-  type KafkaCompression,
-} from '../backends/eventbus/codecs.js';
+
 import { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
 import { brokerList, isRecord } from '../core/checks.js';
 import type { Issue } from '../core/errors.js';
 import { configInvalid } from '../core/errors.js';
+import {
+  defaultKafkaClient,
+  isKafkaCompression,
+  KAFKA_COMPRESSIONS,
+  type KafkaClientName,
+  type KafkaCompression,
+  kafkaClientIssues,
+} from '../kafka/index.js';
 
 /** Defaults of the section and of each rule (promises §5). */
 export const EXECUTOR_DEFAULTS = Object.freeze({
@@ -147,6 +151,11 @@ export interface ExecutorConfig {
   };
   /** Create missing retry / error / partitioned topics at start (default true). */
   readonly createTopics: boolean;
+  /**
+   * The Kafka client library: `platformatic` (the default on Node ≥ 22.22) or `kafkajs` (the
+   * default below; see src/kafka/index.ts).
+   */
+  readonly client: KafkaClientName;
   /** Compression of what the executor produces (retry, error, re-enqueued, partitioned). */
   readonly compression: KafkaCompression;
   readonly commitInterval: number;
@@ -171,6 +180,7 @@ const SECTION_KEYS = [
   'redisPrefix',
   'dedup',
   'createTopics',
+  'client',
   'compression',
   'commitInterval',
   'topicRefreshInterval',
@@ -430,10 +440,12 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
   if (value.compression !== undefined && !isKafkaCompression(value.compression)) {
     issues.push({
       path: `${path}.compression`,
-      message: 'must be none, gzip or snappy',
+      message: `must be one of ${KAFKA_COMPRESSIONS.join(', ')}`,
       value: value.compression,
       choices: KAFKA_COMPRESSIONS,
     });
+  } else {
+    issues.push(...kafkaClientIssues(value.client, value.compression, path));
   }
   if (value.createTopics !== undefined && typeof value.createTopics !== 'boolean') {
     issues.push({
@@ -644,6 +656,7 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
       idAtCheck: (dedup.idAtCheck as boolean | undefined) ?? false,
     }),
     createTopics: (s.createTopics as boolean | undefined) ?? true,
+    client: (s.client as KafkaClientName | undefined) ?? defaultKafkaClient(),
     compression: isKafkaCompression(s.compression) ? s.compression : 'none',
     commitInterval: num(s.commitInterval, d.commitInterval),
     topicRefreshInterval: num(s.topicRefreshInterval, d.topicRefreshInterval),

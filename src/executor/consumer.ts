@@ -4,7 +4,13 @@
  *
  * @packageDocumentation
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type {
+  ConsumedBatch,
+  ConsumedMessage,
+  KafkaAdminPort,
+  KafkaClient,
+  KafkaConsumerPort,
+} from '../kafka/index.js';
 import type { RunnerLogger } from '../runner/handlers.js';
 import { describe } from './events.js';
 import type { ExecutorMetrics } from './metrics.js';
@@ -12,14 +18,14 @@ import { OffsetTracker } from './offsets.js';
 import { AcquireAborted, Semaphore } from './semaphore.js';
 
 /** The message handling of one consumer: resolves true when the message finished (commit may pass it). */
-export type Process = (message: KafkaMessage, topic: string, partition: number) => Promise<boolean>;
+export type Process = (message: ConsumedMessage, topic: string, partition: number) => Promise<boolean>;
 
 /**
- * One kafkajs consumer: bounded in-flight dispatch, per-partition commit tracking, periodic
+ * One Kafka consumer (either client, through the seam's port): bounded in-flight dispatch, per-partition commit tracking, periodic
  * commits, and a drain for shutdown or a topic change.
  */
 export class TrackedConsumer {
-  readonly #consumer: Consumer;
+  readonly #consumer: KafkaConsumerPort;
   readonly #semaphore: Semaphore;
   readonly #tracker = new OffsetTracker();
   readonly #process: Process;
@@ -35,10 +41,10 @@ export class TrackedConsumer {
   readonly topics: readonly string[];
   readonly #groupId: string;
   readonly #startAt: 'latest' | 'earliest';
-  readonly #admin: Admin | null;
+  readonly #admin: KafkaAdminPort | null;
 
   constructor(
-    kafka: Kafka,
+    kafka: KafkaClient,
     groupId: string,
     topics: readonly string[],
     concurrency: number,
@@ -52,15 +58,22 @@ export class TrackedConsumer {
       /** Where the group starts when it has no committed offset at all (a new group). */
       startAt?: 'latest' | 'earliest';
       /** For `startAt: latest`. */
-      admin?: Admin;
+      admin?: KafkaAdminPort;
     },
   ) {
     this.#consumer = kafka.consumer({
       groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 100,
       sessionTimeout: deps.sessionTimeout,
       heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(deps.sessionTimeout / 5))),
+      // A new assignment restarts fetching at the committed offsets: old trackers no longer apply.
+      onAssignment: () => this.#tracker.clear(),
+      onLag: (topic, partition, lag) => this.#metrics.setLag(this.#rule, topic, partition, lag),
+      lagIntervalMs: deps.commitIntervalMs,
+      onError: (err) =>
+        this.#logger.error('executor: the Kafka consumer failed', {
+          consumer: this.#label,
+          error: describe(err),
+        }),
     });
     this.topics = topics;
     this.#semaphore = new Semaphore(concurrency);
@@ -74,10 +87,6 @@ export class TrackedConsumer {
     this.#admin = deps.admin ?? null;
     this.#timer = setInterval(() => void this.commit(), deps.commitIntervalMs);
     this.#timer.unref();
-    this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
-      // A new assignment restarts fetching at the committed offsets: old trackers no longer apply.
-      this.#tracker.clear();
-    });
   }
 
   /** The most messages ever in flight at once. */
@@ -98,18 +107,18 @@ export class TrackedConsumer {
    */
   async #skipToEndIfNew(): Promise<void> {
     if (this.#startAt !== 'latest' || this.#admin === null) return;
-    const committed = await this.#admin.fetchOffsets({ groupId: this.#groupId, topics: [...this.topics] });
-    const isNew = committed.every((t) => t.partitions.every((p) => p.offset === '-1'));
+    const committed = await this.#admin.committedOffsets(this.#groupId, this.topics);
+    const isNew = [...committed.values()].every((ps) => ps.every((p) => p.offset < 0n));
     if (!isNew) return;
     for (const topic of this.topics) {
       // Only partitions holding messages: an empty one reads from its beginning anyway.
-      const ends = (await this.#admin.fetchTopicOffsets(topic)).filter((e) => BigInt(e.high) > BigInt(e.low));
+      const ends = (await this.#admin.topicEnds(topic)).filter((e) => e.high > e.low);
       if (ends.length === 0) continue;
-      await this.#admin.setOffsets({
-        groupId: this.#groupId,
+      await this.#admin.setGroupOffsets(
+        this.#groupId,
         topic,
-        partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
-      });
+        ends.map((e) => ({ partition: e.partition, offset: e.high })),
+      );
     }
     this.#logger.info('executor: new consumer group starts at the latest messages', {
       consumer: this.#label,
@@ -118,23 +127,17 @@ export class TrackedConsumer {
 
   async start(): Promise<void> {
     await this.#skipToEndIfNew();
-    await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
-    await this.#consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.#eachBatch(payload),
-    });
+    await this.#consumer.run(this.topics, (batch) => this.#eachBatch(batch));
   }
 
-  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async #eachBatch(batch: ConsumedBatch): Promise<void> {
     const signal = this.#dispatch.signal;
-    const { topic, partition } = batch;
+    const { topic, partition, resolveOffset, heartbeat, isActive } = batch;
     let offsets = this.#tracker.partition(topic, partition);
     let last: string | null = null;
     try {
       for (const message of batch.messages) {
-        if (signal.aborted || !isRunning() || isStale()) return;
+        if (signal.aborted || !isActive()) return;
         if (!this.#semaphore.tryAcquire()) {
           const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
           try {
@@ -145,7 +148,7 @@ export class TrackedConsumer {
           } finally {
             clearInterval(beat);
           }
-          if (!isRunning() || isStale()) {
+          if (!isActive()) {
             this.#semaphore.release();
             return;
           }
@@ -187,8 +190,10 @@ export class TrackedConsumer {
       // Moves the fetch position past what was dispatched (commits are separate, see commit()).
       if (last !== null) {
         resolveOffset(last);
-        const lag = BigInt(batch.highWatermark) - 1n - BigInt(last);
-        this.#metrics.setLag(this.#rule, topic, partition, Number(lag > 0n ? lag : 0n));
+        if (batch.highWatermark !== null) {
+          const lag = batch.highWatermark - 1n - BigInt(last);
+          this.#metrics.setLag(this.#rule, topic, partition, Number(lag > 0n ? lag : 0n));
+        }
       }
     }
   }
@@ -199,7 +204,7 @@ export class TrackedConsumer {
       const commits = this.#tracker.takeCommits();
       if (commits.length === 0) return;
       try {
-        await this.#consumer.commitOffsets(commits);
+        await this.#consumer.commit(commits);
         this.#metrics.increment('commits', { rule: this.#rule, type: '' }, commits.length);
       } catch (err) {
         this.#tracker.untake(commits);
@@ -218,11 +223,7 @@ export class TrackedConsumer {
    */
   async stop(graceMs: number, abortRunning: () => void): Promise<void> {
     this.#dispatch.abort();
-    try {
-      this.#consumer.pause(this.topics.map((topic) => ({ topic })));
-    } catch {
-      // Not running yet.
-    }
+    this.#consumer.pause(this.topics);
     if (this.#inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const all = Promise.allSettled([...this.#inFlight]);

@@ -103,10 +103,6 @@ export function emitterId(service: string, rule: string): string {
   return `${service}#${rule}`;
 }
 
-/** Errors that mean the brokers cannot be reached (as opposed to a refused request). */
-export const UNREACHABLE =
-  /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection timeout|KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded|Failed to connect/i;
-
 /** Characters of an event kept in an error event that would otherwise be too large. */
 export const ERROR_EXCERPT_CHARS = 4096;
 
@@ -119,19 +115,6 @@ export class MessageTooLarge extends Error {
     });
     this.name = 'MessageTooLarge';
   }
-}
-
-/** True for kafkajs' MESSAGE_TOO_LARGE (on the error or the one it wraps). */
-export function isMessageTooLarge(err: unknown): boolean {
-  for (
-    let e = err as { type?: unknown; originalError?: unknown; cause?: unknown } | null, i = 0;
-    e && i < 4;
-    i++
-  ) {
-    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
-    e = (e.originalError ?? e.cause ?? null) as typeof e;
-  }
-  return false;
 }
 
 export function describe(err: unknown): string {

@@ -19,12 +19,18 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { type Admin, type CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { compressionType, registerKafkaCodecs } from '../backends/eventbus/codecs.js';
 import type { ResolvedConfig } from '../core/config-types.js';
 import { configInvalid, ErrorCode, SwitchyardError } from '../core/errors.js';
 import type { MetricsSink } from '../core/metrics.js';
 import { type JobTracer, noopTracer } from '../core/tracing.js';
+import {
+  isKafkaMessageTooLarge,
+  isKafkaUnreachable,
+  type KafkaAdminPort,
+  type KafkaClient,
+  type KafkaProducerPort,
+  openKafkaClient,
+} from '../kafka/index.js';
 import {
   defineHandlers,
   type HandlerMap,
@@ -47,10 +53,8 @@ import {
   type ErrorEvent,
   type ErrorPayload,
   emitterId,
-  isMessageTooLarge,
   MessageTooLarge,
   topicNames,
-  UNREACHABLE,
 } from './events.js';
 import { ExecutorMetrics } from './metrics.js';
 import { type ConsumerSpec, type RuleContext, RuleRunner } from './rule.js';
@@ -92,9 +96,6 @@ export interface ExecutorHandle {
   readonly stopped: Promise<void>;
 }
 
-// Snappy-compressed job topics (WMF's producers' default) are readable, and `compression: snappy` works.
-registerKafkaCodecs();
-
 /** The executor: every rule of an `executor` config section. */
 export class Executor implements RuleContext {
   readonly config: ExecutorConfig;
@@ -102,12 +103,12 @@ export class Executor implements RuleContext {
   readonly tracer: JobTracer;
   readonly logger: RunnerLogger;
   readonly handlers: HandlerRegistry;
-  readonly kafka: Kafka;
   readonly dedup: RedisDedup | null;
   readonly now: () => number;
-  readonly #producer: Producer;
-  readonly #compression: CompressionTypes;
-  readonly #admin: Admin;
+  /** The Kafka client (config `client`), opened by start(). */
+  #client: KafkaClient | null = null;
+  #producer: KafkaProducerPort | null = null;
+  #admin: KafkaAdminPort | null = null;
   readonly #rules: RuleRunner[];
   readonly #partitioners: Map<string, PartitionerConf>;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -133,20 +134,6 @@ export class Executor implements RuleContext {
         'executor options',
       );
     }
-    this.kafka = new Kafka({
-      clientId: this.config.clientId,
-      brokers: [...this.config.brokers],
-      connectionTimeout: this.config.connectionTimeout,
-      requestTimeout: this.config.requestTimeout,
-      retry: { retries: this.config.retries, initialRetryTime: 200, maxRetryTime: 5000 },
-      logLevel: logLevel.NOTHING,
-    });
-    this.#compression = compressionType(this.config.compression);
-    this.#producer = this.kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
-      allowAutoTopicCreation: false,
-    });
-    this.#admin = this.kafka.admin();
     const redis = options.redisClient ?? this.config.redis;
     this.dedup = redis === null ? null : new RedisDedup(redis, this.config.redisPrefix, this.config.dedup);
     if (this.dedup !== null) {
@@ -169,8 +156,15 @@ export class Executor implements RuleContext {
     options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
-  get admin(): Admin {
+  /** The admin port (after start()). */
+  get admin(): KafkaAdminPort {
+    if (this.#admin === null) throw new Error('executor: not started');
     return this.#admin;
+  }
+
+  /** The Kafka client library in use (after start()), e.g. `platformatic`. */
+  get clientName(): string | null {
+    return this.#client?.name ?? null;
   }
 
   partitionerFor(type: string): PartitionerConf | null {
@@ -178,18 +172,19 @@ export class Executor implements RuleContext {
   }
 
   listTopics(): Promise<string[]> {
-    return this.#admin.listTopics();
+    return this.admin.listTopics();
   }
 
   consumer(spec: ConsumerSpec, process: Process): TrackedConsumer {
-    return new TrackedConsumer(this.kafka, spec.groupId, spec.topics, spec.concurrency, process, {
+    if (this.#client === null) throw new Error('executor: not started');
+    return new TrackedConsumer(this.#client, spec.groupId, spec.topics, spec.concurrency, process, {
       logger: this.logger,
       metrics: this.metrics,
       rule: spec.rule,
       commitIntervalMs: this.config.commitInterval * 1000,
       sessionTimeout: this.config.sessionTimeout,
       startAt: spec.startAt,
-      admin: this.#admin,
+      admin: this.admin,
     });
   }
 
@@ -204,14 +199,23 @@ export class Executor implements RuleContext {
     if (this.#state !== 'new') throw new Error(`executor.start(): already ${this.#state}`);
     this.#state = 'starting';
     try {
+      const c = this.config;
+      this.#client = await openKafkaClient(c.client, {
+        clientId: c.clientId,
+        brokers: c.brokers,
+        connectionTimeout: c.connectionTimeout,
+        requestTimeout: c.requestTimeout,
+        retries: c.retries,
+        compression: c.compression,
+      });
+      this.#admin = this.#client.admin();
+      this.#producer = this.#client.producer();
       try {
         await this.#admin.connect();
         await this.#producer.connect();
       } catch (err) {
         throw new SwitchyardError(
-          UNREACHABLE.test(describe(err)) || UNREACHABLE.test(String((err as { cause?: unknown })?.cause))
-            ? ErrorCode.BACKEND_UNAVAILABLE
-            : ErrorCode.BACKEND_ERROR,
+          isKafkaUnreachable(err) ? ErrorCode.BACKEND_UNAVAILABLE : ErrorCode.BACKEND_ERROR,
           `executor: cannot reach Kafka at ${this.config.brokers.join(',')} (${describe(err)})`,
           { cause: err },
         );
@@ -222,10 +226,11 @@ export class Executor implements RuleContext {
         const partitions = Math.max(p.defaultPartition, ...Object.values(p.domains)) + 1;
         await this.ensureTopics([p.topic], partitions);
       }
-      const all = await this.#admin.listTopics();
+      const all = await this.admin.listTopics();
       for (const rule of this.#rules) await rule.start(all);
       this.#state = 'running';
       this.logger.info('executor: started', {
+        client: this.#client.name,
         rules: this.#rules.map((r) => ({ rule: r.rule.name, topics: r.topics })),
       });
     } catch (err) {
@@ -237,7 +242,7 @@ export class Executor implements RuleContext {
 
   /** Creates the topics that do not exist (when `createTopics`), else fails naming them. */
   async ensureTopics(topics: readonly string[], numPartitions = 1): Promise<void> {
-    const existing = new Set(await this.#admin.listTopics());
+    const existing = new Set(await this.admin.listTopics());
     const missing = [...new Set(topics)].filter((t) => !existing.has(t));
     if (missing.length === 0) return;
     if (!this.config.createTopics) {
@@ -246,10 +251,7 @@ export class Executor implements RuleContext {
         `executor: topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist and createTopics is false`,
       );
     }
-    await this.#admin.createTopics({
-      topics: missing.map((topic) => ({ topic, numPartitions })),
-      waitForLeaders: true,
-    });
+    await this.admin.createTopics(missing, numPartitions);
   }
 
   /**
@@ -259,10 +261,11 @@ export class Executor implements RuleContext {
    */
   async produce(topic: string, messages: Array<{ value: string; partition?: number }>): Promise<boolean> {
     try {
-      await this.#producer.send({ topic, acks: -1, compression: this.#compression, messages });
+      if (this.#producer === null) throw new Error('executor: not started');
+      await this.#producer.send(topic, messages);
       return true;
     } catch (err) {
-      if (isMessageTooLarge(err)) throw new MessageTooLarge(topic, messages, err);
+      if (isKafkaMessageTooLarge(err)) throw new MessageTooLarge(topic, messages, err);
       this.logger.error('executor: producing failed; the message stays uncommitted', {
         topic,
         error: describe(err),
@@ -369,8 +372,8 @@ export class Executor implements RuleContext {
     const grace = options.graceMs ?? this.config.shutdownGrace * 1000;
     this.#stopping = (async () => {
       await Promise.all(this.#rules.map((r) => r.stop(grace)));
-      await this.#producer.disconnect().catch(() => undefined);
-      await this.#admin.disconnect().catch(() => undefined);
+      await this.#producer?.disconnect().catch(() => undefined);
+      await this.#admin?.disconnect().catch(() => undefined);
       await this.dedup?.close();
       this.#state = 'stopped';
       this.logger.info('executor: stopped', {});

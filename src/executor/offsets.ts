@@ -96,7 +96,7 @@ export class OffsetTracker {
     this.#partitions.clear();
   }
 
-  /** Offsets that moved since the last call, as kafkajs commitOffsets wants them. */
+  /** Offsets that moved since the last call, as the consumer port commits them. */
   takeCommits(): Array<{ topic: string; partition: number; offset: string }> {
     const out: Array<{ topic: string; partition: number; offset: string }> = [];
     for (const { topic, partition, offsets } of this.#partitions.values()) {

@@ -9,10 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { KafkaMessage } from 'kafkajs';
 import type { JobEvent } from '../backends/eventbus/event.js';
 import { ErrorCode, SwitchyardError } from '../core/errors.js';
 import type { JobTracer } from '../core/tracing.js';
+import type { ConsumedMessage } from '../kafka/index.js';
 import type { HandlerRegistry, RunnerLogger } from '../runner/handlers.js';
 import type { ExecutorConfig, ExecutorRule, PartitionerConf } from './config.js';
 import type { Process, TrackedConsumer } from './consumer.js';
@@ -235,7 +235,7 @@ export class RuleRunner {
 
   /** Parse, schema, signature. Null when the message went to the error topic (or could not). */
   async #accept(
-    message: KafkaMessage,
+    message: ConsumedMessage,
     topic: string,
     partition: number,
   ): Promise<{ event: JobEvent } | { done: boolean }> {
@@ -327,7 +327,7 @@ export class RuleRunner {
    * move on rather than replaying a message that can never be produced.
    */
   async #sizeGuarded(
-    message: KafkaMessage,
+    message: ConsumedMessage,
     topic: string,
     partition: number,
     process: () => Promise<boolean>,
@@ -355,7 +355,7 @@ export class RuleRunner {
     }
   }
 
-  async #processMain(message: KafkaMessage, topic: string, partition: number): Promise<boolean> {
+  async #processMain(message: ConsumedMessage, topic: string, partition: number): Promise<boolean> {
     const accepted = await this.#accept(message, topic, partition);
     if ('done' in accepted) return accepted.done;
     const event = accepted.event;
@@ -421,7 +421,7 @@ export class RuleRunner {
     );
   }
 
-  async #processRetry(message: KafkaMessage, topic: string, partition: number): Promise<boolean> {
+  async #processRetry(message: ConsumedMessage, topic: string, partition: number): Promise<boolean> {
     const raw = message.value?.toString('utf8') ?? '';
     let value: unknown;
     try {

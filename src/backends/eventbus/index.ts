@@ -1,15 +1,15 @@
 /**
  * The eventbus backend (promises §3, §4): push-only. Each pushed job becomes one signed,
- * schema-valid `mediawiki/job` 1.0.0 event produced to Kafka (kafkajs) on topic
- * `{dcPrefix}.{streamPrefix}{type}`. Events are validated before anything is produced, batched
- * per topic with `sendBatch` (acks -1) and awaited; any failure is an error naming how many jobs
+ * schema-valid `mediawiki/job` 1.0.0 event produced to Kafka (the `client` setting: platformatic or
+ * kafkajs, src/kafka/) on topic `{dcPrefix}.{streamPrefix}{type}`. Events are validated before
+ * anything is produced, sent in produce requests of at most maxBatchBytes (acks -1) and awaited; any failure is an error naming how many jobs
  * were not produced. pop / ack / sizes / listing throw `SWITCHYARD_NOT_SUPPORTED` (P-22).
  *
  * The signing secret is held privately and never appears in logs or errors.
  *
  * @packageDocumentation
  */
-import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type {
   BackendConnection,
   BackendContext,
@@ -34,12 +34,15 @@ import {
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import {
-  compressionType,
   isKafkaCompression,
+  isKafkaUnreachable,
   KAFKA_COMPRESSIONS,
+  type KafkaClientName,
   type KafkaCompression,
-  registerKafkaCodecs,
-} from './codecs.js';
+  type KafkaProducerPort,
+  kafkaClientIssues,
+  openKafkaClient,
+} from '../../kafka/index.js';
 import {
   type BuildJobEventOptions,
   buildSerializedJobEvent,
@@ -98,8 +101,6 @@ export const eventbusSupports: Supports = defineSupports({
   transactionalPush: false,
 });
 
-registerKafkaCodecs();
-
 /** Defaults of the eventbus settings. */
 export const EVENTBUS_DEFAULTS = Object.freeze({
   streamPrefix: 'mediawiki.job.',
@@ -108,7 +109,7 @@ export const EVENTBUS_DEFAULTS = Object.freeze({
   connectionTimeout: 3000,
   /** ms a broker request may take. */
   requestTimeout: 30_000,
-  /** kafkajs retries of a failed request (owned client). */
+  /** Retries of a failed request (owned client). */
   retries: 3,
   /** ms the broker waits for the in-sync replicas' acks. */
   ackTimeout: 30_000,
@@ -118,7 +119,7 @@ export const EVENTBUS_DEFAULTS = Object.freeze({
    * by default).
    */
   maxBatchBytes: 262_144,
-  /** Produce compression (`none`, `gzip`, `snappy`). */
+  /** Produce compression (`none`, `gzip`, `snappy`; `lz4`, `zstd` with the platformatic client). */
   compression: 'none' as KafkaCompression,
 });
 
@@ -143,11 +144,16 @@ export interface EventBusSettings {
   readonly brokers?: string | readonly string[];
   /** A host kafkajs Producer, connected by the host; never connected or disconnected by switchyard. */
   readonly producer?: Producer;
+  /**
+   * The Kafka client of an owned producer: `platformatic` (default on Node ≥ 22.22) or `kafkajs`
+   * (default below). A host `producer` is kafkajs.
+   */
+  readonly client?: KafkaClientName;
   /** Datacenter prefix of topics (`eqiad` → `eqiad.mediawiki.job.x`); none by default. */
   readonly dcPrefix?: string | null;
   /** Stream name prefix; default `mediawiki.job.`. */
   readonly streamPrefix?: string;
-  /** kafkajs clientId of the owned client. */
+  /** Kafka clientId of the owned client. */
   readonly clientId?: string;
   readonly connectionTimeout?: number;
   readonly requestTimeout?: number;
@@ -155,7 +161,10 @@ export interface EventBusSettings {
   readonly ackTimeout?: number;
   /** Most bytes of event JSON per produce request; larger pushes are split. */
   readonly maxBatchBytes?: number;
-  /** Produce compression: `none` (default), `gzip` or `snappy` (what WMF's producers use). */
+  /**
+   * Produce compression: `none` (default), `gzip`, `snappy` (what WMF's producers use), and with
+   * the platformatic client `lz4` or `zstd`.
+   */
   readonly compression?: KafkaCompression;
 }
 
@@ -169,6 +178,7 @@ const SETTING_KEYS = [
   'uri',
   'brokers',
   'producer',
+  'client',
   'dcPrefix',
   'streamPrefix',
   'clientId',
@@ -184,6 +194,7 @@ function isProducerLike(value: unknown): value is Producer {
   return (
     typeof value === 'object' &&
     value !== null &&
+    typeof (value as Producer).send === 'function' &&
     typeof (value as Producer).sendBatch === 'function' &&
     typeof (value as Producer).connect === 'function'
   );
@@ -272,10 +283,18 @@ function checkSettings(settings: BackendSettings, path: string, needsSecret: boo
   if (s.compression !== undefined && !isKafkaCompression(s.compression)) {
     issues.push({
       path: p('compression'),
-      message: 'must be none, gzip or snappy (LZ4 and zstd need native codecs and are not offered)',
+      message: `must be one of ${KAFKA_COMPRESSIONS.join(', ')}`,
       value: s.compression,
       choices: KAFKA_COMPRESSIONS,
     });
+  } else if (s.producer !== undefined && s.client !== undefined && s.client !== 'kafkajs') {
+    issues.push({
+      path: p('client'),
+      message: 'a host producer is a kafkajs Producer: client must be kafkajs (or left out)',
+      value: s.client,
+    });
+  } else {
+    issues.push(...kafkaClientIssues(s.producer !== undefined ? 'kafkajs' : s.client, s.compression, path));
   }
   if (s.clientId !== undefined && (typeof s.clientId !== 'string' || s.clientId.length === 0)) {
     issues.push({ path: p('clientId'), message: 'must be a non-empty string', value: s.clientId });
@@ -321,13 +340,15 @@ export function validateEventBusConnection(settings: BackendSettings, path: stri
 }
 
 /**
- * A kafkajs producer, owned (built from brokers, connected lazily, disconnected on close) or the
- * host's (the host connects and disconnects it). Shared by the queues of a connection.
+ * The producer of a connection or queue: owned (its client opened and connected lazily, closed on
+ * close) or the host's kafkajs Producer (the host connects and disconnects it). Shared by the
+ * queues of a connection.
  */
 export class EventBusProducer {
   readonly owned: boolean;
-  readonly #producer: Producer;
-  #connecting: Promise<void> | null = null;
+  #port: KafkaProducerPort | null = null;
+  readonly #open: (() => Promise<KafkaProducerPort>) | null;
+  #connecting: Promise<KafkaProducerPort> | null = null;
   #closed = false;
 
   constructor(
@@ -336,40 +357,54 @@ export class EventBusProducer {
       | { readonly brokers: string[]; readonly config: EventBusSettings },
   ) {
     if ('producer' in source) {
-      this.#producer = source.producer;
+      const host = source.producer;
       this.owned = false;
+      this.#open = null;
+      this.#connecting = import('../../kafka/kafkajs.js').then(({ kafkajsProducer }) => {
+        this.#port = kafkajsProducer(host, 'none');
+        return this.#port;
+      });
+      // Surfaced by ready(); never an unhandled rejection.
+      this.#connecting.catch(() => undefined);
       return;
     }
     const s = source.config;
-    const config: KafkaConfig = {
-      clientId: s.clientId ?? EVENTBUS_DEFAULTS.clientId,
-      brokers: source.brokers,
-      connectionTimeout: s.connectionTimeout ?? EVENTBUS_DEFAULTS.connectionTimeout,
-      requestTimeout: s.requestTimeout ?? EVENTBUS_DEFAULTS.requestTimeout,
-      retry: { retries: s.retries ?? EVENTBUS_DEFAULTS.retries },
-      logLevel: logLevel.NOTHING,
-    };
-    this.#producer = new Kafka(config).producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
-      allowAutoTopicCreation: false,
-      idempotent: false,
-    });
     this.owned = true;
+    this.#open = async () => {
+      const client = await openKafkaClient(s.client, {
+        clientId: s.clientId ?? EVENTBUS_DEFAULTS.clientId,
+        brokers: source.brokers,
+        connectionTimeout: s.connectionTimeout ?? EVENTBUS_DEFAULTS.connectionTimeout,
+        requestTimeout: s.requestTimeout ?? EVENTBUS_DEFAULTS.requestTimeout,
+        retries: s.retries ?? EVENTBUS_DEFAULTS.retries,
+        compression: s.compression ?? EVENTBUS_DEFAULTS.compression,
+        ackTimeout: s.ackTimeout ?? EVENTBUS_DEFAULTS.ackTimeout,
+      });
+      return client.producer();
+    };
   }
 
-  /** The kafkajs producer. */
-  get producer(): Producer {
-    return this.#producer;
-  }
-
-  /** Connects an owned producer once (concurrent callers share the attempt; a failure is retried next call). */
-  ready(): Promise<void> {
+  /**
+   * The connected producer port. An owned one connects once (concurrent callers share the
+   * attempt; a failure is retried next call).
+   */
+  ready(): Promise<KafkaProducerPort> {
     if (this.#closed) return Promise.reject(new Error('the eventbus producer is closed'));
-    if (!this.owned) return Promise.resolve();
-    this.#connecting ??= this.#producer.connect().catch((err: unknown) => {
+    const open = this.#open;
+    if (open === null) return this.#connecting as Promise<KafkaProducerPort>;
+    this.#connecting ??= (async () => {
+      const port = await open();
+      try {
+        await port.connect();
+      } catch (err) {
+        // A failed connect can leave a client half-open: drop it so the next call starts clean.
+        void port.disconnect().catch(() => undefined);
+        throw err;
+      }
+      this.#port = port;
+      return port;
+    })().catch((err: unknown) => {
       this.#connecting = null;
-      // A failed connect leaves kafkajs half-open: drop it so the next call starts clean.
-      void this.#producer.disconnect().catch(() => undefined);
       throw err;
     });
     return this.#connecting;
@@ -381,7 +416,7 @@ export class EventBusProducer {
     this.#closed = true;
     if (this.owned && this.#connecting !== null) {
       await this.#connecting.catch(() => undefined);
-      await this.#producer.disconnect();
+      await this.#port?.disconnect();
     }
   }
 }
@@ -409,23 +444,6 @@ function message(value: string): { value: string } {
   return { value };
 }
 
-const CONNECTION_ERRORS = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSNumberOfRetriesExceeded',
-]);
-
-/** True when `err` (or a cause / retry cause) says the cluster could not be reached. */
-function isUnreachable(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 5) return false;
-  if (CONNECTION_ERRORS.has(err.name) && err.name !== 'KafkaJSNumberOfRetriesExceeded') return true;
-  if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection timeout/i.test(err.message)) return true;
-  const inner = (err as { originalError?: unknown }).originalError ?? err.cause;
-  return isUnreachable(inner, depth + 1);
-}
-
 /**
  * A push-only queue producing job events to Kafka. Build it from the config (`class: eventbus`)
  * or directly with `{ type, domain, secret, brokers | producer }`.
@@ -440,7 +458,7 @@ export class EventBusJobQueue extends JobQueue {
   readonly topic: string;
   readonly #ackTimeout: number;
   readonly #maxBatchBytes: number;
-  readonly #compression: ReturnType<typeof compressionType>;
+  readonly #compression: KafkaCompression;
   readonly #ownsProducer: boolean;
 
   /**
@@ -452,7 +470,7 @@ export class EventBusJobQueue extends JobQueue {
     super('eventbus', eventbusSupports, options);
     const { secret, brokers, producer, dcPrefix, streamPrefix, clientId } = options;
     const { connectionTimeout, requestTimeout, retries, ackTimeout, maxBatchBytes, compression } = options;
-    const { signature, serverName, uri } = options;
+    const { signature, serverName, uri, client } = options;
     const settings: Record<string, unknown> = {
       secret,
       signature,
@@ -460,6 +478,7 @@ export class EventBusJobQueue extends JobQueue {
       uri,
       brokers,
       producer,
+      client,
       dcPrefix,
       streamPrefix,
       clientId,
@@ -489,7 +508,7 @@ export class EventBusJobQueue extends JobQueue {
     this.topic = dcPrefix ? `${dcPrefix}.${this.stream}` : this.stream;
     this.#ackTimeout = ackTimeout ?? EVENTBUS_DEFAULTS.ackTimeout;
     this.#maxBatchBytes = maxBatchBytes ?? EVENTBUS_DEFAULTS.maxBatchBytes;
-    this.#compression = compressionType(compression ?? EVENTBUS_DEFAULTS.compression);
+    this.#compression = compression ?? EVENTBUS_DEFAULTS.compression;
     if (shared !== null) this.#producer = shared;
     else if (producer !== undefined) this.#producer = new EventBusProducer({ producer });
     else this.#producer = new EventBusProducer({ brokers: brokerList(brokers) as string[], config: options });
@@ -551,21 +570,16 @@ export class EventBusJobQueue extends JobQueue {
     });
     if (chunk.length > 0) chunks.push(chunk);
     const total = jobs.length;
+    let port: KafkaProducerPort;
     try {
-      await this.#producer.ready();
+      port = await this.#producer.ready();
     } catch (err) {
       throw this.#failure(err, total, total);
     }
     // One queue is one topic; each chunk is one produce request, all awaited with acks -1.
+    const send = { timeout: this.#ackTimeout, compression: this.#compression };
     const settled = await Promise.allSettled(
-      chunks.map((values) =>
-        this.#producer.producer.sendBatch({
-          acks: -1,
-          timeout: this.#ackTimeout,
-          compression: this.#compression,
-          topicMessages: [{ topic: this.topic, messages: values.map(message) }],
-        }),
-      ),
+      chunks.map((values) => port.send(this.topic, values.map(message), send)),
     );
     let failed = 0;
     let firstError: unknown = null;
@@ -580,7 +594,7 @@ export class EventBusJobQueue extends JobQueue {
   }
 
   #failure(err: unknown, failed: number, total: number): SwitchyardError {
-    const code = isUnreachable(err) ? ErrorCode.BACKEND_UNAVAILABLE : ErrorCode.BACKEND_ERROR;
+    const code = isKafkaUnreachable(err) ? ErrorCode.BACKEND_UNAVAILABLE : ErrorCode.BACKEND_ERROR;
     let detail = err instanceof Error ? `${err.name}: ${err.message}` : describeValue(err);
     if (this.#secret.length >= 4) detail = detail.split(this.#secret).join('***');
     return new SwitchyardError(
@@ -615,11 +629,12 @@ export const eventbusBackend: BackendModule = Object.freeze({
       );
     }
     if (raw) {
-      if (entry.brokers !== undefined || entry.producer !== undefined) {
+      const own = (['brokers', 'producer', 'client'] as const).find((k) => entry[k] !== undefined);
+      if (own !== undefined) {
         throw configInvalid(
           [
             {
-              path: entry.brokers !== undefined ? 'brokers' : 'producer',
+              path: own,
               message: `belongs in the connection "${context.connectionName}" this entry names, not in the entry`,
             },
           ],

@@ -1,22 +1,20 @@
 /**
- * Kafka compression for the eventbus backend and the executor. kafkajs ships gzip only; Snappy —
- * what WMF's producers (EventGate, MediaWiki's Kafka clients) write by default — comes from
- * `kafkajs-snappy` (pure JS, both Snappy framings Kafka clients use), registered once per process
- * when either module loads, so snappy-compressed topics are read and `compression: snappy`
- * produces them. LZ4 and zstd are not offered: their codecs need native addons.
+ * Compression for the kafkajs client. kafkajs ships gzip only; Snappy — what WMF's producers
+ * (EventGate, MediaWiki's Kafka clients) write by default — comes from `kafkajs-snappy` (pure JS,
+ * both Snappy framings Kafka clients use), registered once per process when the kafkajs adapter
+ * loads, so Snappy-compressed topics are read and `compression: snappy` produces them. LZ4 and
+ * zstd are not offered with kafkajs (its codecs for them need native addons); the platformatic
+ * client reads and writes all five.
  *
  * @packageDocumentation
  */
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
+import { KAFKA_COMPRESSIONS, type KafkaCompression } from './types.js';
 
 // kafkajs is CommonJS and Node's ESM loader does not see these two among its named exports.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 type CompressionTypes = kafkajs.CompressionTypes;
-
-/** The `compression` setting's values. */
-export const KAFKA_COMPRESSIONS = Object.freeze(['none', 'gzip', 'snappy'] as const);
-export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
 
 let registered = false;
 
@@ -32,15 +30,20 @@ export function registerKafkaCodecs(): void {
   codecs[CompressionTypes.Snappy] = require('kafkajs-snappy') as () => unknown;
 }
 
-/** The kafkajs compression type of a setting value. */
+/** The compressions kafkajs can produce here. */
+export const KAFKAJS_COMPRESSIONS: readonly KafkaCompression[] = Object.freeze(['none', 'gzip', 'snappy']);
+
+/** The kafkajs compression type of a setting value (lz4 / zstd are refused by config checks first). */
 export function compressionType(compression: KafkaCompression): CompressionTypes {
   switch (compression) {
     case 'gzip':
       return CompressionTypes.GZIP;
     case 'snappy':
       return CompressionTypes.Snappy;
-    default:
+    case 'none':
       return CompressionTypes.None;
+    default:
+      throw new Error(`kafkajs cannot produce ${compression}: use client: platformatic`);
   }
 }
 

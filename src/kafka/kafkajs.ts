@@ -1,0 +1,176 @@
+/**
+ * The kafkajs adapter of the client seam (any Node version; the default below Node 22.22).
+ *
+ * @packageDocumentation
+ */
+import { type Admin, type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { compressionType, registerKafkaCodecs } from './codecs.js';
+import type {
+  ConsumedBatch,
+  ConsumerOptions,
+  KafkaAdminPort,
+  KafkaClient,
+  KafkaClientOptions,
+  KafkaConsumerPort,
+  KafkaProducerPort,
+  OffsetCommit,
+  OutgoingMessage,
+  PartitionOffset,
+  SendOptions,
+} from './types.js';
+
+// Snappy-compressed topics (WMF's producers' default) are readable, and `compression: snappy` works.
+registerKafkaCodecs();
+
+/** A kafkajs producer behind the producer port: owned, or a host's (then `connect`/`disconnect` are the host's business). */
+export function kafkajsProducer(
+  producer: Producer,
+  compression: KafkaClientOptions['compression'],
+): KafkaProducerPort {
+  const type = compressionType(compression);
+  return {
+    connect: () => producer.connect(),
+    disconnect: () => producer.disconnect(),
+    async send(topic: string, messages: readonly OutgoingMessage[], options: SendOptions = {}) {
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: options.compression === undefined ? type : compressionType(options.compression),
+        messages: messages as OutgoingMessage[],
+        ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      });
+    },
+  };
+}
+
+class KafkajsAdmin implements KafkaAdminPort {
+  readonly #admin: Admin;
+  constructor(admin: Admin) {
+    this.#admin = admin;
+  }
+  connect(): Promise<void> {
+    return this.#admin.connect();
+  }
+  disconnect(): Promise<void> {
+    return this.#admin.disconnect();
+  }
+  listTopics(): Promise<string[]> {
+    return this.#admin.listTopics();
+  }
+  async createTopics(topics: readonly string[], partitions: number): Promise<void> {
+    await this.#admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+      waitForLeaders: true,
+    });
+  }
+  async committedOffsets(
+    groupId: string,
+    topics: readonly string[],
+  ): Promise<Map<string, PartitionOffset[]>> {
+    const got = await this.#admin.fetchOffsets({ groupId, topics: [...topics] });
+    return new Map(
+      got.map((t) => [
+        t.topic,
+        t.partitions.map((p) => ({ partition: p.partition, offset: BigInt(p.offset) })),
+      ]),
+    );
+  }
+  async topicEnds(topic: string): Promise<Array<{ partition: number; low: bigint; high: bigint }>> {
+    const ends = await this.#admin.fetchTopicOffsets(topic);
+    return ends.map((e) => ({ partition: e.partition, low: BigInt(e.low), high: BigInt(e.high) }));
+  }
+  async setGroupOffsets(groupId: string, topic: string, offsets: readonly PartitionOffset[]): Promise<void> {
+    await this.#admin.setOffsets({
+      groupId,
+      topic,
+      partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset.toString() })),
+    });
+  }
+}
+
+class KafkajsConsumer implements KafkaConsumerPort {
+  readonly #consumer: Consumer;
+  constructor(consumer: Consumer, options: ConsumerOptions) {
+    this.#consumer = consumer;
+    const { onAssignment, onError } = options;
+    if (onAssignment) consumer.on(consumer.events.GROUP_JOIN, () => onAssignment());
+    if (onError) consumer.on(consumer.events.CRASH, (event) => onError(event.payload.error));
+  }
+  async run(topics: readonly string[], eachBatch: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: ({ batch, resolveOffset, heartbeat, isRunning, isStale }) =>
+        eachBatch({
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: batch.messages,
+          highWatermark: BigInt(batch.highWatermark),
+          resolveOffset,
+          heartbeat,
+          isActive: () => isRunning() && !isStale(),
+        }),
+    });
+  }
+  async commit(commits: readonly OffsetCommit[]): Promise<void> {
+    await this.#consumer.commitOffsets([...commits]);
+  }
+  pause(topics: readonly string[]): void {
+    try {
+      this.#consumer.pause(topics.map((topic) => ({ topic })));
+    } catch {
+      // Not running yet.
+    }
+  }
+  disconnect(): Promise<void> {
+    return this.#consumer.disconnect();
+  }
+}
+
+/** Builds the kafkajs client. */
+export function kafkajsClient(options: KafkaClientOptions): KafkaClient {
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeout,
+    requestTimeout: options.requestTimeout,
+    retry: { retries: options.retries, initialRetryTime: 200, maxRetryTime: 5000 },
+    logLevel: logLevel.NOTHING,
+  });
+  return {
+    name: 'kafkajs',
+    producer: () =>
+      kafkajsProducer(
+        kafka.producer({
+          createPartitioner: Partitioners.DefaultPartitioner,
+          allowAutoTopicCreation: false,
+          idempotent: false,
+        }),
+        options.compression,
+      ),
+    admin: () => new KafkajsAdmin(kafka.admin()),
+    consumer: (o) =>
+      new KafkajsConsumer(
+        kafka.consumer({
+          groupId: o.groupId,
+          allowAutoTopicCreation: false,
+          maxWaitTimeInMs: 100,
+          sessionTimeout: o.sessionTimeout,
+          heartbeatInterval: o.heartbeatInterval,
+        }),
+        o,
+      ),
+  };
+}
+
+/** True for a kafkajs Producer (a host's, given as the eventbus `producer` setting). */
+export function isKafkajsProducer(value: unknown): value is Producer {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Producer).sendBatch === 'function' &&
+    typeof (value as Producer).connect === 'function'
+  );
+}
