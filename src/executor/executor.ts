@@ -28,6 +28,7 @@ import {
   isKafkaUnreachable,
   type KafkaAdminPort,
   type KafkaClient,
+  type KafkaClientName,
   type KafkaProducerPort,
   openKafkaClient,
 } from '../kafka/index.js';
@@ -86,6 +87,8 @@ export interface ExecutorOptions {
 /** What {@link startExecutor} resolves with. */
 export interface ExecutorHandle {
   readonly metrics: ExecutorMetrics;
+  /** The Kafka client library running it (config `client`). */
+  readonly client: KafkaClientName;
   /** The topics each rule consumes (after regex expansion). */
   topics(): Record<string, string[]>;
   /** Messages dispatched and not finished, per rule. */
@@ -160,11 +163,6 @@ export class Executor implements RuleContext {
   get admin(): KafkaAdminPort {
     if (this.#admin === null) throw new Error('executor: not started');
     return this.#admin;
-  }
-
-  /** The Kafka client library in use (after start()), e.g. `platformatic`. */
-  get clientName(): string | null {
-    return this.#client?.name ?? null;
   }
 
   partitionerFor(type: string): PartitionerConf | null {
@@ -433,6 +431,7 @@ export async function startExecutorFromSection(
   await executor.start();
   return {
     metrics: executor.metrics,
+    client: executor.config.client,
     topics: () => executor.topics(),
     inFlight: () => executor.inFlight(),
     stop: (o) => executor.stop(o),

@@ -3,7 +3,8 @@
  * batches (smaller on the broker's disk than the same events uncompressed, when the broker is the
  * one scripts/kafka started) that consume back verified; the executor runs jobs from a topic a
  * producer wrote with Snappy (what WMF's producers do) and writes its retry events with
- * `compression: snappy`. A bad `compression` value is a config error naming its path.
+ * `compression: snappy`. A bad `compression` value is a config error naming its path; LZ4 and zstd
+ * with kafkajs too (test/integration/kafka-clients.test.ts runs them on platformatic).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,21 +39,57 @@ function logBytes(brokers: string, topic: string): number | null {
 }
 
 describe('compression setting', () => {
-  test('a value other than none, gzip or snappy is SWITCHYARD_CONFIG_INVALID at its path', async () => {
+  test('an unknown value is SWITCHYARD_CONFIG_INVALID at its path, naming the choices', async () => {
     await expect(
       resolveConfig({
         jobTypeConf: {
-          default: { class: 'eventbus', brokers: '127.0.0.1:9', secret: SECRET, compression: 'lz4' },
+          default: { class: 'eventbus', brokers: '127.0.0.1:9', secret: SECRET, compression: 'brotli' },
         },
       }),
     ).rejects.toMatchObject({
       code: 'SWITCHYARD_CONFIG_INVALID',
-      issues: [expect.objectContaining({ path: 'jobTypeConf.default.compression' })],
+      issues: [
+        expect.objectContaining({
+          path: 'jobTypeConf.default.compression',
+          message: 'must be one of none, gzip, snappy, lz4, zstd',
+        }),
+      ],
+    });
+  });
+
+  test('lz4 and zstd with client: kafkajs are SWITCHYARD_CONFIG_INVALID, saying they need platformatic', async () => {
+    await expect(
+      resolveConfig({
+        jobTypeConf: {
+          default: {
+            class: 'eventbus',
+            brokers: '127.0.0.1:9',
+            secret: SECRET,
+            client: 'kafkajs',
+            compression: 'lz4',
+          },
+        },
+      }),
+    ).rejects.toMatchObject({
+      code: 'SWITCHYARD_CONFIG_INVALID',
+      issues: [
+        expect.objectContaining({
+          path: 'jobTypeConf.default.compression',
+          message: expect.stringContaining('lz4 needs client: platformatic'),
+        }),
+      ],
     });
     await expect(
-      resolveConfig({ executor: { brokers: '127.0.0.1:9', secret: SECRET, compression: 'zstd', rules: [] } }),
+      resolveConfig({
+        executor: { brokers: '127.0.0.1:9', secret: SECRET, client: 'kafkajs', compression: 'zstd', rules: [] },
+      }),
     ).rejects.toMatchObject({
-      issues: expect.arrayContaining([expect.objectContaining({ path: 'executor.compression' })]),
+      issues: expect.arrayContaining([
+        expect.objectContaining({
+          path: 'executor.compression',
+          message: expect.stringContaining('zstd needs client: platformatic'),
+        }),
+      ]),
     });
   });
 });

@@ -34,6 +34,7 @@ import {
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import {
+  defaultKafkaClient,
   isKafkaCompression,
   isKafkaUnreachable,
   KAFKA_COMPRESSIONS,
@@ -346,6 +347,8 @@ export function validateEventBusConnection(settings: BackendSettings, path: stri
  */
 export class EventBusProducer {
   readonly owned: boolean;
+  /** The Kafka client library producing (a host producer is kafkajs). */
+  readonly client: KafkaClientName;
   #port: KafkaProducerPort | null = null;
   readonly #open: (() => Promise<KafkaProducerPort>) | null;
   #connecting: Promise<KafkaProducerPort> | null = null;
@@ -359,6 +362,7 @@ export class EventBusProducer {
     if ('producer' in source) {
       const host = source.producer;
       this.owned = false;
+      this.client = 'kafkajs';
       this.#open = null;
       this.#connecting = import('../../kafka/kafkajs.js').then(({ kafkajsProducer }) => {
         this.#port = kafkajsProducer(host, 'none');
@@ -370,8 +374,9 @@ export class EventBusProducer {
     }
     const s = source.config;
     this.owned = true;
+    this.client = s.client ?? defaultKafkaClient();
     this.#open = async () => {
-      const client = await openKafkaClient(s.client, {
+      const client = await openKafkaClient(this.client, {
         clientId: s.clientId ?? EVENTBUS_DEFAULTS.clientId,
         brokers: source.brokers,
         connectionTimeout: s.connectionTimeout ?? EVENTBUS_DEFAULTS.connectionTimeout,
@@ -513,6 +518,11 @@ export class EventBusJobQueue extends JobQueue {
     else if (producer !== undefined) this.#producer = new EventBusProducer({ producer });
     else this.#producer = new EventBusProducer({ brokers: brokerList(brokers) as string[], config: options });
     this.#ownsProducer = shared === null;
+  }
+
+  /** The Kafka client library producing this queue's events. */
+  get client(): KafkaClientName {
+    return this.#producer.client;
   }
 
   /** Builds (and validates) the events of a batch without producing them. */
