@@ -81,7 +81,13 @@ describe('compression setting', () => {
     });
     await expect(
       resolveConfig({
-        executor: { brokers: '127.0.0.1:9', secret: SECRET, client: 'kafkajs', compression: 'zstd', rules: [] },
+        executor: {
+          brokers: '127.0.0.1:9',
+          secret: SECRET,
+          client: 'kafkajs',
+          compression: 'zstd',
+          rules: [],
+        },
       }),
     ).rejects.toMatchObject({
       issues: expect.arrayContaining([
