@@ -5,6 +5,11 @@
  *   node --import tsx --conditions=source bench/kafka.ts [--push N] [--drain N] [--batch B]
  *     [--partitions P] [--concurrency C] [--parallel W] [--baseline] [--rounds R]
  *     [--max-batch-bytes N] [--in-flight N] [--acks -1|1] [--no-drain]
+ *     [--client kafkajs|platformatic|both]
+ *
+ * `--client` picks the Kafka client library measured (default `both` on Node ≥ 22.22, where
+ * @platformatic/kafka runs, else `kafkajs`): each push and drain phase runs once per client, in
+ * the same run, and with `--baseline` each client alone is timed too (the ceiling for that client).
  *
  * `--own-redis` runs a private redis-server for dedup instead of SWITCHYARD_REDIS_URL.
  * `--baseline` also times kafkajs alone producing messages of the same bytes with the same
@@ -26,6 +31,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { EventBusJobQueue } from '../src/backends/eventbus/index.js';
 import { startExecutorFromSection } from '../src/executor/index.js';
+import { type KafkaClientName, platformaticSupported } from '../src/kafka/index.js';
 import { HandlerRegistry } from '../src/runner/handlers.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -45,6 +51,7 @@ const { values } = parseArgs({
     'in-flight': { type: 'string' },
     acks: { type: 'string', default: '-1' },
     'no-drain': { type: 'boolean', default: false },
+    client: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -52,7 +59,7 @@ if (values.help) {
   process.stdout.write(
     'usage: node --import tsx --conditions=source bench/kafka.ts [--push N] [--drain N] [--batch B] [--partitions P]\n' +
       '  [--concurrency C] [--parallel W] [--own-redis] [--baseline] [--rounds R] [--max-batch-bytes N]\n' +
-      '  [--in-flight N] [--acks -1|1] [--no-drain]\n',
+      '  [--in-flight N] [--acks -1|1] [--no-drain] [--client kafkajs|platformatic|both]\n',
   );
   process.exit(0);
 }
@@ -67,6 +74,20 @@ const MAX_BATCH_BYTES = Number(values['max-batch-bytes']);
 const IN_FLIGHT = values['in-flight'] === undefined ? undefined : Number(values['in-flight']);
 const ACKS = Number(values.acks);
 const SECRET = 'bench-secret-0123456789abcdef';
+const clientArg = values.client ?? (platformaticSupported() ? 'both' : 'kafkajs');
+if (!['kafkajs', 'platformatic', 'both'].includes(clientArg)) {
+  process.stderr.write(`--client: kafkajs, platformatic or both, not ${clientArg}\n`);
+  process.exit(2);
+}
+if (clientArg !== 'kafkajs' && !platformaticSupported()) {
+  process.stderr.write(
+    `--client ${clientArg}: @platformatic/kafka needs Node >= 22.22 (this is ${process.version})\n`,
+  );
+  process.exit(2);
+}
+/** The client libraries measured, each in the same run (kafkajs first). */
+const CLIENTS: readonly KafkaClientName[] =
+  clientArg === 'both' ? ['kafkajs', 'platformatic'] : [clientArg as KafkaClientName];
 let REDIS = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
 let redisNote = `shared Redis ${REDIS}`;
 let ownRedis: ChildProcess | null = null;
@@ -134,31 +155,27 @@ const pad = 'x'.repeat(1000);
 const pushType = `benchpush_${run}`;
 const pushTopic = `mediawiki.job.${pushType}`;
 await admin.createTopics({ topics: [{ topic: pushTopic, numPartitions: PARTITIONS }], waitForLeaders: true });
-// The same kafkajs producer settings as the backend's owned producer, plus the knobs under test.
-const producers: Producer[] = Array.from({ length: PARALLEL }, () =>
-  kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-    idempotent: false,
-    ...(IN_FLIGHT === undefined ? {} : { maxInFlightRequests: IN_FLIGHT }),
-  }),
-);
-await Promise.all(producers.map((p) => p.connect()));
-const queues = producers.map(
-  (producer) =>
-    new EventBusJobQueue({
-      type: pushType,
-      domain: 'benchwiki',
-      secret: SECRET,
-      producer,
-      maxBatchBytes: MAX_BATCH_BYTES,
-    }),
-);
 const specs = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => ({ type: pushType, params: { i: from + i, page: 'Main_Page', pad } }));
-// kafkajs alone: real events' JSON (same bytes as switchyard's messages, each its own string,
-// made before the clock starts), same request split.
-const [sample] = (queues[0] as EventBusJobQueue).buildEvents([
+
+/** W writers of one kind: switchyard's eventbus queues or a client alone, on one client library. */
+interface PushSubject {
+  readonly who: 'switchyard' | 'alone';
+  readonly client: KafkaClientName;
+  /** Writer `w` produces jobs `from` … `from + n - 1`. */
+  batch(w: number, from: number, n: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+// The raw clients get real events' JSON (same bytes as switchyard's messages, each its own string,
+// made before the clock starts), split into requests the way the backend splits them.
+const sampleQueue = new EventBusJobQueue({
+  type: pushType,
+  domain: 'benchwiki',
+  secret: SECRET,
+  brokers: brokers as string,
+});
+const [sample] = sampleQueue.buildEvents([
   {
     type: pushType,
     domain: 'benchwiki',
@@ -170,6 +187,7 @@ const [sample] = (queues[0] as EventBusJobQueue).buildEvents([
     requestId: null,
   },
 ]);
+await sampleQueue.close();
 const sampleValue = JSON.stringify(sample);
 const perRequest = Math.max(1, Math.floor(MAX_BATCH_BYTES / (Buffer.byteLength(sampleValue) + 64)));
 const idLength = sample?.meta.id.length ?? 36;
@@ -183,90 +201,210 @@ const baselineValues = (from: number, n: number) =>
 const baselineBatches = new Map<number, string[]>();
 for (let w = 0; w < PARALLEL; w++) {
   for (let from = w * BATCH; from < PUSH; from += BATCH * PARALLEL) {
-    // Flattened now, so kafkajs alone does not pay for building them.
-    const list = baselineValues(from, Math.min(BATCH, PUSH - from)).map((v) => Buffer.from(v).toString());
-    baselineBatches.set(from, list);
-  }
-}
-async function kafkajsBatch(producer: Producer, from: number, n: number): Promise<void> {
-  const values = baselineBatches.get(from) ?? baselineValues(from, n);
-  const sends: Promise<unknown>[] = [];
-  for (let at = 0; at < n; at += perRequest) {
-    const messages = values.slice(at, Math.min(at + perRequest, n)).map((value) => ({ value }));
-    sends.push(
-      producer.sendBatch({ acks: ACKS, timeout: 30_000, topicMessages: [{ topic: pushTopic, messages }] }),
+    // Flattened now, so a client alone does not pay for building them.
+    baselineBatches.set(
+      from,
+      baselineValues(from, Math.min(BATCH, PUSH - from)).map((v) => Buffer.from(v).toString()),
     );
   }
+}
+/** Sends `values` as requests of `perRequest` messages, together, and awaits them all. */
+async function inRequests(values: readonly string[], send: (chunk: string[]) => Promise<unknown>) {
+  const sends: Promise<unknown>[] = [];
+  for (let at = 0; at < values.length; at += perRequest) sends.push(send(values.slice(at, at + perRequest)));
   await Promise.all(sends);
 }
-// Warm-up (connections, JIT).
-await Promise.all(queues.map((q) => q.push(specs(0, 2000))));
-await Promise.all(producers.map((p) => kafkajsBatch(p, -1, 2000)));
+const valuesFor = (from: number, n: number) => baselineBatches.get(from) ?? baselineValues(from, n);
+
+async function kafkajsSubjects(): Promise<PushSubject[]> {
+  // The same kafkajs producer settings as the backend's owned producer, plus the knobs under test;
+  // the queues take them as host producers.
+  const producers: Producer[] = Array.from({ length: PARALLEL }, () =>
+    kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      idempotent: false,
+      ...(IN_FLIGHT === undefined ? {} : { maxInFlightRequests: IN_FLIGHT }),
+    }),
+  );
+  await Promise.all(producers.map((p) => p.connect()));
+  const queues = producers.map(
+    (producer) =>
+      new EventBusJobQueue({
+        type: pushType,
+        domain: 'benchwiki',
+        secret: SECRET,
+        producer,
+        maxBatchBytes: MAX_BATCH_BYTES,
+      }),
+  );
+  const close = async () => {
+    for (const q of queues) await q.close();
+    await Promise.all(producers.map((p) => p.disconnect()));
+  };
+  return [
+    {
+      who: 'switchyard',
+      client: 'kafkajs',
+      batch: (w, from, n) => (queues[w] as EventBusJobQueue).push(specs(from, n)),
+      close,
+    },
+    {
+      who: 'alone',
+      client: 'kafkajs',
+      batch: (w, from, n) =>
+        inRequests(valuesFor(from, n), (chunk) =>
+          (producers[w] as Producer).sendBatch({
+            acks: ACKS,
+            timeout: 30_000,
+            topicMessages: [{ topic: pushTopic, messages: chunk.map((value) => ({ value })) }],
+          }),
+        ),
+      close: async () => undefined,
+    },
+  ];
+}
+
+async function platformaticSubjects(): Promise<PushSubject[]> {
+  const lib = await import('@platformatic/kafka');
+  // The backend owns its platformatic producers (a host producer must be kafkajs).
+  const queues = Array.from(
+    { length: PARALLEL },
+    () =>
+      new EventBusJobQueue({
+        type: pushType,
+        domain: 'benchwiki',
+        secret: SECRET,
+        brokers: brokers as string,
+        client: 'platformatic',
+        maxBatchBytes: MAX_BATCH_BYTES,
+      }),
+  );
+  // Alone: the settings src/kafka/platformatic.ts gives an owned producer.
+  const producers = Array.from(
+    { length: PARALLEL },
+    (_, w) =>
+      new lib.Producer({
+        clientId: `bench-${run}-${w}`,
+        bootstrapBrokers: (brokers as string).split(','),
+        connectTimeout: 3000,
+        timeout: 30_000,
+        retries: 3,
+        autocreateTopics: false,
+        serializers: lib.stringSerializers,
+        acks: ACKS,
+        idempotent: false,
+        compression: 'none',
+      }),
+  );
+  await Promise.all(producers.map((p) => p.metadata({ topics: [pushTopic] })));
+  return [
+    {
+      who: 'switchyard',
+      client: 'platformatic',
+      batch: (w, from, n) => (queues[w] as EventBusJobQueue).push(specs(from, n)),
+      close: async () => {
+        for (const q of queues) await q.close();
+      },
+    },
+    {
+      who: 'alone',
+      client: 'platformatic',
+      batch: (w, from, n) =>
+        inRequests(valuesFor(from, n), (chunk) =>
+          (producers[w] as (typeof producers)[number]).send({
+            messages: chunk.map((value) => ({ topic: pushTopic, value })),
+          }),
+        ),
+      close: () => Promise.all(producers.map((p) => p.close())).then(() => undefined),
+    },
+  ];
+}
 
 interface PushRun {
-  readonly who: 'switchyard' | 'kafkajs';
+  readonly who: PushSubject['who'];
+  readonly client: KafkaClientName;
   readonly rate: number;
   readonly ms: number;
   readonly cpuUs: number;
   readonly load: number;
 }
-async function pushRound(who: PushRun['who']): Promise<PushRun> {
+async function pushRound(subject: PushSubject): Promise<PushRun> {
   const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
-    queues.map(async (q, w) => {
+    Array.from({ length: PARALLEL }, async (_, w) => {
       for (let from = w * BATCH; from < PUSH; from += BATCH * PARALLEL) {
-        const n = Math.min(BATCH, PUSH - from);
-        if (who === 'switchyard') await q.push(specs(from, n));
-        else await kafkajsBatch(producers[w] as Producer, from, n);
+        await subject.batch(w, from, Math.min(BATCH, PUSH - from));
       }
     }),
   );
   const ms = performance.now() - start;
   return {
-    who,
+    who: subject.who,
+    client: subject.client,
     ms,
     rate: (PUSH / ms) * 1000,
     cpuUs: cpuUs(process.cpuUsage(cpu)) / PUSH,
     load: loadavg()[0] ?? 0,
   };
 }
+
+const subjects: PushSubject[] = [];
+for (const client of CLIENTS) {
+  const pair = client === 'kafkajs' ? await kafkajsSubjects() : await platformaticSubjects();
+  subjects.push(...(values.baseline ? pair : pair.filter((s) => s.who === 'switchyard')));
+}
+// Warm-up (connections, JIT): every subject pushes one batch per writer.
+for (const s of subjects)
+  await Promise.all(Array.from({ length: PARALLEL }, (_, w) => s.batch(w, -1 - w, 2000)));
 const pushRuns: PushRun[] = [];
+const label = (s: { who: PushSubject['who']; client: KafkaClientName }) =>
+  s.who === 'switchyard' ? `eventbus push [${s.client}]` : `${s.client} alone`;
 for (let r = 0; r < (values.baseline ? ROUNDS : 1); r++) {
-  for (const who of values.baseline ? (['switchyard', 'kafkajs'] as const) : (['switchyard'] as const)) {
-    const res = await pushRound(who);
+  // Interleaved: every subject once per round, so drift in the host's load hits them alike.
+  for (const s of subjects) {
+    const res = await pushRound(s);
     pushRuns.push(res);
     say(
-      `${who === 'switchyard' ? 'eventbus push' : 'kafkajs alone'} (round ${r + 1}): ${int.format(PUSH)} events in ${int.format(res.ms)} ms = ${int.format(res.rate)} events/s; ` +
+      `${label(s)} (round ${r + 1}): ${int.format(PUSH)} events in ${int.format(res.ms)} ms = ${int.format(res.rate)} events/s; ` +
         `Node CPU ${res.cpuUs.toFixed(1)} µs/event; load ${res.load.toFixed(2)}`,
     );
   }
 }
-const best = (who: PushRun['who']) =>
+const best = (who: PushSubject['who'], client: KafkaClientName) =>
   pushRuns
-    .filter((r) => r.who === who)
+    .filter((r) => r.who === who && r.client === client)
     .reduce<PushRun | null>((a, b) => (a === null || b.rate > a.rate ? b : a), null);
-const pushBest = best('switchyard') as PushRun;
-const ceiling = best('kafkajs');
-say(
-  `eventbus push: best ${int.format(pushBest.rate)} events/s (≈1 KB params, signed, schema-validated; ${PARALLEL} producers × batches of ${BATCH}, ` +
-    `requests ≤ ${int.format(MAX_BATCH_BYTES)} bytes, acks ${ACKS}${IN_FLIGHT === undefined ? '' : `, maxInFlightRequests ${IN_FLIGHT}`}; target ≥ 100,000); ` +
-    `Node CPU ${pushBest.cpuUs.toFixed(1)} µs/event` +
-    (ceiling
-      ? `; kafkajs alone best ${int.format(ceiling.rate)} events/s (${ceiling.cpuUs.toFixed(1)} µs/event) → switchyard reaches ${((pushBest.rate / ceiling.rate) * 100).toFixed(0)} % of the ceiling`
-      : ''),
-);
-for (const q of queues) await q.close();
-await Promise.all(producers.map((p) => p.disconnect()));
+for (const client of CLIENTS) {
+  const mine = best('switchyard', client) as PushRun;
+  const alone = best('alone', client);
+  say(
+    `eventbus push [${client}]: best ${int.format(mine.rate)} events/s (≈1 KB params, signed, schema-validated; ${PARALLEL} producers × batches of ${BATCH}, ` +
+      `requests ≤ ${int.format(MAX_BATCH_BYTES)} bytes, acks -1${ACKS === -1 ? '' : ` (clients alone: acks ${ACKS})`}${IN_FLIGHT === undefined || client !== 'kafkajs' ? '' : `, maxInFlightRequests ${IN_FLIGHT}`}; target ≥ 100,000); ` +
+      `Node CPU ${mine.cpuUs.toFixed(1)} µs/event` +
+      (alone
+        ? `; ${client} alone best ${int.format(alone.rate)} events/s (${alone.cpuUs.toFixed(1)} µs/event) → switchyard reaches ${((mine.rate / alone.rate) * 100).toFixed(0)} % of it (target ≥ 90 %)`
+        : ''),
+  );
+}
+if (CLIENTS.length === 2) {
+  const pk = best('switchyard', 'platformatic') as PushRun;
+  const kj = best('switchyard', 'kafkajs') as PushRun;
+  say(`eventbus push, platformatic ÷ kafkajs in this run: ${(pk.rate / kj.rate).toFixed(2)}×`);
+}
+for (const s of subjects) await s.close();
 process.stdout.write(
-  `${JSON.stringify({ phase: 'eventbus-push', events: PUSH, runs: pushRuns.map((r) => ({ who: r.who, perSecond: Math.round(r.rate), ms: Math.round(r.ms), cpuUsPerEvent: Number(r.cpuUs.toFixed(1)), load1: Number(r.load.toFixed(2)) })), batch: BATCH, producers: PARALLEL, partitions: PARTITIONS, maxBatchBytes: MAX_BATCH_BYTES, inFlight: IN_FLIGHT ?? null, acks: ACKS })}\n`,
+  `${JSON.stringify({ phase: 'eventbus-push', events: PUSH, runs: pushRuns.map((r) => ({ who: r.who, client: r.client, perSecond: Math.round(r.rate), ms: Math.round(r.ms), cpuUsPerEvent: Number(r.cpuUs.toFixed(1)), load1: Number(r.load.toFixed(2)) })), batch: BATCH, producers: PARALLEL, partitions: PARTITIONS, maxBatchBytes: MAX_BATCH_BYTES, inFlight: IN_FLIGHT ?? null, acks: ACKS })}\n`,
 );
 
 // ---------------------------------------------------------------- drain
-const drainType = `benchdrain_${run}`;
-const drainTopic = `mediawiki.job.${drainType}`;
 const service = `bench_${run}`;
-async function drainPhase(): Promise<void> {
+const drainTopics: string[] = [];
+async function drainPhase(client: KafkaClientName): Promise<void> {
+  const drainType = `benchdrain_${client}_${run}`;
+  const drainTopic = `mediawiki.job.${drainType}`;
+  drainTopics.push(drainTopic);
   await admin.createTopics({
     topics: [{ topic: drainTopic, numPartitions: PARTITIONS }],
     waitForLeaders: true,
@@ -276,6 +414,7 @@ async function drainPhase(): Promise<void> {
     domain: 'benchwiki',
     secret: SECRET,
     brokers: brokers as string,
+    client,
   });
   for (let from = 0; from < DRAIN; from += BATCH) {
     const n = Math.min(BATCH, DRAIN - from);
@@ -302,8 +441,9 @@ async function drainPhase(): Promise<void> {
   const handle = await startExecutorFromSection(
     {
       brokers: brokers as string,
+      client,
       secret: SECRET,
-      service,
+      service: `${service}_${client}`,
       redis: process.env.BENCH_NO_DEDUP === '1' ? null : REDIS,
       redisPrefix: `bench:${run}:`,
       rules: [{ name: 'drain', topics: [drainTopic], concurrency: CONCURRENCY, startAt: 'earliest' }],
@@ -318,21 +458,19 @@ async function drainPhase(): Promise<void> {
   const steadyRate = (DRAIN / (performance.now() - started)) * 1000;
   const dedupErrors = handle.metrics.total('dedup_errors');
   say(
-    `executor drain: ${int.format(DRAIN)} jobs (no-op handler, Redis dedup on${dedupErrors > 0 ? `, ${dedupErrors} dedup errors!` : ''}) in ${int.format(drainMs)} ms = ${int.format(drainRate)} jobs/s ` +
+    `executor drain [${client}]: ${int.format(DRAIN)} jobs (no-op handler, Redis dedup on${dedupErrors > 0 ? `, ${dedupErrors} dedup errors!` : ''}) in ${int.format(drainMs)} ms = ${int.format(drainRate)} jobs/s ` +
       `including start-up and group join (${int.format(steadyRate)} jobs/s after start() resolved); concurrency ${CONCURRENCY}; target ≥ 20,000; ` +
       `Node CPU ${drainCpuUs.toFixed(1)} µs/job = ${int.format(1e6 / drainCpuUs)} jobs per CPU-second; ${redisNote}`,
   );
   await handle.stop({ graceMs: 5000 });
 
   process.stdout.write(
-    `${JSON.stringify({ phase: 'executor-drain', jobs: DRAIN, ms: Math.round(drainMs), perSecond: Math.round(drainRate), afterStart: Math.round(steadyRate), cpuUsPerJob: Number(drainCpuUs.toFixed(1)), concurrency: CONCURRENCY, dedup: process.env.BENCH_NO_DEDUP !== '1', partitions: PARTITIONS })}\n`,
+    `${JSON.stringify({ phase: 'executor-drain', client, jobs: DRAIN, ms: Math.round(drainMs), perSecond: Math.round(drainRate), afterStart: Math.round(steadyRate), cpuUsPerJob: Number(drainCpuUs.toFixed(1)), concurrency: CONCURRENCY, dedup: process.env.BENCH_NO_DEDUP !== '1', partitions: PARTITIONS })}\n`,
   );
 }
-if (!values['no-drain']) await drainPhase();
+if (!values['no-drain']) for (const client of CLIENTS) await drainPhase(client);
 
-await admin
-  .deleteTopics({ topics: values['no-drain'] ? [pushTopic] : [pushTopic, drainTopic] })
-  .catch(() => undefined);
+await admin.deleteTopics({ topics: [pushTopic, ...drainTopics] }).catch(() => undefined);
 const extra = (await admin.listTopics()).filter((t) => t.startsWith(service));
 if (extra.length > 0) await admin.deleteTopics({ topics: extra }).catch(() => undefined);
 await admin.disconnect();

@@ -4,13 +4,14 @@
  * both Snappy framings Kafka clients use), registered once per process when the kafkajs adapter
  * loads, so Snappy-compressed topics are read and `compression: snappy` produces them. LZ4 and
  * zstd are not offered with kafkajs (its codecs for them need native addons); the platformatic
- * client reads and writes all five.
+ * client reads and writes all five. Only the kafkajs adapter imports this module, so kafkajs need
+ * not be installed where the platformatic client is used.
  *
  * @packageDocumentation
  */
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
-import { KAFKA_COMPRESSIONS, type KafkaCompression } from './types.js';
+import type { KafkaCompression } from './types.js';
 
 // kafkajs is CommonJS and Node's ESM loader does not see these two among its named exports.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
@@ -30,9 +31,6 @@ export function registerKafkaCodecs(): void {
   codecs[CompressionTypes.Snappy] = require('kafkajs-snappy') as () => unknown;
 }
 
-/** The compressions kafkajs can produce here. */
-export const KAFKAJS_COMPRESSIONS: readonly KafkaCompression[] = Object.freeze(['none', 'gzip', 'snappy']);
-
 /** The kafkajs compression type of a setting value (lz4 / zstd are refused by config checks first). */
 export function compressionType(compression: KafkaCompression): CompressionTypes {
   switch (compression) {
@@ -45,9 +43,4 @@ export function compressionType(compression: KafkaCompression): CompressionTypes
     default:
       throw new Error(`kafkajs cannot produce ${compression}: use client: platformatic`);
   }
-}
-
-/** True for a valid `compression` setting. */
-export function isKafkaCompression(value: unknown): value is KafkaCompression {
-  return (KAFKA_COMPRESSIONS as readonly unknown[]).includes(value);
 }

@@ -9,11 +9,16 @@
  *
  * @packageDocumentation
  */
+import { createRequire } from 'node:module';
 import type { Issue } from '../core/errors.js';
-import { KAFKAJS_COMPRESSIONS } from './codecs.js';
-import { KAFKA_CLIENTS, type KafkaClient, type KafkaClientName, type KafkaClientOptions } from './types.js';
+import {
+  KAFKA_CLIENTS,
+  KAFKAJS_COMPRESSIONS,
+  type KafkaClient,
+  type KafkaClientName,
+  type KafkaClientOptions,
+} from './types.js';
 
-export { isKafkaCompression } from './codecs.js';
 export * from './types.js';
 
 /** The oldest Node `@platformatic/kafka` runs on. */
@@ -33,20 +38,56 @@ export function platformaticSupported(version = process.versions.node): boolean 
   return nodeAtLeast(version, PLATFORMATIC_MIN_NODE);
 }
 
-/** The client used when the config names none: platformatic where it runs, else kafkajs. */
-export function defaultKafkaClient(version = process.versions.node): KafkaClientName {
-  return platformaticSupported(version) ? 'platformatic' : 'kafkajs';
+/** The npm package of each client (both are optional peer dependencies). */
+export const KAFKA_CLIENT_PACKAGES: Readonly<Record<KafkaClientName, string>> = Object.freeze({
+  kafkajs: 'kafkajs',
+  platformatic: '@platformatic/kafka',
+});
+
+let installedCache: ReadonlySet<KafkaClientName> | undefined;
+
+/** The clients whose package resolves from here (checked once per process). */
+export function installedKafkaClients(): ReadonlySet<KafkaClientName> {
+  if (installedCache !== undefined) return installedCache;
+  const require = createRequire(import.meta.url);
+  const found = new Set<KafkaClientName>();
+  for (const name of KAFKA_CLIENTS) {
+    try {
+      require.resolve(KAFKA_CLIENT_PACKAGES[name]);
+      found.add(name);
+    } catch {
+      // not installed
+    }
+  }
+  installedCache = found;
+  return found;
+}
+
+/**
+ * The client used when the config names none: platformatic where this Node runs it, else kafkajs;
+ * but when only one of the two packages is installed and it can run here, that one.
+ */
+export function defaultKafkaClient(
+  version = process.versions.node,
+  installed: ReadonlySet<KafkaClientName> = installedKafkaClients(),
+): KafkaClientName {
+  const preferred: KafkaClientName = platformaticSupported(version) ? 'platformatic' : 'kafkajs';
+  if (preferred === 'platformatic' && !installed.has('platformatic') && installed.has('kafkajs'))
+    return 'kafkajs';
+  return preferred;
 }
 
 /**
  * Config issues of a `client` / `compression` pair at `path` (the section holding them):
- * an unknown client, platformatic on a Node too old for it, LZ4 / zstd with kafkajs.
+ * an unknown client, platformatic on a Node too old for it, a client whose package is not
+ * installed, LZ4 / zstd with kafkajs.
  */
 export function kafkaClientIssues(
   client: unknown,
   compression: unknown,
   path: string,
   version = process.versions.node,
+  installed: ReadonlySet<KafkaClientName> = installedKafkaClients(),
 ): Issue[] {
   const at = (key: string) => (path ? `${path}.${key}` : key);
   const issues: Issue[] = [];
@@ -54,11 +95,18 @@ export function kafkaClientIssues(
     issues.push({ path: at('client'), message: `must be one of ${KAFKA_CLIENTS.join(', ')}`, value: client });
     return issues;
   }
-  const name = (client as KafkaClientName | undefined) ?? defaultKafkaClient(version);
+  const name = (client as KafkaClientName | undefined) ?? defaultKafkaClient(version, installed);
   if (name === 'platformatic' && !platformaticSupported(version)) {
     issues.push({
       path: at('client'),
       message: `platformatic needs Node ≥ ${PLATFORMATIC_MIN_NODE} and this is Node ${version}: use kafkajs or a newer Node`,
+      value: client,
+    });
+  } else if (!installed.has(name)) {
+    const pkg = KAFKA_CLIENT_PACKAGES[name];
+    issues.push({
+      path: at('client'),
+      message: `the ${name} client${client === undefined ? ' (the default here)' : ''} needs ${pkg}, which is not installed: run npm install ${pkg}`,
       value: client,
     });
   }

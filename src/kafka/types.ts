@@ -15,6 +15,14 @@ export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
 export const KAFKA_COMPRESSIONS = Object.freeze(['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const);
 export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
 
+/** The compressions kafkajs can produce (its LZ4 and zstd codecs are native addons). */
+export const KAFKAJS_COMPRESSIONS: readonly KafkaCompression[] = Object.freeze(['none', 'gzip', 'snappy']);
+
+/** True for a valid `compression` setting. */
+export function isKafkaCompression(value: unknown): value is KafkaCompression {
+  return (KAFKA_COMPRESSIONS as readonly unknown[]).includes(value);
+}
+
 /** What building a client needs. */
 export interface KafkaClientOptions {
   readonly clientId: string;

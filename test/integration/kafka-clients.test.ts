@@ -14,6 +14,7 @@ import type { Job } from '../../src/core/job.js';
 import { type ExecutorHandle, startExecutorFromSection } from '../../src/executor/index.js';
 import {
   defaultKafkaClient,
+  installedKafkaClients,
   type KafkaClientName,
   kafkaClientIssues,
   openKafkaClient,
@@ -37,6 +38,35 @@ describe('Kafka client choice', () => {
     expect(defaultKafkaClient('24.22.3')).toBe('platformatic');
     expect(defaultKafkaClient('100.0.0')).toBe('platformatic');
     expect(defaultKafkaClient()).toBe(platformaticSupported() ? 'platformatic' : 'kafkajs');
+  });
+
+  test('both packages are found here; with only kafkajs installed, Node 24 defaults to kafkajs', () => {
+    expect([...installedKafkaClients()].sort()).toEqual(['kafkajs', 'platformatic']);
+    const onlyKafkajs = new Set<KafkaClientName>(['kafkajs']);
+    const onlyPlatformatic = new Set<KafkaClientName>(['platformatic']);
+    expect(defaultKafkaClient('24.22.3', onlyKafkajs)).toBe('kafkajs');
+    expect(defaultKafkaClient('24.22.3', onlyPlatformatic)).toBe('platformatic');
+    expect(defaultKafkaClient('24.22.3', new Set())).toBe('platformatic');
+    expect(defaultKafkaClient('20.19.5', onlyPlatformatic)).toBe('kafkajs');
+    expect(kafkaClientIssues(undefined, undefined, 'executor', '24.22.3', onlyKafkajs)).toEqual([]);
+  });
+
+  test('a client whose package is not installed is an issue naming the npm install to run', () => {
+    expect(kafkaClientIssues('platformatic', undefined, 'executor', '24.22.3', new Set(['kafkajs']))).toEqual(
+      [
+        expect.objectContaining({
+          path: 'executor.client',
+          message:
+            'the platformatic client needs @platformatic/kafka, which is not installed: run npm install @platformatic/kafka',
+        }),
+      ],
+    );
+    expect(kafkaClientIssues(undefined, undefined, 'executor', '20.19.5', new Set())).toEqual([
+      expect.objectContaining({
+        message:
+          'the kafkajs client (the default here) needs kafkajs, which is not installed: run npm install kafkajs',
+      }),
+    ]);
   });
 
   test('an unknown client, platformatic on an old Node, and LZ4 with kafkajs are issues at their paths', () => {
