@@ -12,6 +12,9 @@
  *   options: --auto-create-topics (default off), --heap=512m, --timeout=60000 (ready, in ms)
  *
  * Importable: `const { brokers, stop } = await startBroker({ autoCreateTopics: false })`.
+ * `startBroker({ security: true })` adds SASL_PLAINTEXT, SSL and SASL_SSL listeners beside the
+ * PLAINTEXT one (SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for one user; TLS with a self-signed
+ * certificate for 127.0.0.1 made with keytool) and returns them as `secure`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -95,16 +98,87 @@ export function freePort() {
   });
 }
 
-function serverProperties({ port, controllerPort, dataDir, autoCreateTopics }) {
+/** The user of a `security: true` broker (SASL PLAIN and SCRAM). */
+export const SECURE_USER = Object.freeze({ username: 'switchyard', password: 'kafka-test-password-0123' });
+
+/** A self-signed PKCS12 keystore for 127.0.0.1 / localhost and its certificate as PEM. */
+function makeKeystore(runDir) {
+  const keystore = join(runDir, 'broker.p12');
+  const password = randomBytes(12).toString('hex');
+  const tool = (args) => {
+    const r = spawnSync('keytool', args, { encoding: 'utf8' });
+    if (r.error || r.status !== 0)
+      throw new Error(`keytool ${args[0]} failed: ${r.error?.message ?? r.stderr}`);
+    return r.stdout;
+  };
+  tool([
+    '-genkeypair',
+    '-alias',
+    'broker',
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-validity',
+    '30',
+    '-dname',
+    'CN=localhost',
+    '-ext',
+    'SAN=ip:127.0.0.1,dns:localhost',
+    '-keystore',
+    keystore,
+    '-storetype',
+    'PKCS12',
+    '-storepass',
+    password,
+    '-keypass',
+    password,
+  ]);
+  const ca = tool(['-exportcert', '-rfc', '-alias', 'broker', '-keystore', keystore, '-storepass', password]);
+  const caFile = join(runDir, 'ca.pem');
+  writeFileSync(caFile, ca);
+  return { keystore, password, ca, caFile };
+}
+
+function securityProperties(tls) {
+  const plain = `org.apache.kafka.common.security.plain.PlainLoginModule required username="${SECURE_USER.username}" password="${SECURE_USER.password}" user_${SECURE_USER.username}="${SECURE_USER.password}";`;
+  const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  const jaas = (listener) => [
+    `listener.name.${listener}.plain.sasl.jaas.config=${plain}`,
+    `listener.name.${listener}.scram-sha-256.sasl.jaas.config=${scram}`,
+    `listener.name.${listener}.scram-sha-512.sasl.jaas.config=${scram}`,
+  ];
+  return [
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    ...jaas('sasl_plaintext'),
+    ...jaas('sasl_ssl'),
+    `ssl.keystore.location=${tls.keystore}`,
+    'ssl.keystore.type=PKCS12',
+    `ssl.keystore.password=${tls.password}`,
+    `ssl.key.password=${tls.password}`,
+    'ssl.client.auth=none',
+  ];
+}
+
+function serverProperties({ port, controllerPort, dataDir, autoCreateTopics, secure }) {
+  const extra = secure
+    ? [
+        ['SASL_PLAINTEXT', secure.ports.saslPlaintext],
+        ['SSL', secure.ports.ssl],
+        ['SASL_SSL', secure.ports.saslSsl],
+      ]
+    : [];
+  const listeners = [[`PLAINTEXT`, port], ...extra].map(([n, p]) => `${n}://127.0.0.1:${p}`);
   return `${[
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${[...listeners, `CONTROLLER://127.0.0.1:${controllerPort}`].join(',')}`,
+    `advertised.listeners=${listeners.join(',')}`,
     'inter.broker.listener.name=PLAINTEXT',
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `listener.security.protocol.map=${['CONTROLLER:PLAINTEXT', 'PLAINTEXT:PLAINTEXT', ...extra.map(([n]) => `${n}:${n}`)].join(',')}`,
+    ...(secure ? securityProperties(secure.tls) : []),
     `log.dirs=${dataDir}`,
     'num.partitions=1',
     'default.replication.factor=1',
@@ -270,6 +344,7 @@ export async function startBroker(options = {}) {
     timeoutMs = 60_000,
     daemon = false,
     quiet = false,
+    security = false,
   } = options;
   const t0 = Date.now();
   const jars = ensureJars({ quiet });
@@ -280,9 +355,21 @@ export async function startBroker(options = {}) {
   const brokers = `127.0.0.1:${port}`;
   const props = join(runDir, 'server.properties');
   const logFile = join(runDir, 'broker.log');
+  let secure = null;
+  if (security) {
+    const taken = new Set([port, controllerPort]);
+    const another = async () => {
+      let p = await freePort();
+      while (taken.has(p)) p = await freePort();
+      taken.add(p);
+      return p;
+    };
+    const ports = { saslPlaintext: await another(), ssl: await another(), saslSsl: await another() };
+    secure = { ports, tls: makeKeystore(runDir) };
+  }
   writeFileSync(
     props,
-    serverProperties({ port, controllerPort, dataDir: join(runDir, 'data'), autoCreateTopics }),
+    serverProperties({ port, controllerPort, dataDir: join(runDir, 'data'), autoCreateTopics, secure }),
   );
   writeFileSync(join(runDir, 'log4j.properties'), LOG4J);
 
@@ -292,7 +379,22 @@ export async function startBroker(options = {}) {
   while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const fmt = spawnSync(
     'java',
-    [...javaArgs('256m', runDir), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+    [
+      ...javaArgs('256m', runDir),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      props,
+      // SCRAM credentials go into the metadata log when it is formatted (KRaft).
+      ...(secure
+        ? ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
+            '--add-scram',
+            `${m}=[name=${SECURE_USER.username},password=${SECURE_USER.password}]`,
+          ])
+        : []),
+    ],
     { encoding: 'utf8' },
   );
   if (fmt.error || fmt.status !== 0) {
@@ -361,7 +463,24 @@ export async function startBroker(options = {}) {
     await waitReady(brokers, { timeoutMs: Math.max(5000, deadline - Date.now()), isDead: () => exited });
     const readyMs = Date.now() - t0;
     if (!quiet) log(`broker ${brokers} ready in ${readyMs} ms (started ${startedMs} ms; log ${logFile})`);
-    return { brokers, pid, runDir, logFile, autoCreateTopics, stop, timings: { jars, startedMs, readyMs } };
+    const secureOut = secure && {
+      saslPlaintext: `127.0.0.1:${secure.ports.saslPlaintext}`,
+      ssl: `127.0.0.1:${secure.ports.ssl}`,
+      saslSsl: `127.0.0.1:${secure.ports.saslSsl}`,
+      ca: secure.tls.ca,
+      caFile: secure.tls.caFile,
+      user: SECURE_USER,
+    };
+    return {
+      brokers,
+      pid,
+      runDir,
+      logFile,
+      autoCreateTopics,
+      secure: secureOut,
+      stop,
+      timings: { jars, startedMs, readyMs },
+    };
   } catch (e) {
     const detail = tail(logFile);
     await stop(2000);

@@ -19,7 +19,10 @@ import {
   KAFKA_COMPRESSIONS,
   type KafkaClientName,
   type KafkaCompression,
+  type KafkaSaslOptions,
+  type KafkaTlsSetting,
   kafkaClientIssues,
+  kafkaSecurityIssues,
 } from '../kafka/index.js';
 
 /** Defaults of the section and of each rule (promises §5). */
@@ -156,6 +159,10 @@ export interface ExecutorConfig {
    * default below; see src/kafka/index.ts).
    */
   readonly client: KafkaClientName;
+  /** TLS to the brokers (`true`: the system CAs; see src/kafka/security.ts). */
+  readonly tls: KafkaTlsSetting | null;
+  /** SASL authentication (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); the password is never logged. */
+  readonly sasl: KafkaSaslOptions | null;
   /** Compression of what the executor produces (retry, error, re-enqueued, partitioned). */
   readonly compression: KafkaCompression;
   readonly commitInterval: number;
@@ -181,6 +188,8 @@ const SECTION_KEYS = [
   'dedup',
   'createTopics',
   'client',
+  'tls',
+  'sasl',
   'compression',
   'commitInterval',
   'topicRefreshInterval',
@@ -447,6 +456,7 @@ export function validateExecutorSection(value: unknown, path = 'executor'): Issu
   } else {
     issues.push(...kafkaClientIssues(value.client, value.compression, path));
   }
+  issues.push(...kafkaSecurityIssues(value.tls, value.sasl, path));
   if (value.createTopics !== undefined && typeof value.createTopics !== 'boolean') {
     issues.push({
       path: `${path}.createTopics`,
@@ -657,6 +667,8 @@ export function resolveExecutorConfig(section: unknown, path = 'executor'): Exec
     }),
     createTopics: (s.createTopics as boolean | undefined) ?? true,
     client: (s.client as KafkaClientName | undefined) ?? defaultKafkaClient(),
+    tls: s.tls === undefined || s.tls === false ? null : Object.freeze(s.tls as KafkaTlsSetting),
+    sasl: s.sasl === undefined ? null : Object.freeze({ ...(s.sasl as KafkaSaslOptions) }),
     compression: isKafkaCompression(s.compression) ? s.compression : 'none',
     commitInterval: num(s.commitInterval, d.commitInterval),
     topicRefreshInterval: num(s.topicRefreshInterval, d.topicRefreshInterval),

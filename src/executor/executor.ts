@@ -205,6 +205,8 @@ export class Executor implements RuleContext {
         requestTimeout: c.requestTimeout,
         retries: c.retries,
         compression: c.compression,
+        ...(c.tls === null ? {} : { tls: c.tls }),
+        ...(c.sasl === null ? {} : { sasl: c.sasl }),
       });
       this.#admin = this.#client.admin();
       this.#producer = this.#client.producer();

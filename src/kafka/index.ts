@@ -19,6 +19,7 @@ import {
   type KafkaClientOptions,
 } from './types.js';
 
+export * from './security.js';
 export * from './types.js';
 
 /** The oldest Node `@platformatic/kafka` runs on. */

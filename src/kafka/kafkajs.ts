@@ -3,8 +3,17 @@
  *
  * @packageDocumentation
  */
-import { type Admin, type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import {
+  type Admin,
+  type Consumer,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import { compressionType, registerKafkaCodecs } from './codecs.js';
+import { tlsConnectionOptions } from './security.js';
 import type {
   ConsumedBatch,
   ConsumerOptions,
@@ -131,6 +140,7 @@ class KafkajsConsumer implements KafkaConsumerPort {
 
 /** Builds the kafkajs client. */
 export function kafkajsClient(options: KafkaClientOptions): KafkaClient {
+  const tls = tlsConnectionOptions(options.tls);
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
@@ -138,6 +148,8 @@ export function kafkajsClient(options: KafkaClientOptions): KafkaClient {
     requestTimeout: options.requestTimeout,
     retry: { retries: options.retries, initialRetryTime: 200, maxRetryTime: 5000 },
     logLevel: logLevel.NOTHING,
+    ...(tls === undefined ? {} : { ssl: tls }),
+    ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } as SASLOptions }),
   });
   return {
     name: 'kafkajs',

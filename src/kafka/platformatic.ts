@@ -10,7 +10,9 @@
  *
  * @packageDocumentation
  */
+import { isIP } from 'node:net';
 import type * as Pk from '@platformatic/kafka';
+import { tlsConnectionOptions } from './security.js';
 import type {
   ConsumedBatch,
   ConsumerOptions,
@@ -27,7 +29,23 @@ import type {
 
 type Lib = typeof Pk;
 
+/** True when a `host:port` broker address names its host rather than giving an IP address. */
+function namedHost(address: string): boolean {
+  const host = address.startsWith('[')
+    ? address.slice(1, address.indexOf(']'))
+    : address.replace(/:\d+$/, '');
+  return isIP(host) === 0;
+}
+
+const SASL_MECHANISMS = Object.freeze({
+  plain: 'PLAIN',
+  'scram-sha-256': 'SCRAM-SHA-256',
+  'scram-sha-512': 'SCRAM-SHA-512',
+} as const);
+
 function base(options: KafkaClientOptions) {
+  const tls = tlsConnectionOptions(options.tls);
+  const sasl = options.sasl;
   return {
     clientId: options.clientId,
     bootstrapBrokers: [...options.brokers],
@@ -36,6 +54,18 @@ function base(options: KafkaClientOptions) {
     retries: options.retries,
     retryDelay: 200,
     autocreateTopics: false,
+    // SNI with the host dialled (brokers behind a TLS proxy need it), or the configured name;
+    // never an IP address, which RFC 6066 forbids as a server name.
+    ...(tls === undefined ? {} : { tls, tlsServerName: tls.servername ?? options.brokers.some(namedHost) }),
+    ...(sasl === undefined
+      ? {}
+      : {
+          sasl: {
+            mechanism: SASL_MECHANISMS[sasl.mechanism],
+            username: sasl.username,
+            password: sasl.password,
+          },
+        }),
   };
 }
 

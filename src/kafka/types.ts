@@ -7,6 +7,8 @@
  * @packageDocumentation
  */
 
+import type { KafkaSaslOptions, KafkaTlsSetting } from './security.js';
+
 /** The `client` setting's values. */
 export const KAFKA_CLIENTS = Object.freeze(['kafkajs', 'platformatic'] as const);
 export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
@@ -40,6 +42,10 @@ export interface KafkaClientOptions {
    * per client (its produce requests carry the client's request timeout, raised to this).
    */
   readonly ackTimeout?: number;
+  /** TLS to the brokers (true: the system CAs). */
+  readonly tls?: KafkaTlsSetting | false;
+  /** SASL authentication (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). */
+  readonly sasl?: KafkaSaslOptions;
 }
 
 /** Per-send options. */

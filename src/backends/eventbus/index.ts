@@ -41,7 +41,10 @@ import {
   type KafkaClientName,
   type KafkaCompression,
   type KafkaProducerPort,
+  type KafkaSaslOptions,
+  type KafkaTlsSetting,
   kafkaClientIssues,
+  kafkaSecurityIssues,
   openKafkaClient,
 } from '../../kafka/index.js';
 import {
@@ -150,6 +153,10 @@ export interface EventBusSettings {
    * (default below). A host `producer` is kafkajs.
    */
   readonly client?: KafkaClientName;
+  /** TLS to the brokers of an owned client (`true`: the system CAs; CA / cert / key as PEM or files). */
+  readonly tls?: KafkaTlsSetting | false;
+  /** SASL of an owned client: `{ mechanism: plain | scram-sha-256 | scram-sha-512, username, password }`. */
+  readonly sasl?: KafkaSaslOptions;
   /** Datacenter prefix of topics (`eqiad` → `eqiad.mediawiki.job.x`); none by default. */
   readonly dcPrefix?: string | null;
   /** Stream name prefix; default `mediawiki.job.`. */
@@ -180,6 +187,8 @@ const SETTING_KEYS = [
   'brokers',
   'producer',
   'client',
+  'tls',
+  'sasl',
   'dcPrefix',
   'streamPrefix',
   'clientId',
@@ -297,6 +306,17 @@ function checkSettings(settings: BackendSettings, path: string, needsSecret: boo
   } else {
     issues.push(...kafkaClientIssues(s.producer !== undefined ? 'kafkajs' : s.client, s.compression, path));
   }
+  issues.push(...kafkaSecurityIssues(s.tls, s.sasl, path));
+  if (s.producer !== undefined) {
+    for (const k of ['tls', 'sasl'] as const) {
+      if (s[k] !== undefined) {
+        issues.push({
+          path: p(k),
+          message: 'configure it on the host producer: switchyard does not build that client',
+        });
+      }
+    }
+  }
   if (s.clientId !== undefined && (typeof s.clientId !== 'string' || s.clientId.length === 0)) {
     issues.push({ path: p('clientId'), message: 'must be a non-empty string', value: s.clientId });
   }
@@ -384,6 +404,8 @@ export class EventBusProducer {
         retries: s.retries ?? EVENTBUS_DEFAULTS.retries,
         compression: s.compression ?? EVENTBUS_DEFAULTS.compression,
         ackTimeout: s.ackTimeout ?? EVENTBUS_DEFAULTS.ackTimeout,
+        ...(s.tls === undefined ? {} : { tls: s.tls }),
+        ...(s.sasl === undefined ? {} : { sasl: s.sasl }),
       });
       return client.producer();
     };
@@ -639,7 +661,9 @@ export const eventbusBackend: BackendModule = Object.freeze({
       );
     }
     if (raw) {
-      const own = (['brokers', 'producer', 'client'] as const).find((k) => entry[k] !== undefined);
+      const own = (['brokers', 'producer', 'client', 'tls', 'sasl'] as const).find(
+        (k) => entry[k] !== undefined,
+      );
       if (own !== undefined) {
         throw configInvalid(
           [
