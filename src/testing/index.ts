@@ -56,6 +56,7 @@ import * as concurrency from './conformance/concurrency.js';
 import * as dedup from './conformance/dedup.js';
 import * as delayed from './conformance/delayed.js';
 import * as deleteTests from './conformance/delete.js';
+import * as expansion from './conformance/expansion.js';
 import * as listing from './conformance/listing.js';
 import * as maintenance from './conformance/maintenance.js';
 import * as manifest from './conformance/manifest.js';
@@ -106,6 +107,7 @@ const GROUPS = [
   wake,
   pause,
   periodic,
+  expansion,
   close,
   notSupported,
 ] as const;
