@@ -313,6 +313,8 @@ async function platformaticSubjects(): Promise<PushSubject[]> {
       batch: (w, from, n) =>
         inRequests(valuesFor(from, n), (chunk) =>
           (producers[w] as (typeof producers)[number]).send({
+            // Per send: platformatic 2.12's send() defaults acks to 1 whatever the constructor says.
+            acks: ACKS,
             messages: chunk.map((value) => ({ topic: pushTopic, value })),
           }),
         ),

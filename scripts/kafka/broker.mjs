@@ -41,7 +41,7 @@ export const kafkaDir = join(repoRoot, '.kafka');
 export const libsDir = join(kafkaDir, 'libs');
 export const stateFile = join(kafkaDir, 'broker.json');
 const markerJar = join(libsDir, `kafka_2.13-${KAFKA_VERSION}.jar`);
-const STARTED = 'Kafka Server started';
+export const STARTED = 'Kafka Server started';
 
 const log = (msg) => process.stderr.write(`kafka: ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -197,7 +197,7 @@ function serverProperties({ port, controllerPort, dataDir, autoCreateTopics, sec
   ].join('\n')}\n`;
 }
 
-const LOG4J = `log4j.rootLogger=WARN, stdout
+export const LOG4J = `log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
@@ -206,7 +206,7 @@ log4j.logger.kafka=WARN
 log4j.logger.org.apache.kafka=WARN
 `;
 
-function javaArgs(heap, runDir) {
+export function javaArgs(heap, runDir) {
   return [
     `-Xmx${heap}`,
     '-Xms128m',
@@ -220,7 +220,7 @@ function javaArgs(heap, runDir) {
   ];
 }
 
-function tail(file, chars = 3000) {
+export function tail(file, chars = 3000) {
   try {
     return readFileSync(file, 'utf8').slice(-chars);
   } catch {
@@ -228,7 +228,7 @@ function tail(file, chars = 3000) {
   }
 }
 
-function alive(pid) {
+export function alive(pid) {
   try {
     process.kill(pid, 0);
     return true;
@@ -260,8 +260,56 @@ async function loadKafkajs() {
   return mod.default ?? mod;
 }
 
-/** Waits until a kafkajs admin lists topics and a consumer group can join (warms __consumer_offsets). */
-export async function waitReady(brokers, { timeoutMs = 60_000, isDead = () => false } = {}) {
+/**
+ * Waits until every node in `addresses` serves `topic` with `partitions` partitions, each with a
+ * leader and `isr` in-sync replicas (KRaft nodes learn new topics asynchronously). Asks each node
+ * for the metadata of every topic: asking kafkajs for one a node has not learnt yet can make its
+ * retry throw outside any promise.
+ */
+export async function waitTopicOnEveryNode(
+  addresses,
+  topic,
+  { partitions = 1, isr = 1, timeoutMs = 30_000 } = {},
+) {
+  const { Kafka, logLevel } = await loadKafkajs();
+  const deadline = Date.now() + timeoutMs;
+  for (const address of addresses) {
+    const admin = new Kafka({
+      clientId: 'switchyard-topic-wait',
+      brokers: [address],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2 },
+    }).admin();
+    await admin.connect();
+    try {
+      for (;;) {
+        const ok = await admin
+          .fetchTopicMetadata()
+          .then((m) => {
+            const t = m.topics.find((x) => x.name === topic);
+            return (
+              t !== undefined &&
+              t.partitions.length === partitions &&
+              t.partitions.every((p) => p.leader >= 0 && p.isr.length >= isr)
+            );
+          })
+          .catch(() => false);
+        if (ok) break;
+        if (Date.now() > deadline)
+          throw new Error(`topic ${topic} not served by ${address} within ${timeoutMs} ms`);
+        await sleep(100);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+/**
+ * Waits until a kafkajs admin lists topics and a consumer group can join (warms __consumer_offsets).
+ * `nodes`: every node's address, for a multi-node cluster.
+ */
+export async function waitReady(brokers, { timeoutMs = 60_000, isDead = () => false, nodes = null } = {}) {
   const { Kafka, logLevel } = await loadKafkajs();
   const kafka = new Kafka({
     clientId: 'switchyard-broker-ready',
@@ -303,7 +351,11 @@ export async function waitReady(brokers, { timeoutMs = 60_000, isDead = () => fa
   const admin = warm.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    // On a multi-node cluster kafkajs's leader wait can ask a node that has not learnt the topic
+    // yet and throw outside any promise: wait on every node instead.
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: nodes === null });
+    if (nodes !== null)
+      await waitTopicOnEveryNode(nodes, topic, { timeoutMs: Math.max(1000, deadline - Date.now()) });
     const consumer = warm.consumer({
       groupId: 'switchyard-warmup',
       sessionTimeout: 6000,
@@ -312,7 +364,16 @@ export async function waitReady(brokers, { timeoutMs = 60_000, isDead = () => fa
     try {
       const joined = new Promise((res) => consumer.on(consumer.events.GROUP_JOIN, res));
       await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      // A node may still answer "unknown topic" for a moment after the others learnt it.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await consumer.subscribe({ topics: [topic], fromBeginning: true });
+          break;
+        } catch (e) {
+          if (e?.type !== 'UNKNOWN_TOPIC_OR_PARTITION' || attempt >= 50) throw e;
+          await sleep(200);
+        }
+      }
       await consumer.run({ eachMessage: async () => {} });
       let timer;
       const timeout = new Promise((_, rej) => {

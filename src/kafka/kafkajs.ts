@@ -52,6 +52,9 @@ export function kafkajsProducer(
   };
 }
 
+/** How long createTopics waits for the new topics' leaders. */
+const LEADER_WAIT_MS = 30_000;
+
 class KafkajsAdmin implements KafkaAdminPort {
   readonly #admin: Admin;
   constructor(admin: Admin) {
@@ -67,10 +70,32 @@ class KafkajsAdmin implements KafkaAdminPort {
     return this.#admin.listTopics();
   }
   async createTopics(topics: readonly string[], partitions: number): Promise<void> {
-    await this.#admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
-      waitForLeaders: true,
-    });
+    // kafkajs's own leader wait (waitForLeaders) asks for these topics by name; on a multi-node
+    // cluster a node that has not learnt them yet answers UNKNOWN_TOPIC_OR_PARTITION, which its
+    // retry rethrows outside any promise (an uncaught exception). Create, then poll the metadata of
+    // every topic until each new one has a leader on every partition.
+    try {
+      await this.#admin.createTopics({
+        topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+      });
+    } catch (err) {
+      if ((err as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    }
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const { topics: known } = await this.#admin.fetchTopicMetadata();
+      const led = (name: string) => {
+        const t = known.find((k) => k.name === name);
+        return t !== undefined && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+      };
+      if (topics.every(led)) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `created topics have no leader after ${LEADER_WAIT_MS} ms: ${topics.filter((t) => !led(t)).join(', ')}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
   async committedOffsets(
     groupId: string,
@@ -107,7 +132,19 @@ class KafkajsConsumer implements KafkaConsumerPort {
   }
   async run(topics: readonly string[], eachBatch: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
     await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    // A topic created a moment ago (the executor's retry and error topics) may not be known yet
+    // to the node a multi-node cluster routes the metadata request to: retry that answer briefly.
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      try {
+        await this.#consumer.subscribe({ topics: [...topics], fromBeginning: true });
+        break;
+      } catch (err) {
+        if ((err as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() > deadline)
+          throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,

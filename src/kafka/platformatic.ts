@@ -87,6 +87,10 @@ class PlatformaticProducer implements KafkaProducerPort {
   }
   async send(topic: string, messages: readonly OutgoingMessage[], options: SendOptions = {}): Promise<void> {
     await this.#producer.send({
+      // Per send: @platformatic/kafka 2.12's send() defaults acks to 1 (leader only) and does not
+      // read the constructor's acks. Found by the 3-node failover test: with acks 1, events
+      // acknowledged before the leader was killed were lost.
+      acks: -1,
       ...(options.compression === undefined ? {} : { compression: options.compression }),
       messages: messages.map((m) =>
         m.partition === undefined
