@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { registerKafkaCodecs } from '../../src/kafka/codecs.js';
+import { type KafkaClientName, openKafkaClient } from '../../src/kafka/index.js';
 import { within } from './net.js';
 
 // The kafkajs reader decodes Snappy batches even when the code under test ran on platformatic.
@@ -47,4 +48,40 @@ export async function readMessages(
   );
   await consumer.disconnect();
   return out;
+}
+
+/** How many messages `topic` holds (high minus low watermark, over its partitions). */
+export async function countMessages(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Creates a one-partition `topic` with the admin port of `client` (the code under test's seam). */
+export async function createTopicWith(
+  client: KafkaClientName,
+  brokers: string,
+  topic: string,
+): Promise<void> {
+  const admin = (
+    await openKafkaClient(client, {
+      clientId: `swytest-admin-${process.pid}`,
+      brokers: brokers.split(','),
+      connectionTimeout: 3000,
+      requestTimeout: 10_000,
+      retries: 3,
+      compression: 'none',
+    })
+  ).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics([topic], 1);
+  } finally {
+    await admin.disconnect();
+  }
 }

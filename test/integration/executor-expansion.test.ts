@@ -11,9 +11,10 @@ import { EventBusJobQueue } from '../../src/backends/eventbus/index.js';
 import { newRootJob } from '../../src/core/job.js';
 import { type ExecutorHandle, startExecutorFromSection } from '../../src/executor/index.js';
 import { expansionHandler, expansionRoot } from '../../src/expansion/index.js';
-import { type KafkaClientName, openKafkaClient, platformaticSupported } from '../../src/kafka/index.js';
+import { type KafkaClientName, platformaticSupported } from '../../src/kafka/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { createTopicWith } from '../helpers/kafka.js';
 
 const SECRET = 'executor-expansion-secret-0123456789abcdef';
 const REDIS = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
@@ -36,24 +37,7 @@ describeIfService(services.kafka, 'progressive expansion through the Kafka execu
     redis.disconnect();
   });
 
-  async function createTopic(topic: string): Promise<void> {
-    const admin = (
-      await openKafkaClient('kafkajs', {
-        clientId: `swytest-expand-${run}`,
-        brokers: brokers.split(','),
-        connectionTimeout: 3000,
-        requestTimeout: 10_000,
-        retries: 3,
-        compression: 'none',
-      })
-    ).admin();
-    await admin.connect();
-    try {
-      await admin.createTopics([topic], 1);
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  const createTopic = (topic: string) => createTopicWith('kafkajs', brokers, topic);
 
   /** A queue for `type` on `client`, and an executor on `client` running its expansion. */
   async function expansion(

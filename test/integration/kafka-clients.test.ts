@@ -17,11 +17,11 @@ import {
   installedKafkaClients,
   type KafkaClientName,
   kafkaClientIssues,
-  openKafkaClient,
   platformaticSupported,
 } from '../../src/kafka/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { createTopicWith } from '../helpers/kafka.js';
 
 const SECRET = 'kafka-clients-secret-0123456789abcdef';
 const run = `${process.pid}${Date.now().toString(36)}`;
@@ -185,24 +185,7 @@ describeIfService(services.kafka, 'both Kafka clients on a real broker', (broker
     for (const c of cleanup) await c().catch(() => undefined);
   });
 
-  async function createTopic(client: KafkaClientName, topic: string): Promise<void> {
-    const admin = (
-      await openKafkaClient(client, {
-        clientId: `swytest-clients-${run}`,
-        brokers: brokers.split(','),
-        connectionTimeout: 3000,
-        requestTimeout: 10_000,
-        retries: 3,
-        compression: 'none',
-      })
-    ).admin();
-    await admin.connect();
-    try {
-      await admin.createTopics([topic], 1);
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  const createTopic = (client: KafkaClientName, topic: string) => createTopicWith(client, brokers, topic);
 
   /** An executor on `client` running the jobs of `type` from `topic`; the nth job fails on its first attempt when `failFirst`. */
   async function executor(

@@ -14,7 +14,7 @@ import { type ExecutorHandle, startExecutorFromSection } from '../../src/executo
 import { type KafkaClientName, platformaticSupported } from '../../src/kafka/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
-import { readMessages } from '../helpers/kafka.js';
+import { countMessages, readMessages } from '../helpers/kafka.js';
 
 const SECRET = 'kafka-cluster-secret-0123456789abcdef';
 const REDIS = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
@@ -113,17 +113,6 @@ describeIfService(services.kafka, 'a 3-node Kafka cluster, one node killed', () 
     }
   }, 120_000);
 
-  async function messagesIn(topic: string): Promise<number> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   test.each(
     CLIENTS,
   )('%s: the leader killed during a push of 10,000 events loses no acknowledged event', async (client) => {
@@ -156,7 +145,7 @@ describeIfService(services.kafka, 'a 3-node Kafka cluster, one node killed', () 
         failedBatches++;
       }
     }
-    const total = await messagesIn(topic);
+    const total = await countMessages(kafka, topic);
     const seen = new Set(
       (await readMessages(kafka, consumers, topic, total)).map(
         (m) => (JSON.parse(m.value) as { params: { n: number } }).params.n,

@@ -26,6 +26,7 @@ import {
 } from '../../src/kafka/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { countMessages } from '../helpers/kafka.js';
 
 const SECRET = 'kafka-security-secret-0123456789abcdef';
 const PASSWORD = 'never-shown-password-42';
@@ -184,18 +185,6 @@ describeIfService(services.kafka, 'TLS and SASL on a real broker', () => {
     }
   }
 
-  /** Messages in `topic`, counted on the plain listener. */
-  async function countMessages(topic: string): Promise<number> {
-    const admin = plain.admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   type Mode = { name: string; listener: () => string; security: () => Record<string, unknown> };
   const sasl = (mechanism: KafkaSaslMechanism) => ({ mechanism, ...broker.secure.user });
   const modes: Mode[] = [
@@ -236,7 +225,7 @@ describeIfService(services.kafka, 'TLS and SASL on a real broker', () => {
     });
     cleanup.push(() => q.close());
     await q.push(Array.from({ length: 50 }, (_, n) => ({ type, params: { n } })));
-    expect(await countMessages(topic)).toBe(50);
+    expect(await countMessages(plain, topic)).toBe(50);
   });
 
   test.each(CLIENTS)('an executor on %s consumes, retries and commits over SASL_SSL', async (client) => {
@@ -335,7 +324,7 @@ describeIfService(services.kafka, 'TLS and SASL on a real broker', () => {
     await expect(untrusted.push([{ type, params: { n: 1 } }])).rejects.toMatchObject({
       code: expect.stringMatching(/^SWITCHYARD_BACKEND_(UNAVAILABLE|ERROR)$/),
     });
-    expect(await countMessages(topic)).toBe(0);
+    expect(await countMessages(plain, topic)).toBe(0);
 
     // The admin of the client seam reports the same refusal (the executor's start path).
     const admin = (
