@@ -18,7 +18,7 @@
  *
  * @packageDocumentation
  */
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 
 /** Why an event was skipped as a duplicate. */
 export type DedupReason = 'id' | 'sha1' | 'root';
@@ -90,7 +90,7 @@ return #KEYS
 /** Most subjects per script call. */
 const MAX_BATCH = 500;
 
-type DedupClient = Redis & {
+type DedupClient = (Redis | Cluster) & {
   swyExecutorDedup(numKeys: number, ...args: string[]): Promise<string[]>;
   swyExecutorMark(numKeys: number, ...args: string[]): Promise<number>;
 };
@@ -104,7 +104,13 @@ export class RedisDedup {
   /** Called with each Redis failure (the executor counts and logs it); the job goes on. */
   onError: (err: unknown) => void = () => {};
 
-  constructor(source: string | Redis, prefix: string, ttl: DedupTTLs) {
+  /**
+   * @param source a redis:// URL (an owned client) or a host ioredis `Redis` or `Cluster`.
+   * @param prefix the key prefix. On a Redis Cluster every dedup key must sit in one slot (a tick's
+   *   checks are one script over many keys): a prefix without a `{hash tag}` is wrapped in one,
+   *   so `CPJQ:` becomes `{CPJQ:}`.
+   */
+  constructor(source: string | Redis | Cluster, prefix: string, ttl: DedupTTLs) {
     this.#owned = typeof source === 'string';
     const client =
       typeof source === 'string'
@@ -120,7 +126,8 @@ export class RedisDedup {
     client.defineCommand('swyExecutorDedup', { lua: CHECK });
     client.defineCommand('swyExecutorMark', { lua: MARK });
     this.#client = client as DedupClient;
-    this.#prefix = prefix;
+    const cluster = (client as { isCluster?: unknown }).isCluster === true;
+    this.#prefix = cluster && !/\{[^}]+\}/.test(prefix) ? `{${prefix}}` : prefix;
     this.#ttl = ttl;
   }
 

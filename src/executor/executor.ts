@@ -18,7 +18,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ResolvedConfig } from '../core/config-types.js';
 import { configInvalid, ErrorCode, SwitchyardError } from '../core/errors.js';
 import type { MetricsSink } from '../core/metrics.js';
@@ -78,8 +78,11 @@ export interface ExecutorOptions {
   readonly metrics?: MetricsSink;
   /** Wraps each dispatch in a span linked to the event's `meta.request_id`. Default: none. */
   readonly tracer?: JobTracer;
-  /** A host ioredis client for dedup (never closed by the executor); overrides `redis`. */
-  readonly redisClient?: Redis;
+  /**
+   * A host ioredis client for dedup (never closed by the executor); overrides `redis`. A `Cluster`
+   * works too: the dedup keys then share one hash tag (see RedisDedup).
+   */
+  readonly redisClient?: Redis | Cluster;
   /** Clock, Unix ms (tests). */
   readonly now?: () => number;
 }

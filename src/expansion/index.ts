@@ -78,9 +78,15 @@ export function partitionExpansion(
   const base: JsonObject = {};
   for (const [k, v] of Object.entries(p))
     if (k !== 'rangeStart' && k !== 'rangeEnd' && k !== 'recursive') base[k] = v;
-  // The signature is part of the params so that the dedup key (which ignores rootJob*) differs
-  // between roots: a newer root's leaves never collapse into an older root's.
-  if (root) base.expansionRoot = root.signature;
+  // The root's signature and timestamp are part of the params so that the dedup key (which
+  // ignores rootJob*) differs between roots — also between an older and a newer root of the same
+  // key: a newer root's leaf must never collapse into a still-queued leaf of the older one (which
+  // then pops as a duplicate, and the item would never run). A retried parent (same root)
+  // re-pushes the same keys, which collapse while still queued.
+  if (root) {
+    base.expansionRoot = root.signature;
+    base.expansionRootTimestamp = root.timestamp;
+  }
   const specs: JobSpecification<string>[] = [];
   let at = start;
   for (let i = 0; i < batchSize && at < end; i++) {

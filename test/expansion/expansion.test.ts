@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { MemoryJobQueue, MemoryStore } from '../../src/backends/memory/index.js';
 import { SqlDatabase, SqlJobQueue } from '../../src/backends/sql/index.js';
-import { newRootJob } from '../../src/core/job.js';
+import { dedupKey, newRootJob } from '../../src/core/job.js';
 import type { JobQueue } from '../../src/core/job-queue.js';
-import { expansionHandler, expansionRoot } from '../../src/expansion/index.js';
+import { expansionHandler, expansionRoot, partitionExpansion } from '../../src/expansion/index.js';
 import type { HandlerContext } from '../../src/runner/handlers.js';
 import { silentLogger } from '../../src/runner/handlers.js';
 
@@ -148,3 +148,21 @@ for (const [name, make] of backends) {
     });
   });
 }
+
+test('a newer root of the same key gets leaves with other dedup keys; a retried parent the same ones', () => {
+  const job = (timestamp: number) => ({
+    type: 't',
+    domain: 'd',
+    params: { rangeStart: 0, rangeEnd: 5, recursive: true },
+    rootJob: { signature: 'same-key', timestamp },
+  });
+  const keys = (timestamp: number) =>
+    partitionExpansion(job(timestamp) as never, 10).map((s) => dedupKey('d', 't', s.params));
+  // Same key, later timestamp: no leaf may collapse into a still-queued leaf of the older root
+  // (which would then pop as a duplicate, and its item never run: seen with random order).
+  const older = keys(1000);
+  const newer = keys(2000);
+  expect(newer.filter((k) => older.includes(k))).toEqual([]);
+  // The same root again (a retried parent): identical keys, so the queue collapses them.
+  expect(keys(1000)).toEqual(older);
+});

@@ -30,10 +30,13 @@ export interface RedisClientLike {
   /** Closes at once. */
   disconnect(): void;
   /**
-   * A new connection with the same options (ioredis has it); the wake subscriber is made with it.
+   * A new connection with the same options (ioredis `Redis` and `Cluster` have it); the wake
+   * subscriber is made with it.
    * Without it, `waitForJobs()` cannot subscribe and runs out its timeout (callers poll).
    */
-  duplicate?(override?: { readonly connectionName?: string }): unknown;
+  duplicate?(...args: never[]): unknown;
+  /** True on an ioredis `Cluster` (its `duplicate` takes startup nodes and cluster options). */
+  readonly isCluster?: boolean;
   /** Connection options, read for the store identity (ioredis has them). */
   readonly options?: {
     readonly host?: string | undefined;

@@ -140,7 +140,14 @@ export class WakeHub {
     if (this.#refs === 0) throw new Error('the wake hub was released');
     const duplicate = this.#client.duplicate;
     if (typeof duplicate !== 'function') throw new TypeError('the Redis client has no duplicate()');
-    const sub = duplicate.call(this.#client, { connectionName: WAKE_CLIENT_NAME });
+    // A Cluster's duplicate takes (startupNodes, options); a Redis's takes options. On a Cluster,
+    // PUBLISH reaches every node, so one subscriber anywhere hears every queue's wake.
+    const name = { connectionName: WAKE_CLIENT_NAME };
+    const open = duplicate as (...args: unknown[]) => unknown;
+    const sub =
+      this.#client.isCluster === true
+        ? open.call(this.#client, undefined, { redisOptions: name })
+        : open.call(this.#client, name);
     if (!isSubscriberLike(sub)) throw new TypeError('the Redis client duplicate() is not a subscriber');
     // Errors surface as failed SUBSCRIBEs (the waiter then polls); keep ioredis from logging them.
     sub.on('error', () => {});
