@@ -797,6 +797,11 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       woken = true;
       wake?.();
     });
+    // A wake is a hint: a push to a paused queue publishes too, and on a Redis Cluster the message
+    // can arrive after this wait began (the cluster bus forwards it). While paused, only resume()
+    // (which clears the flag, then publishes) may end the wait.
+    const stillPaused = async (): Promise<boolean> =>
+      Number(await this.#link.command('EXISTS', [this.#keys.paused]).catch(() => 0)) === 1;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       if (signal.aborted) return false;
@@ -809,7 +814,8 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       ])) as [unknown, unknown[], unknown];
       // Paused: ready jobs do not count and no delayed job is awaited; resume() publishes.
       const paused = Number(pausedFlag) === 1;
-      if (woken || (!paused && Number(ready) > 0)) return true;
+      if (woken && !paused) return true;
+      if (!paused && Number(ready) > 0) return true;
       if (signal.aborted) return false;
       return await new Promise<boolean>((resolve) => {
         const due = paused ? undefined : scoredMembers(first).values().next().value;
@@ -817,8 +823,16 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
           const ms = Math.max(0, due - this.clock.now());
           if (ms <= timeoutMs) timer = setTimeout(() => resolve(true), ms);
         }
-        wake = () => resolve(true);
+        wake = paused
+          ? () => {
+              void stillPaused().then((p) => {
+                if (!p) resolve(true);
+              });
+            }
+          : () => resolve(true);
         signal.addEventListener('abort', () => resolve(false), { once: true });
+        // A wake that came while the state was read may have been resume()'s: look again.
+        if (woken && paused) wake();
       });
     } finally {
       clearTimeout(timer);
