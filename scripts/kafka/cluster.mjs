@@ -88,6 +88,7 @@ export async function startCluster(options = {}) {
   const nodes = [];
   for (let id = 1; id <= count; id++) nodes.push({ id, port: await port(), controllerPort: await port() });
   const voters = nodes.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
+  const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
   let clusterId = randomBytes(16).toString('base64url');
   while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   for (const n of nodes) {
@@ -142,10 +143,9 @@ export async function startCluster(options = {}) {
   try {
     for (const n of nodes) launch(n);
     await Promise.all(nodes.map((n) => started(n, 0)));
-    const first = `127.0.0.1:${nodes[0].port}`;
-    await waitReady(first, {
+    await waitReady(addresses[0], {
       timeoutMs: Math.max(10_000, timeoutMs - (Date.now() - t0)),
-      nodes: nodes.map((n) => `127.0.0.1:${n.port}`),
+      nodes: addresses,
     });
   } catch (e) {
     await stop();
@@ -161,8 +161,8 @@ export async function startCluster(options = {}) {
     return n;
   };
   return {
-    brokers: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
-    nodes: nodes.map((n) => ({ id: n.id, address: `127.0.0.1:${n.port}` })),
+    brokers: addresses.join(','),
+    nodes: nodes.map((n, i) => ({ id: n.id, address: addresses[i] })),
     replication,
     minInsync,
     root,
@@ -173,14 +173,12 @@ export async function startCluster(options = {}) {
      */
     async createTopic(topic, partitions = 1) {
       const { Kafka, logLevel } = await import('kafkajs');
-      const quietKafka = (brokers) =>
-        new Kafka({
-          clientId: 'switchyard-cluster-admin',
-          brokers,
-          logLevel: logLevel.NOTHING,
-          retry: { retries: 2 },
-        });
-      const admin = quietKafka(nodes.map((n) => `127.0.0.1:${n.port}`)).admin();
+      const admin = new Kafka({
+        clientId: 'switchyard-cluster-admin',
+        brokers: addresses,
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 2 },
+      }).admin();
       await admin.connect();
       try {
         await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
@@ -190,11 +188,7 @@ export async function startCluster(options = {}) {
       } finally {
         await admin.disconnect();
       }
-      await waitTopicOnEveryNode(
-        nodes.map((n) => `127.0.0.1:${n.port}`),
-        topic,
-        { partitions, isr: replication },
-      );
+      await waitTopicOnEveryNode(addresses, topic, { partitions, isr: replication });
     },
     /** SIGKILLs node `id` (no clean shutdown) and waits until it is gone. */
     async kill(id) {

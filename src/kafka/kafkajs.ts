@@ -52,8 +52,13 @@ export function kafkajsProducer(
   };
 }
 
-/** How long createTopics waits for the new topics' leaders. */
+/** How long createTopics waits for the new topics' leaders (and subscribe for a new topic). */
 const LEADER_WAIT_MS = 30_000;
+
+/** A node's "I do not know this topic (yet)" answer. */
+function isUnknownTopic(err: unknown): boolean {
+  return (err as { type?: unknown } | null)?.type === 'UNKNOWN_TOPIC_OR_PARTITION';
+}
 
 class KafkajsAdmin implements KafkaAdminPort {
   readonly #admin: Admin;
@@ -79,7 +84,7 @@ class KafkajsAdmin implements KafkaAdminPort {
         topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
       });
     } catch (err) {
-      if ((err as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+      if (!isUnknownTopic(err)) throw err;
     }
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (;;) {
@@ -140,8 +145,7 @@ class KafkajsConsumer implements KafkaConsumerPort {
         await this.#consumer.subscribe({ topics: [...topics], fromBeginning: true });
         break;
       } catch (err) {
-        if ((err as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() > deadline)
-          throw err;
+        if (!isUnknownTopic(err) || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 200));
       }
     }

@@ -24,6 +24,11 @@ interface Drained {
   readonly ran: number;
 }
 
+/** The context a handler gets when this suite runs it on `q`. */
+function handlerContext(q: JobQueue): HandlerContext {
+  return { domain: q.domain, signal: new AbortController().signal, logger: silentLogger };
+}
+
 /** Runs an expansion over `q` until it is empty. `release` picks jobs whose claim is handed back once. */
 async function drainExpansion(
   q: JobQueue,
@@ -32,15 +37,10 @@ async function drainExpansion(
     readonly leafSize: number;
     readonly runs: Uint8Array;
     readonly exactSizes: boolean;
-    readonly release?: (job: Job, index: number) => boolean;
-    readonly onRun?: () => void;
+    readonly release?: (job: Job) => boolean;
   },
 ): Promise<Drained> {
-  const ctx: HandlerContext = {
-    domain: q.domain,
-    signal: new AbortController().signal,
-    logger: silentLogger,
-  };
+  const ctx = handlerContext(q);
   let outstanding = 0;
   let maxOutstanding = 0;
   let maxSize: number | null = options.exactSizes ? 0 : null;
@@ -57,7 +57,6 @@ async function drainExpansion(
   });
   let duplicates = 0;
   let ran = 0;
-  let index = 0;
   outstanding += 1; // the root, pushed by the caller
   for (;;) {
     const job = await q.pop();
@@ -66,9 +65,8 @@ async function drainExpansion(
       duplicates++;
     } else {
       ran++;
-      options.onRun?.();
       await handler.run(job as Job<string>, ctx);
-      if (options.release?.(job, index++)) {
+      if (options.release?.(job)) {
         await q.release(job);
         continue;
       }
@@ -122,11 +120,7 @@ export function all(suite: Suite): void {
         'expansion: a newer root makes every pending leaf and remainder of the older one a duplicate',
         async (h) => {
           const q = await h.queue(order);
-          const ctx: HandlerContext = {
-            domain: q.domain,
-            signal: new AbortController().signal,
-            logger: silentLogger,
-          };
+          const ctx = handlerContext(q);
           const handler = expansionHandler({
             batchSize: 10,
             push: (specs) => q.push(specs as JobSpecification[]),
