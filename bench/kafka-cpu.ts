@@ -109,7 +109,7 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 // --signatures: the executor's check of one batch of produced messages, per scheme.
-const { checkJobEvent } = await import('../src/executor/job-event.js');
+const { checkJobEvent } = await import('../src/events/receive.js');
 if (values.signatures) {
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of subjects) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Fails when src/ has a circular runtime import (type-only imports are erased and ignored).
-// Also enforces the layering rule: src/core/ imports no backend, aggregator, runner or CLI code.
+// Also enforces the layering rules: src/core/ imports no backend, aggregator, runner or CLI code,
+// and src/events/ (the job-event wire format) imports only src/core/.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -35,6 +36,10 @@ for (const file of files) {
     if (from.startsWith('core/') && !to.startsWith('core/')) {
       problems.push(`layering: ${from} imports ${to} (src/core/ must not know backends or tools)`);
     }
+    // The job-event wire format sits above core and below both its users (eventbus, executor).
+    if (from.startsWith('events/') && !to.startsWith('events/') && !to.startsWith('core/')) {
+      problems.push(`layering: ${from} imports ${to} (src/events/ may import only src/core/)`);
+    }
   }
   graph.set(file, deps);
 }
@@ -63,4 +68,4 @@ if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log(`import graph: ${files.length} files, no cycles, core layering ok`);
+console.log(`import graph: ${files.length} files, no cycles, core and events layering ok`);

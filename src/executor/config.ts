@@ -9,10 +9,10 @@
  * @packageDocumentation
  */
 
-import { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
 import { brokerList, isRecord } from '../core/checks.js';
 import type { Issue } from '../core/errors.js';
 import { configInvalid } from '../core/errors.js';
+import { SIGNATURE_MODES, type SignatureMode } from '../events/signature.js';
 import {
   defaultKafkaClient,
   isKafkaCompression,

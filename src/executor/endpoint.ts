@@ -16,7 +16,8 @@
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
+import { checkJobEvent, jobFromEvent } from '../events/receive.js';
+import { SIGNATURE_MODES, type SignatureMode } from '../events/signature.js';
 import {
   defineHandlers,
   type HandlerMap,
@@ -24,7 +25,7 @@ import {
   type RunnerLogger,
   silentLogger,
 } from '../runner/handlers.js';
-import { checkJobEvent, jobFromEvent, runHandler } from './job-event.js';
+import { runHandler } from './dispatch.js';
 
 /** Thrown by a handler to say "nothing to do" (answered 412, which the executor counts as success). */
 export class JobIgnoredError extends Error {

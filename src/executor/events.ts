@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { JobEvent } from '../backends/eventbus/event.js';
+import type { JobEvent } from '../events/job-event.js';
 import type { ExecutorConfig } from './config.js';
 
 /** `$schema` of the retry events the executor produces and consumes: ChangeProp's. */

@@ -6,9 +6,9 @@
  *
  * @packageDocumentation
  */
-import type { JobEvent } from '../backends/eventbus/event.js';
+import type { JobEvent } from '../events/job-event.js';
+import type { RunOutcome } from './dispatch.js';
 import { describe } from './events.js';
-import type { RunOutcome } from './job-event.js';
 
 /** True for the statuses a list names. */
 export type StatusMatcher = (status: number) => boolean;

@@ -3,7 +3,9 @@
  *
  * @packageDocumentation
  */
-export { SIGNATURE_MODES, type SignatureMode } from '../backends/eventbus/event.js';
+
+export { checkJobEvent, type EventCheck, jobFromEvent } from '../events/receive.js';
+export { SIGNATURE_MODES, type SignatureMode } from '../events/signature.js';
 export {
   EXECUTOR_DEFAULTS,
   type ExecutorConfig,
@@ -13,6 +15,7 @@ export {
   validateExecutorSection,
 } from './config.js';
 export { type DedupReason, type DedupSubject, type DedupTTLs, RedisDedup } from './dedup.js';
+export { outcomeOfStatus, type RunOutcome } from './dispatch.js';
 export {
   createJobEndpoint,
   type JobEndpointHandler,
@@ -46,13 +49,6 @@ export {
   type StatusMatcher,
   statusMatcher,
 } from './http.js';
-export {
-  checkJobEvent,
-  type EventCheck,
-  jobFromEvent,
-  outcomeOfStatus,
-  type RunOutcome,
-} from './job-event.js';
 export {
   type ExecutorCounter,
   type ExecutorLabels,

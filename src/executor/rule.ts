@@ -9,14 +9,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { JobEvent } from '../backends/eventbus/event.js';
 import { ErrorCode, SwitchyardError } from '../core/errors.js';
 import type { JobTracer } from '../core/tracing.js';
+import type { JobEvent } from '../events/job-event.js';
+import { checkJobEvent, eventTimes, jobFromEvent, parseTime } from '../events/receive.js';
 import type { ConsumedMessage } from '../kafka/index.js';
 import type { HandlerRegistry, RunnerLogger } from '../runner/handlers.js';
 import type { ExecutorConfig, ExecutorRule, PartitionerConf } from './config.js';
 import type { Process, TrackedConsumer } from './consumer.js';
 import type { RedisDedup } from './dedup.js';
+import { type RunOutcome, runHandler } from './dispatch.js';
 import {
   describe,
   type ErrorPayload,
@@ -31,14 +33,6 @@ import {
   triggeredBy,
 } from './events.js';
 import { dispatchHttp, expandHeader, type HttpTarget, statusMatcher } from './http.js';
-import {
-  checkJobEvent,
-  eventTimes,
-  jobFromEvent,
-  parseTime,
-  type RunOutcome,
-  runHandler,
-} from './job-event.js';
 import type { ExecutorMetrics } from './metrics.js';
 
 /** Which consumer a rule asks its context for. */

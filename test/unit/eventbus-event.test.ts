@@ -6,19 +6,15 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import {
-  buildJobEvent,
-  buildSerializedJobEvent,
-  signedPayload,
-  verifyJobEvent,
-} from '../../src/backends/eventbus/event.js';
-import { validateJobEvent } from '../../src/backends/eventbus/schema.js';
-import {
   canonicalJson,
   dedupKey,
   type JsonObject,
   type JsonValue,
   type NormalizedJob,
 } from '../../src/core/job.js';
+import { buildJobEvent, buildSerializedJobEvent } from '../../src/events/job-event.js';
+import { validateJobEvent } from '../../src/events/schema.js';
+import { signedPayload, verifyJobEvent } from '../../src/events/signature.js';
 
 const SECRET = 'unit-secret-0123456789';
 

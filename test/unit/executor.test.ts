@@ -10,9 +10,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
-import { buildJobEvent } from '../../src/backends/eventbus/event.js';
 import { createRegistry, resolveConfig } from '../../src/container.js';
 import { ErrorCode } from '../../src/core/errors.js';
+import { buildJobEvent } from '../../src/events/job-event.js';
 import {
   createJobEndpoint,
   Executor,

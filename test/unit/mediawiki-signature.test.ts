@@ -11,16 +11,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
+import { EventBusJobQueue } from '../../src/backends/eventbus/index.js';
+import { createRegistry } from '../../src/container.js';
+import { resolveConfig } from '../../src/core/config.js';
+import { ErrorCode } from '../../src/core/errors.js';
+import type { Job, JsonObject, NormalizedJob } from '../../src/core/job.js';
 import {
   buildSerializedJobEvent,
   mediawikiIso,
   mediawikiSha1,
-  mediawikiSignedBytes,
   mediawikiTimestamp,
-  signJobEvent,
-  verifyJobEvent,
-} from '../../src/backends/eventbus/event.js';
-import { EventBusJobQueue } from '../../src/backends/eventbus/index.js';
+} from '../../src/events/job-event.js';
 import {
   phpFloat,
   phpJson,
@@ -28,15 +29,12 @@ import {
   phpKeyCompare,
   phpSerialize,
   phpString,
-} from '../../src/backends/eventbus/php.js';
-import { validateJobEvent } from '../../src/backends/eventbus/schema.js';
-import { createRegistry } from '../../src/container.js';
-import { resolveConfig } from '../../src/core/config.js';
-import { ErrorCode } from '../../src/core/errors.js';
-import type { Job, JsonObject, NormalizedJob } from '../../src/core/job.js';
+} from '../../src/events/php.js';
+import { checkJobEvent } from '../../src/events/receive.js';
+import { validateJobEvent } from '../../src/events/schema.js';
+import { mediawikiSignedBytes, signJobEvent, verifyJobEvent } from '../../src/events/signature.js';
 import { resolveExecutorConfig } from '../../src/executor/config.js';
 import { createJobEndpoint } from '../../src/executor/endpoint.js';
-import { checkJobEvent } from '../../src/executor/job-event.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 
 interface Vector {

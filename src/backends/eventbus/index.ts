@@ -34,6 +34,14 @@ import {
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import {
+  type BuildJobEventOptions,
+  buildSerializedJobEvent,
+  type JobEvent,
+  type SerializedJobEvent,
+} from '../../events/job-event.js';
+import { validateJobEvent } from '../../events/schema.js';
+import { SIGNATURE_MODES, type SignatureMode } from '../../events/signature.js';
+import {
   defaultKafkaClient,
   isKafkaCompression,
   isKafkaUnreachable,
@@ -47,16 +55,8 @@ import {
   kafkaSecurityIssues,
   openKafkaClient,
 } from '../../kafka/index.js';
-import {
-  type BuildJobEventOptions,
-  buildSerializedJobEvent,
-  type JobEvent,
-  type SerializedJobEvent,
-  SIGNATURE_MODES,
-  type SignatureMode,
-} from './event.js';
-import { validateJobEvent } from './schema.js';
 
+// The wire format lives in src/events/ (shared with the executor); re-exported here as before.
 export {
   type BuildJobEventOptions,
   buildJobEvent,
@@ -66,23 +66,25 @@ export {
   mediawikiIso,
   mediawikiJobParams,
   mediawikiSha1,
-  mediawikiSignedBytes,
   mediawikiTimestamp,
   type SerializedJobEvent,
-  SIGNATURE_MODES,
-  type SignatureMode,
-  signedPayload,
-  signJobEvent,
-  verifyJobEvent,
-} from './event.js';
-export { PhpEncodeError, phpFloat, phpJson, phpSerialize, phpString } from './php.js';
+} from '../../events/job-event.js';
+export { PhpEncodeError, phpFloat, phpJson, phpSerialize, phpString } from '../../events/php.js';
 export {
   JOB_EVENT_SCHEMA_FILE,
   JOB_EVENT_SCHEMA_URI,
   jobEventValidator,
   loadJobEventSchema,
   validateJobEvent,
-} from './schema.js';
+} from '../../events/schema.js';
+export {
+  mediawikiSignedBytes,
+  SIGNATURE_MODES,
+  type SignatureMode,
+  signedPayload,
+  signJobEvent,
+  verifyJobEvent,
+} from '../../events/signature.js';
 
 /** The eventbus backend's manifest: push-only (P-22). */
 export const eventbusSupports: Supports = defineSupports({

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import type { Issue } from '../../core/errors.js';
+import type { Issue } from '../core/errors.js';
 
 /** The `$schema` URI every job event carries. */
 export const JOB_EVENT_SCHEMA_URI = '/mediawiki/job/1.0.0';
