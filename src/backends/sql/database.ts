@@ -465,3 +465,24 @@ export async function releasePrivateDatabase(db: SqlDatabase): Promise<void> {
     return;
   }
 }
+
+/** A queue's hold on its database: what it uses, and what its close() releases. */
+export interface DatabaseHold {
+  readonly db: SqlDatabase;
+  release(): Promise<void>;
+}
+
+/**
+ * The database of a queue: `shared` (never closed by the queue), else a handle on the host's
+ * `settings.knex` (closing it never destroys the host's instance), else a private database from
+ * the connection settings ({@link acquirePrivateDatabase}).
+ */
+export function holdDatabase(settings: SqlConnectionSettings, shared: SqlDatabase | undefined): DatabaseHold {
+  if (shared) return { db: shared, release: async () => {} };
+  if (settings.knex) {
+    const db = SqlDatabase.forKnex(settings.knex);
+    return { db, release: () => db.close() };
+  }
+  const db = acquirePrivateDatabase(settings);
+  return { db, release: () => releasePrivateDatabase(db) };
+}

@@ -150,3 +150,37 @@ export function wrapSqlError(err: unknown, what: string, secrets: readonly strin
 function safeCause(err: unknown, detail: string): Error {
   return Object.assign(new Error(detail), { code: codeOf(err), errno: errnoOf(err) });
 }
+
+/** Tries of a statement that hit a deadlock or serialization failure (or, for a rekey, a unique violation). */
+export const MAX_TRIES = 6;
+
+/**
+ * Before retrying a deadlocked statement, wait a random 0–(this × attempt) ms, so the
+ * transactions that deadlocked do not collide again at once. Without it, MariaDB's 8-process
+ * drain (coalesced acks of up to 1,000 claims) occasionally lost four immediate retries in a row.
+ */
+const RETRY_JITTER_MS = 5;
+
+/**
+ * Runs `fn`, retrying deadlocks / serialization failures (unless `retry` is false: a failed
+ * statement inside a host's transaction aborted it), and wraps a driver error ({@link wrapSqlError}
+ * with the message prefix `what()`).
+ */
+export async function retryingConflicts<R>(
+  fn: () => Promise<R>,
+  what: () => string,
+  secrets: readonly string[],
+  retry: boolean,
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (retry && attempt < MAX_TRIES && isRetryableConflict(err)) {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * RETRY_JITTER_MS * attempt));
+        continue;
+      }
+      throw wrapSqlError(err, what(), secrets);
+    }
+  }
+}

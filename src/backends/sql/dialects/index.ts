@@ -9,7 +9,7 @@ import { mysql } from './mysql.js';
 import { postgres } from './postgres.js';
 import { sqlite } from './sqlite.js';
 
-export type { Dialect, Row } from './dialect.js';
+export type { Dialect, HeldRef, Row, StrategyContext } from './dialect.js';
 
 /** Every dialect, by name. */
 export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({ sqlite, postgres, mysql });

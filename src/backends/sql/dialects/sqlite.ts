@@ -6,7 +6,8 @@
  *
  * @packageDocumentation
  */
-import type { Dialect, Row } from './dialect.js';
+import { type Dialect, numericId, type Row } from './dialect.js';
+import { returningStrategies } from './returning.js';
 
 /** The SQLite dialect. */
 export const sqlite: Dialect = Object.freeze({
@@ -16,10 +17,15 @@ export const sqlite: Dialect = Object.freeze({
   updateIgnore: 'UPDATE OR IGNORE',
   returning: true,
   skipLocked: '',
+  // The pool is one connection: a host's transaction holds it.
+  oneConnection: true,
+  batchInOneTransaction: false,
   rows(result: unknown): Row[] {
     return Array.isArray(result) ? (result as Row[]) : [];
   },
   affected(result: unknown): number {
     return Number((result as { changes?: unknown } | null)?.changes ?? 0);
   },
+  bindId: numericId,
+  ...returningStrategies,
 });
