@@ -329,3 +329,37 @@ export function describeClient(client: RedisClientLike): string {
   }
   return id;
 }
+
+/**
+ * Closes a client we own: QUIT when connected (pending replies arrive first) and wait until the
+ * socket is gone, so no handle outlives `close()`; otherwise disconnect at once (a client that is
+ * reconnecting has no socket: ioredis just stops retrying).
+ */
+export async function closeClient(client: RedisClientLike): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'ready') {
+    const ended = onceEnded(client, 2_000);
+    try {
+      await client.quit();
+      await ended;
+      return;
+    } catch {
+      // fall through to a hard close
+    }
+  }
+  client.disconnect();
+}
+
+/** Resolves on the client's `end` event, or after `ms` at the latest. */
+function onceEnded(client: RedisClientLike, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      client.removeListener('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    client.on('end', done);
+  });
+}

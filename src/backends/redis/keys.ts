@@ -61,6 +61,49 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
   });
 }
 
+/**
+ * The KEYS of every script of a queue, in the order each script's header lists them (built once
+ * per queue, so a call site names a script, not its keys).
+ */
+export interface ScriptKeys {
+  readonly push: readonly string[];
+  readonly pushPlain: readonly string[];
+  /** pop-8 and ackpop-8. */
+  readonly pop: readonly string[];
+  readonly ack: readonly string[];
+  readonly release: readonly string[];
+  readonly giveBack: readonly string[];
+  readonly extend: readonly string[];
+  readonly delete: readonly string[];
+  readonly maintenance: readonly string[];
+  readonly repush: readonly string[];
+  readonly resume: readonly string[];
+  /** size-2. */
+  readonly size: readonly string[];
+  readonly promote: readonly string[];
+  readonly tick: readonly string[];
+}
+
+/** The {@link ScriptKeys} of the queue whose keys are `k`. */
+export function scriptKeys(k: QueueKeys): ScriptKeys {
+  return Object.freeze({
+    push: [k.data, k.ready, k.delayed, k.dedup],
+    pushPlain: [k.data, k.ready],
+    pop: [k.ready, k.delayed, k.data, k.claimed, k.attempts, k.tokens, k.dedup, k.paused],
+    ack: [k.tokens, k.claimed, k.data, k.attempts],
+    release: [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.delayed, k.abandoned, k.dedup],
+    giveBack: [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.dedup],
+    extend: [k.tokens, k.claimed],
+    delete: [k.ready, k.delayed, k.claimed, k.abandoned, k.data, k.attempts, k.tokens, k.dedup],
+    maintenance: [k.claimed, k.tokens, k.attempts, k.data, k.ready, k.abandoned, k.dedup, k.delayed],
+    repush: [k.abandoned, k.data, k.attempts, k.ready, k.dedup],
+    resume: [k.paused, k.ready, k.delayed],
+    size: [k.ready, k.delayed],
+    promote: [k.delayed, k.ready],
+    tick: [k.ticks],
+  });
+}
+
 /** The root-job record of `signature` in the queue whose keys start with `base`. */
 export function rootKey(base: string, signature: string): string {
   return `${base}root:${signature}`;

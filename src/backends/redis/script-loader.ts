@@ -88,6 +88,9 @@ export interface Scripts {
   readonly tick: LuaScript;
 }
 
+/** Delayed jobs promoted per pop call, and jobs per maintenance / repush / listing step. */
+export const STEP_LIMIT = 1000;
+
 let cached: Scripts | null = null;
 
 /** Reads every script once per process (synchronously, on first use). */

@@ -20,6 +20,10 @@
  * @packageDocumentation
  */
 import type { RedisClientLike } from './connection.js';
+import type { QueueKeys } from './keys.js';
+import type { RedisLink } from './link.js';
+import { scoredMembers } from './listing.js';
+import { scripts } from './script-loader.js';
 
 /** The client name of every wake subscriber (`CLIENT LIST` shows it), with the process id. */
 export const WAKE_CLIENT_NAME = `switchyard:wake:${process.pid}`;
@@ -170,4 +174,76 @@ export function wakeHubFor(client: RedisClientLike): WakeHub {
     hubs.set(client, hub);
   }
   return hub;
+}
+
+/** What a wait reads of its queue. */
+export interface WakeTarget {
+  /** The wake channel as the server names it. */
+  readonly channel: string;
+  readonly link: RedisLink;
+  readonly keys: QueueKeys;
+  /** size-2's KEYS. */
+  readonly sizeKeys: readonly string[];
+  /** The queue's clock. */
+  now(): number;
+}
+
+/**
+ * Listens on the queue's wake channel through `hub`, then looks at the queue: true at once when
+ * jobs are ready, else on a message, or when the earliest delayed job falls due; false when
+ * `signal` aborts (the base class enforces the timeout).
+ */
+export async function waitForWake(
+  hub: WakeHub,
+  target: WakeTarget,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  let woken = false;
+  let wake: (() => void) | null = null;
+  const unlisten = await hub.listen(target.channel, () => {
+    woken = true;
+    wake?.();
+  });
+  // A wake is a hint: a push to a paused queue publishes too, and on a Redis Cluster the message
+  // can arrive after this wait began (the cluster bus forwards it). While paused, only resume()
+  // (which clears the flag, then publishes) may end the wait.
+  const stillPaused = async (): Promise<boolean> =>
+    Number(await target.link.command('EXISTS', [target.keys.paused]).catch(() => 0)) === 1;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    if (signal.aborted) return false;
+    const k = target.keys;
+    const now = target.now();
+    const [ready, first, pausedFlag] = (await Promise.all([
+      target.link.eval(scripts().size, target.sizeKeys, [now]),
+      target.link.command('ZRANGE', [k.delayed, 0, 0, 'WITHSCORES']),
+      target.link.command('EXISTS', [k.paused]),
+    ])) as [unknown, unknown[], unknown];
+    // Paused: ready jobs do not count and no delayed job is awaited; resume() publishes.
+    const paused = Number(pausedFlag) === 1;
+    if (woken && !paused) return true;
+    if (!paused && Number(ready) > 0) return true;
+    if (signal.aborted) return false;
+    return await new Promise<boolean>((resolve) => {
+      const due = paused ? undefined : scoredMembers(first).values().next().value;
+      if (due !== undefined) {
+        const ms = Math.max(0, due - target.now());
+        if (ms <= timeoutMs) timer = setTimeout(() => resolve(true), ms);
+      }
+      wake = paused
+        ? () => {
+            void stillPaused().then((p) => {
+              if (!p) resolve(true);
+            });
+          }
+        : () => resolve(true);
+      signal.addEventListener('abort', () => resolve(false), { once: true });
+      // A wake that came while the state was read may have been resume()'s: look again.
+      if (woken && paused) wake();
+    });
+  } finally {
+    clearTimeout(timer);
+    unlisten();
+  }
 }

@@ -1,0 +1,569 @@
+/**
+ * The Redis job queue (the class; see index.ts for the key layout): every operation one Lua
+ * script call (`scripts/<op>-<nKeys>.lua`) through a {@link RedisLink}, concurrent pops and acks
+ * of a handle group-committed by an {@link Exchange}.
+ *
+ * @packageDocumentation
+ */
+import { configInvalid, ErrorCode, SwitchyardError } from '../../core/errors.js';
+import type { JobState, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
+import {
+  type ClaimedJob,
+  type ClaimRef,
+  JobQueue,
+  type JobQueueOptions,
+  type MaintenanceHookOptions,
+  type MaintenanceResult,
+  type PushHookOptions,
+  type PushResult,
+  type ReleaseHookOptions,
+  type ReleaseOutcome,
+} from '../../core/job-queue.js';
+import { type ClaimDecoding, decodeClaims } from './claims.js';
+import { encodeJob } from './codec.js';
+import {
+  closeClient,
+  createOwnedClient,
+  describeClient,
+  REDIS_DEFAULTS,
+  type RedisClientLike,
+  type RedisSettings,
+  redactUrl,
+  validateRedisSettings,
+} from './connection.js';
+import { Exchange, type ExchangeReply } from './exchange.js';
+import { type QueueKeys, queueKeys, rootKey, type ScriptKeys, scriptKeys } from './keys.js';
+import { RedisLink } from './link.js';
+import { listJobs } from './listing.js';
+import { isPlain, nextId, plainPushArgs, pushArgs } from './script-args.js';
+import { STEP_LIMIT, scripts } from './script-loader.js';
+import { redisSupports } from './supports.js';
+import { type WakeHub, waitForWake, wakeHubFor } from './wake.js';
+
+/** Jobs per push script call (a non-atomic batch is split; an atomic one is one call). */
+const PUSH_CHUNK = 1000;
+/** Jobs per pop / ack script call. */
+const POP_CHUNK = 1000;
+
+/** Called with every job the backend had to skip (corrupted or missing data). Must not throw. */
+export type RedisErrorHandler = (error: SwitchyardError) => void;
+
+/** Options of {@link RedisJobQueue}: the common queue options plus {@link RedisSettings}. */
+export interface RedisJobQueueOptions extends JobQueueOptions {
+  /** A host-provided ioredis client, shared and never closed by the queue. */
+  readonly client?: RedisClientLike;
+  /** A Redis URL; the queue opens (lazily) and owns this client, and closes it on `close()`. */
+  readonly url?: string;
+  /** Key prefix. Default `swy`. */
+  readonly prefix?: string;
+  /** Seconds to wait for a usable connection before `SWITCHYARD_CONNECTION_LOST`. Default 10. */
+  readonly connectTimeout?: number;
+  /** Gzip payloads whose JSON exceeds this many bytes. Default null (never). */
+  readonly compressAbove?: number | null;
+  /**
+   * Jobs this handle claims ahead of its `pop()` calls, handed to later pops without a round trip
+   * (0 = none, the default; at most 1000; ignored with claimTTL 0). Buffered jobs are claimed:
+   * other handles do not see them, counts show them as claimed, and `close()` gives them back to
+   * the front of the queue (attempts restored); after a crash they come back after claimTTL.
+   */
+  readonly prefetch?: number;
+  /**
+   * Receives a `SWITCHYARD_BACKEND_ERROR` for each stored job that could not be decoded (it is
+   * moved to abandoned, or dropped when claims are not tracked) and for ready ids without data
+   * (dropped). Each also counts as an `errors` metric with op `decode`. Default: none.
+   */
+  readonly onError?: RedisErrorHandler;
+}
+
+/** A job queue in Redis. */
+export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
+  readonly #client: RedisClientLike;
+  readonly #owned: boolean;
+  readonly #keys: QueueKeys;
+  readonly #prefix: string;
+  readonly #where: string;
+  readonly #timeoutMs: number;
+  readonly #link: RedisLink;
+  readonly #compressAbove: number | null;
+  readonly #onError: RedisErrorHandler | null;
+  /** The KEYS of each script. */
+  readonly #sk: ScriptKeys;
+  /** What decoding claimed jobs needs (built once: the pop path allocates nothing for it). */
+  readonly #claims: ClaimDecoding;
+  /** The wake channel as the server names it (the scripts publish on a key-prefixed name). */
+  readonly #wakeChannel: string;
+  /** The shared subscriber of this queue's client, once this queue waited. */
+  #wakeHub: WakeHub | null = null;
+  /** Concurrent `pop()` and `ack()` calls on this handle share one script call (group commit). */
+  readonly #exchange: Exchange<ClaimedJob>;
+
+  /**
+   * @throws `SWITCHYARD_CONFIG_INVALID` naming every bad option or setting (e.g. a prefix with
+   *   spaces, neither `client` nor `url`, an order other than fifo / any).
+   */
+  constructor(options: RedisJobQueueOptions) {
+    super('redis', redisSupports, options);
+    const settings: Record<string, unknown> = {};
+    for (const key of ['client', 'url', 'prefix', 'connectTimeout', 'compressAbove', 'prefetch'] as const) {
+      if (options[key] !== undefined) settings[key] = options[key];
+    }
+    const issues = validateRedisSettings(settings, '');
+    if (options.client === undefined && options.url === undefined) {
+      issues.push({ path: 'client', message: 'a redis queue needs a client or a url' });
+    }
+    if (issues.length > 0) throw configInvalid(issues, `options of redis queue "${options.type}"`);
+    this.#prefix = options.prefix ?? REDIS_DEFAULTS.prefix;
+    this.#timeoutMs = Math.round((options.connectTimeout ?? REDIS_DEFAULTS.connectTimeout) * 1000);
+    if (options.client !== undefined) {
+      this.#client = options.client;
+      this.#owned = false;
+    } else {
+      this.#client = createOwnedClient(options.url as string, this.#timeoutMs / 1000);
+      this.#owned = true;
+    }
+    this.#where = options.url !== undefined ? redactUrl(options.url) : describeClient(this.#client);
+    this.#link = new RedisLink(this.#client, this.#timeoutMs, this.#where);
+    this.#compressAbove = options.compressAbove ?? null;
+    this.#onError = options.onError ?? null;
+    const freshForMs = (this.claimTTL * 1000) / 2;
+    this.#exchange = new Exchange<ClaimedJob>(
+      {
+        run: (acks, want, extra) => this.#ackPop(acks, want, extra),
+        fresh: (job) => this.clock.now() - job.claimedAt < freshForMs,
+        giveBack: (jobs) => {
+          this.#giveBack(jobs).catch((err: unknown) => {
+            this.#report(`giving back ${jobs.length} prefetched job(s) failed; claimTTL recycles them`, err);
+          });
+        },
+      },
+      this.tracksClaims ? (options.prefetch ?? 0) : 0,
+      POP_CHUNK,
+    );
+    const k = queueKeys(this.#prefix, this.domain, this.type);
+    this.#keys = k;
+    this.#sk = scriptKeys(k);
+    this.#claims = {
+      type: this.type,
+      domain: this.domain,
+      tracksClaims: this.tracksClaims,
+      link: this.#link,
+      releaseKeys: this.#sk.release,
+      report: (message, cause) => this.#report(message, cause),
+    };
+    // The scripts derive the channel from KEYS (which ioredis's keyPrefix prefixes); SUBSCRIBE
+    // arguments are not keys, so the prefix is added here.
+    this.#wakeChannel = `${this.#client.options?.keyPrefix ?? ''}${k.wake}`;
+  }
+
+  /** `redis:<host:port/db>:<prefix>`: queues with the same one can answer sibling queries. */
+  override get storeKey(): string {
+    return `redis:${describeClient(this.#client)}:${this.#prefix}`;
+  }
+
+  /** The client this queue talks through (the host's, or the one it opened from `url`). */
+  get client(): RedisClientLike {
+    return this.#client;
+  }
+
+  /** The keys of this queue (for operators and tests). */
+  get keys(): QueueKeys {
+    return this.#keys;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  /** Reports a skipped job: `errors` metric (op `decode`) and the `onError` handler. */
+  #report(message: string, cause?: unknown): void {
+    this.metrics.increment(
+      'errors',
+      { domain: this.domain, type: this.type, backend: 'redis', op: 'decode' },
+      1,
+    );
+    if (!this.#onError) return;
+    const error = new SwitchyardError(
+      ErrorCode.BACKEND_ERROR,
+      `${String(this)}: ${message}`,
+      cause === undefined ? {} : { cause },
+    );
+    try {
+      this.#onError(error);
+    } catch {
+      // A failing handler must not turn a skipped job into a failed pop.
+    }
+  }
+
+  // ---------------------------------------------------------------- push
+
+  protected override async doBatchPush(
+    jobs: readonly NormalizedJob[],
+    options: PushHookOptions,
+  ): Promise<PushResult> {
+    const now = this.clock.now();
+    const encoded = jobs.map((job) => encodeJob(job, now, this.#compressAbove));
+    const blobs = encoded.some((b) => typeof b !== 'string')
+      ? await Promise.all(encoded)
+      : (encoded as string[]);
+    const _k = this.#keys;
+    const chunk = options.atomic ? jobs.length : PUSH_CHUNK;
+    let inserted = 0;
+    let duplicates = 0;
+    for (let start = 0; start < jobs.length; start += chunk) {
+      const end = Math.min(start + chunk, jobs.length);
+      const [ins, dup] = (
+        isPlain(jobs, start, end)
+          ? await this.#link.eval(scripts().pushPlain, this.#sk.pushPlain, plainPushArgs(blobs, start, end))
+          : await this.#link.eval(scripts().push, this.#sk.push, pushArgs(jobs, blobs, start, end, now))
+      ) as [number, number];
+      inserted += ins;
+      duplicates += dup;
+    }
+    return { inserted, duplicates };
+  }
+
+  // ---------------------------------------------------------------- pop
+
+  protected override doPop(): Promise<ClaimedJob | null> {
+    return this.#exchange.pop();
+  }
+
+  protected override doBatchPop(count: number): Promise<ClaimedJob[]> {
+    return this.#claim(count);
+  }
+
+  async #claim(count: number): Promise<ClaimedJob[]> {
+    const now = this.clock.now();
+    const track = this.tracksClaims ? '1' : '0';
+    const out: ClaimedJob[] = [];
+    // Each round either fills the batch, runs the queue dry, or skips corrupted jobs (which leave
+    // the ready list for good), so the loop ends; the bound is a second guard.
+    for (let round = 0; out.length < count && round < count / POP_CHUNK + 8; round++) {
+      const want = Math.min(count - out.length, POP_CHUNK);
+      const reply = (await this.#link.eval(scripts().pop, this.#sk.pop, [
+        now,
+        want,
+        track,
+        nextId(),
+        STEP_LIMIT,
+      ])) as unknown[];
+      const missing = Number(reply[0]);
+      if (missing > 0) this.#report(`${missing} ready id(s) had no stored job and were dropped`);
+      await decodeClaims(this.#claims, reply, 1, now, out);
+      if ((reply.length - 1) / 4 < want) break; // the queue ran dry
+    }
+    return out;
+  }
+
+  /** One ack-pop script call: the acks (fenced), then up to `want` + `extra` claims. */
+  async #ackPop(acks: readonly ClaimRef[], want: number, extra: number): Promise<ExchangeReply<ClaimedJob>> {
+    const now = this.clock.now();
+    const args: (string | number)[] = [
+      now,
+      want,
+      this.tracksClaims ? '1' : '0',
+      nextId(),
+      STEP_LIMIT,
+      extra,
+      acks.length,
+    ];
+    for (const job of acks) args.push(job.id, job.claimToken);
+    const reply = (await this.#link.eval(scripts().ackPop, this.#sk.pop, args)) as unknown[];
+    const missing = Number(reply[0]);
+    if (missing > 0) this.#report(`${missing} ready id(s) had no stored job and were dropped`);
+    const n = Number(reply[1]);
+    const acked: boolean[] = new Array(n);
+    for (let i = 0; i < n; i++) acked[i] = reply[2 + i] === 1;
+    const claimed: ClaimedJob[] = [];
+    await decodeClaims(this.#claims, reply, 2 + n, now, claimed);
+    return { acked, claimed, dry: (reply.length - 2 - n) / 4 < want };
+  }
+
+  /** Gives prefetched jobs that were never handed out back to the front of the queue. */
+  async #giveBack(jobs: readonly ClaimedJob[]): Promise<void> {
+    const _k = this.#keys;
+    for (let start = 0; start < jobs.length; start += POP_CHUNK) {
+      const args: string[] = [];
+      for (const job of jobs.slice(start, start + POP_CHUNK)) args.push(job.id, job.claimToken);
+      await this.#link.eval(scripts().giveBack, this.#sk.giveBack, args);
+    }
+  }
+
+  // ---------------------------------------------------------------- ack / release / extend
+
+  protected override doAck(job: ClaimRef): Promise<boolean> {
+    return this.#exchange.ack(job);
+  }
+
+  protected override async doBatchAck(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (let start = 0; start < jobs.length; start += POP_CHUNK) {
+      out.push(...(await this.#ackMany(jobs.slice(start, start + POP_CHUNK))));
+    }
+    return out;
+  }
+
+  /** One ack script call for `jobs` (at most {@link POP_CHUNK}). */
+  async #ackMany(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    const args: string[] = [];
+    for (const job of jobs) args.push(job.id, job.claimToken);
+    const reply = (await this.#link.eval(scripts().ack, this.#sk.ack, args)) as number[];
+    return reply.map((ok) => ok === 1);
+  }
+
+  protected override async doRelease(job: ClaimRef, options: ReleaseHookOptions): Promise<ReleaseOutcome> {
+    const now = this.clock.now();
+    const at = options.delayMs > 0 ? now + options.delayMs : '';
+    const r = await this.#link.eval(scripts().release, this.#sk.release, [
+      job.id,
+      job.claimToken,
+      now,
+      at,
+      this.maxTries,
+    ]);
+    return r === 1 ? 'released' : r === 2 ? 'abandoned' : false;
+  }
+
+  protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {
+    const _k = this.#keys;
+    const r = await this.#link.eval(scripts().extend, this.#sk.extend, [
+      job.id,
+      job.claimToken,
+      this.clock.now(),
+    ]);
+    return r === 1;
+  }
+
+  // ---------------------------------------------------------------- root jobs
+
+  protected override async doRegisterRootJobs(roots: readonly RootJob[]): Promise<void> {
+    const ttlMs = Math.round(this.rootJobTTL * 1000);
+    if (ttlMs <= 0) return; // a record kept 0 s is never seen
+    const now = this.clock.now();
+    await Promise.all(
+      roots.map((root) =>
+        this.#link.eval(
+          scripts().registerRoot,
+          [rootKey(this.#keys.base, root.signature)],
+          [root.timestamp, now, now + ttlMs, ttlMs],
+        ),
+      ),
+    );
+  }
+
+  protected override async doGetRootJobTimestamp(signature: string): Promise<number | null> {
+    const value = await this.#link.command('GET', [rootKey(this.#keys.base, signature)]);
+    if (typeof value !== 'string') return null;
+    const sep = value.indexOf('|');
+    const timestamp = Number(value.slice(0, sep));
+    const expiresAt = Number(value.slice(sep + 1));
+    if (sep < 0 || !Number.isFinite(timestamp) || !(expiresAt > this.clock.now())) return null;
+    return timestamp;
+  }
+
+  // ---------------------------------------------------------------- counts
+
+  // This handle's prefetched jobs are claimed in Redis but not handed out: it counts and lists
+  // them as ready (other handles see them as claimed).
+
+  protected override async doGetSize(): Promise<number> {
+    const ready = Number(await this.#link.eval(scripts().size, this.#sk.size, [this.clock.now()]));
+    return ready + this.#exchange.buffered;
+  }
+
+  protected override async doGetAcquiredCount(): Promise<number> {
+    const claimed = Number(await this.#link.command('ZCARD', [this.#keys.claimed]));
+    return Math.max(0, claimed - this.#exchange.buffered);
+  }
+
+  protected override async doGetDelayedCount(): Promise<number> {
+    return Number(await this.#link.command('ZCOUNT', [this.#keys.delayed, `(${this.clock.now()}`, '+inf']));
+  }
+
+  protected override async doGetAbandonedCount(): Promise<number> {
+    return Number(await this.#link.command('ZCARD', [this.#keys.abandoned]));
+  }
+
+  // ---------------------------------------------------------------- delete / maintenance / repush
+
+  protected override async doDelete(): Promise<void> {
+    const _k = this.#keys;
+    await this.#exchange.idle();
+    this.#exchange.takeBuffered(); // deleted with the rest
+    await this.#link.eval(scripts().delete, this.#sk.delete, []);
+  }
+
+  protected override async doRunMaintenance({ now }: MaintenanceHookOptions): Promise<MaintenanceResult> {
+    const claimCutoff = this.tracksClaims ? now - Math.round(this.claimTTL * 1000) : '';
+    const pruneCutoff = now - Math.round(this.abandonedTTL * 1000);
+    let recycled = 0;
+    let abandoned = 0;
+    let pruned = 0;
+    let released = 0;
+    for (let more = true; more; ) {
+      const r = (await this.#link.eval(scripts().maintenance, this.#sk.maintenance, [
+        now,
+        claimCutoff,
+        this.maxTries,
+        pruneCutoff,
+        STEP_LIMIT,
+      ])) as number[];
+      recycled += r[0] ?? 0;
+      abandoned += r[1] ?? 0;
+      pruned += r[2] ?? 0;
+      released += r[3] ?? 0;
+      more = r[4] === 1;
+    }
+    return { recycled, abandoned, pruned, released };
+  }
+
+  protected override async doRepushAbandoned(): Promise<number> {
+    const _k = this.#keys;
+    const now = this.clock.now();
+    let repushed = 0;
+    for (let more = true; more; ) {
+      const r = (await this.#link.eval(scripts().repush, this.#sk.repush, [
+        now,
+        nextId(),
+        STEP_LIMIT,
+      ])) as number[];
+      repushed += r[0] ?? 0;
+      if ((r[1] ?? 0) > 0) this.#report(`${r[1]} abandoned job(s) could not be decoded and were dropped`);
+      more = r[2] === 1;
+    }
+    return repushed;
+  }
+
+  // ---------------------------------------------------------------- pause / resume
+
+  /**
+   * Pause sets the queue's `paused` key, which the pop and ack-pop scripts check in the same
+   * script call as the claim, so every handle in every process stops claiming at its next pop.
+   * This handle's own prefetch buffer is given back first; another process's handle with
+   * `prefetch` may still hand out the up to `prefetch` jobs it had already claimed. Resume deletes
+   * the key and publishes on the wake channel when jobs are ready (resume-3.lua).
+   */
+  protected override async doSetPaused(paused: boolean): Promise<void> {
+    const k = this.#keys;
+    if (!paused) {
+      await this.#link.eval(scripts().resume, this.#sk.resume, [this.clock.now()]);
+      return;
+    }
+    await this.#link.command('SET', [k.paused, '1']);
+    await this.#exchange.idle();
+    const buffered = this.#exchange.takeBuffered();
+    if (buffered.length > 0) await this.#giveBack(buffered);
+  }
+
+  protected override async doIsPaused(): Promise<boolean> {
+    return Number(await this.#link.command('EXISTS', [this.#keys.paused])) === 1;
+  }
+
+  // ---------------------------------------------------------------- periodic ticks
+
+  protected override async doClaimPeriodicTick(name: string, tick: number): Promise<boolean> {
+    return Number(await this.#link.eval(scripts().tick, this.#sk.tick, [name, tick])) === 1;
+  }
+
+  protected override async doLastPeriodicTick(name: string): Promise<number | null> {
+    const v = await this.#link.command('HGET', [this.#keys.ticks, name]);
+    return v === null || v === undefined ? null : Number(v);
+  }
+
+  // ---------------------------------------------------------------- listing
+
+  protected override doList(state: JobState): AsyncIterable<ListedJob> {
+    return listJobs(
+      {
+        link: this.#link,
+        keys: this.#keys,
+        type: this.type,
+        domain: this.domain,
+        now: () => this.clock.now(),
+        buffered: () => this.#exchange.peekBuffered(),
+        report: (message, cause) => this.#report(message, cause),
+      },
+      state,
+    );
+  }
+
+  // ---------------------------------------------------------------- siblings
+
+  /** Types with ready jobs that are not paused (a paused queue is not worth a runner's visit). */
+  protected override async doGetSiblingQueuesWithJobs(types: readonly string[]): Promise<string[]> {
+    const [sizes, paused] = await Promise.all([
+      this.doGetSiblingQueueSizes(types),
+      Promise.all(
+        types.map((type) =>
+          this.#link.command('EXISTS', [queueKeys(this.#prefix, this.domain, type).paused]),
+        ),
+      ),
+    ]);
+    return types.filter((type, i) => (sizes[type] ?? 0) > 0 && Number(paused[i]) !== 1);
+  }
+
+  /**
+   * One size script per type, all issued at once on one connection (pipelined: one round trip).
+   * A Lua script over every type would need keys from many Cluster slots, so it is one per type.
+   */
+  protected override async doGetSiblingQueueSizes(types: readonly string[]): Promise<Record<string, number>> {
+    const now = this.clock.now();
+    const sizes = await Promise.all(
+      types.map((type) => {
+        const k = queueKeys(this.#prefix, this.domain, type);
+        return this.#link.eval(scripts().size, [k.ready, k.delayed], [now]);
+      }),
+    );
+    const out: Record<string, number> = {};
+    types.forEach((type, i) => {
+      out[type] = Number(sizes[i]);
+    });
+    return out;
+  }
+
+  // ---------------------------------------------------------------- wake
+
+  /**
+   * Listens on the queue's wake channel (through the client's shared subscriber), then looks at
+   * the queue: true at once when jobs are ready, else on a message, or when the earliest delayed
+   * job falls due.
+   */
+  protected override async doWaitForJobs(timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    // Jobs this handle prefetched are ready for its next pop (they count as ready here too).
+    if (this.#exchange.buffered > 0) return true;
+    if (this.#wakeHub === null) {
+      this.#wakeHub = wakeHubFor(this.#client);
+      this.#wakeHub.acquire();
+    }
+    const hub = this.#wakeHub;
+    if (!hub.available) return super.doWaitForJobs(timeoutMs, signal);
+    return waitForWake(
+      hub,
+      {
+        channel: this.#wakeChannel,
+        link: this.#link,
+        keys: this.#keys,
+        sizeKeys: this.#sk.size,
+        now: () => this.clock.now(),
+      },
+      timeoutMs,
+      signal,
+    );
+  }
+
+  // ---------------------------------------------------------------- close
+
+  protected override async doClose(): Promise<void> {
+    try {
+      await this.#exchange.idle();
+      const buffered = this.#exchange.takeBuffered();
+      if (buffered.length > 0) await this.#giveBack(buffered);
+    } catch (err) {
+      // They stay claimed: maintenance recycles them after claimTTL, like a crashed worker's.
+      this.#report('giving back prefetched jobs on close failed; claimTTL recycles them', err);
+    } finally {
+      const hub = this.#wakeHub;
+      this.#wakeHub = null;
+      if (hub !== null) await hub.release();
+      if (this.#owned) await closeClient(this.#client);
+    }
+  }
+}
