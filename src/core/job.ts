@@ -276,16 +276,30 @@ export function newRootJob(key: string, now: number = Date.now()): RootJob {
 }
 
 /**
- * Checks that `value` holds only JSON values; pushes an issue naming the path for each violation.
+ * How deep params may nest (the params object is level 1). MediaWiki decodes job params with PHP's
+ * `json_decode`, whose default depth is 512; deeper values also overflow the stack of a recursive
+ * walk or `JSON.stringify` (a 100,000-deep array threw `RangeError` from push).
+ */
+export const MAX_PARAMS_DEPTH = 512;
+
+/**
+ * Checks that `value` holds only JSON values, nested at most {@link MAX_PARAMS_DEPTH} levels;
+ * pushes an issue naming the path for each violation. A getter or proxy that throws while being
+ * read is an issue too (its message quoted), never an exception.
  * @returns false when something was wrong.
  */
 export function collectJsonIssues(value: unknown, path: string, issues: Issue[]): boolean {
   const before = issues.length;
-  walkJson(value, path, issues, new Set());
+  walkJson(value, path, issues, new Set(), 1);
   return issues.length === before;
 }
 
-function walkJson(value: unknown, path: string, issues: Issue[], seen: Set<object>): void {
+function thrownMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+function walkJson(value: unknown, path: string, issues: Issue[], seen: Set<object>, depth: number): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -304,28 +318,51 @@ function walkJson(value: unknown, path: string, issues: Issue[], seen: Set<objec
     issues.push({ path, message: 'is a cycle (refers back to an enclosing value)' });
     return;
   }
-  if (Array.isArray(value)) {
+  if (depth > MAX_PARAMS_DEPTH) {
+    issues.push({ path, message: `is nested deeper than ${MAX_PARAMS_DEPTH} levels` });
+    return;
+  }
+  try {
+    if (Array.isArray(value)) {
+      seen.add(value);
+      for (let i = 0; i < value.length; i++) {
+        let item: unknown;
+        try {
+          item = value[i];
+        } catch (err) {
+          issues.push({ path: `${path}[${i}]`, message: `cannot be read: ${thrownMessage(err)}` });
+          continue;
+        }
+        if (item === undefined)
+          issues.push({ path: `${path}[${i}]`, message: 'is undefined inside an array' });
+        else walkJson(item, `${path}[${i}]`, issues, seen, depth + 1);
+      }
+      seen.delete(value);
+      return;
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      issues.push({ path, message: `is ${kindOf(value)}, not a plain JSON object` });
+      return;
+    }
     seen.add(value);
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (item === undefined) issues.push({ path: `${path}[${i}]`, message: 'is undefined inside an array' });
-      else walkJson(item, `${path}[${i}]`, issues, seen);
+    for (const key of Object.keys(value)) {
+      let item: unknown;
+      try {
+        item = (value as Record<string, unknown>)[key];
+      } catch (err) {
+        issues.push({ path: `${path}.${key}`, message: `cannot be read: ${thrownMessage(err)}` });
+        continue;
+      }
+      if (item === undefined) continue; // JSON drops undefined properties, as JSON.stringify does
+      walkJson(item, `${path}.${key}`, issues, seen, depth + 1);
     }
     seen.delete(value);
-    return;
+  } catch (err) {
+    // A proxy whose traps throw (ownKeys, getPrototypeOf): not a plain JSON value.
+    seen.delete(value);
+    issues.push({ path, message: `cannot be read: ${thrownMessage(err)}` });
   }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
-    issues.push({ path, message: `is ${kindOf(value)}, not a plain JSON object` });
-    return;
-  }
-  seen.add(value);
-  for (const key of Object.keys(value)) {
-    const item: unknown = (value as Record<string, unknown>)[key];
-    if (item === undefined) continue; // JSON drops undefined properties, as JSON.stringify does
-    walkJson(item, `${path}.${key}`, issues, seen);
-  }
-  seen.delete(value);
 }
 
 /** Allocation-free check: true iff `value` is plain JSON (false = run the slow, reporting walk). */
@@ -419,7 +456,13 @@ function normalizeOne(
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     issues.push({ path: `${at}.params`, message: 'must be a JSON object', value: params });
   } else {
-    if (!isPlainJson(params, 0)) collectJsonIssues(params, `${at}.params`, issues);
+    let plain: boolean;
+    try {
+      plain = isPlainJson(params, 0);
+    } catch {
+      plain = false; // a getter or proxy threw: the reporting walk names where
+    }
+    if (!plain) collectJsonIssues(params, `${at}.params`, issues);
   }
   let domain = opts.domain;
   if (spec.domain !== undefined) {

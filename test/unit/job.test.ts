@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { SwitchyardError } from '../../src/core/errors.js';
-import { canonicalJson, dedupKey, newRootJob, normalizeJobs } from '../../src/core/job.js';
+import { canonicalJson, dedupKey, MAX_PARAMS_DEPTH, newRootJob, normalizeJobs } from '../../src/core/job.js';
 
 const opts = { domain: 'enwiki', type: 'refreshLinks' };
 
@@ -112,6 +112,49 @@ describe('job specifications', () => {
       'jobs[5].params.deep.x[0].y',
     ]);
     expect(err.message).toContain('jobs[1].params.when: is a Date');
+  });
+
+  // Found by the chaos suite's job fuzzing (test/chaos/fuzz-jobs.test.ts): a 100,000-deep array
+  // threw RangeError (stack overflow) and a throwing getter or proxy threw its own error from push.
+  test('params nested deeper than MAX_PARAMS_DEPTH, and getters or proxies that throw, are issues, not exceptions', () => {
+    const nest = (depth: number, asArray: boolean): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < depth; i++) v = asArray ? [v] : { d: v };
+      return v;
+    };
+    // params is level 1, so MAX_PARAMS_DEPTH − 1 wrappers inside it still pass.
+    expect(() =>
+      normalizeJobs([{ type: 'refreshLinks', params: { d: nest(MAX_PARAMS_DEPTH - 2, false) } }], opts),
+    ).not.toThrow();
+    const getter = Object.defineProperty({ ok: 1 }, 'x', {
+      enumerable: true,
+      get() {
+        throw new Error('getter threw');
+      },
+    });
+    const proxy = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('proxy threw');
+        },
+      },
+    );
+    const err = invalid([
+      { type: 'refreshLinks', params: { d: nest(100_000, true) } },
+      { type: 'refreshLinks', params: { d: nest(MAX_PARAMS_DEPTH, false) } },
+      { type: 'refreshLinks', params: getter },
+      { type: 'refreshLinks', params: { inner: proxy } },
+      { type: 'refreshLinks', params: { list: [1, proxy] } },
+    ]);
+    expect(err.code).toBe('SWITCHYARD_INVALID_JOB');
+    expect(err.issues.map((i) => [i.path.replace(/(\[0\]|\.d)+$/, '…'), i.message])).toEqual([
+      ['jobs[0].params…', `is nested deeper than ${MAX_PARAMS_DEPTH} levels`],
+      ['jobs[1].params…', `is nested deeper than ${MAX_PARAMS_DEPTH} levels`],
+      ['jobs[2].params.x', 'cannot be read: getter threw'],
+      ['jobs[3].params.inner', 'cannot be read: proxy threw'],
+      ['jobs[4].params.list[1]', 'cannot be read: proxy threw'],
+    ]);
   });
 
   test('a wrong type, domain, releaseTimestamp or rootJob is an issue naming the field', () => {
