@@ -44,7 +44,7 @@ import type { ResolvedConfig } from './core/config-types.js';
 import { configInvalid, type Issue } from './core/errors.js';
 import { ConnectionPool, JobQueueFarm, type JobQueueFarmOptions } from './core/farm.js';
 import type { ConnectionProvider } from './core/job-queue-group.js';
-import { validateExecutorSection } from './executor/config.js';
+import { validateExecutorSection } from './executor/section.js';
 import { validatePeriodicSection } from './periodic/config.js';
 import { CLASS_NAME_PATTERN, type ClassKind, ClassRegistry, classToken } from './registry.js';
 import { validateBackoffThrottlingSection, validateRunnersSection } from './runner/service-config.js';

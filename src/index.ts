@@ -156,8 +156,6 @@ export {
   type ExecutorConfig,
   type ExecutorRule,
   type PartitionerConf,
-  resolveExecutorConfig,
-  validateExecutorSection,
 } from './executor/config.js';
 export {
   createJobEndpoint,
@@ -167,6 +165,11 @@ export {
   jobEndpointMiddleware,
   type MiddlewareRequest,
 } from './executor/endpoint.js';
+export {
+  parseExecutorSection,
+  resolveExecutorConfig,
+  validateExecutorSection,
+} from './executor/section.js';
 export {
   ExpansionError,
   type ExpansionOptions,

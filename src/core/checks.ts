@@ -2,6 +2,7 @@
  * The small helpers that validators and loops all over the house need, in one place (config,
  * sections, backend settings, the CLI, runners and the executor used to carry their own copies).
  */
+import type { Issue } from './errors.js';
 
 /** Any non-null, non-array object (a parsed YAML/JSON mapping, or a settings object of any class). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -59,4 +60,31 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** What a config-section parser returns: the typed value and every problem, from one walk. */
+export interface Parsed<T> {
+  readonly value: T;
+  readonly issues: readonly Issue[];
+}
+
+/** A config-section parser: the section as written (interpolated) in, {@link Parsed} out. */
+export type SectionParser<T> = (value: unknown, path: string) => Parsed<T>;
+
+/**
+ * `parse`, remembered per section object (graphile-worker's compile-once): `loadConfig` runs it
+ * to report the section's issues, and the reader of the frozen `config.sections.<key>` later gets
+ * the same typed value without walking the tree again. A section that is not frozen (its owner
+ * may still change it) and a primitive are parsed afresh on every call.
+ */
+export function parsedOnce<T>(parse: SectionParser<T>): SectionParser<T> {
+  const seen = new WeakMap<object, { readonly path: string; readonly parsed: Parsed<T> }>();
+  return (value, path) => {
+    if (typeof value !== 'object' || value === null) return parse(value, path);
+    const hit = seen.get(value);
+    if (hit !== undefined && hit.path === path && Object.isFrozen(value)) return hit.parsed;
+    const parsed = parse(value, path);
+    seen.set(value, { path, parsed });
+    return parsed;
+  };
 }

@@ -2,7 +2,7 @@
  * The Kafka executor (promises §5, ChangeProp's role in WMF's job queue). Per rule, one consumer
  * group reads the job topics and a second one (`{group}-retry`) reads the rule's retry topics.
  * Each event goes: schema → signature (reject → error topic) → type filter → partitioner →
- * delay_until (sleep, or re-produce when the wait exceeds reenqueueDelay) → stale drop (claimTTL /
+ * delay_until (sleep, or re-produce when the wait exceeds reenqueueDelay) → stale drop (maxEventAge /
  * rootClaimTTL) → dedup (Redis, fail-open; never for retries) → execute (in-process handler or
  * HTTP POST) → on failure a retry event with exponential delay, then the error topic.
  *
@@ -39,12 +39,7 @@ import {
   type RunnerLogger,
   silentLogger,
 } from '../runner/handlers.js';
-import {
-  type ExecutorConfig,
-  type ExecutorRule,
-  type PartitionerConf,
-  resolveExecutorConfig,
-} from './config.js';
+import type { ExecutorConfig, ExecutorRule, PartitionerConf } from './config.js';
 import { type Process, TrackedConsumer } from './consumer.js';
 import { RedisDedup } from './dedup.js';
 import {
@@ -59,6 +54,7 @@ import {
 } from './events.js';
 import { ExecutorMetrics } from './metrics.js';
 import { type ConsumerSpec, type RuleContext, RuleRunner } from './rule.js';
+import { resolveExecutorConfig } from './section.js';
 
 export {
   ERROR_EVENT_SCHEMA,
@@ -123,9 +119,13 @@ export class Executor implements RuleContext {
   readonly stopped: Promise<void>;
   #dedupWarned = 0;
 
-  /** @throws `SWITCHYARD_CONFIG_INVALID` for a bad section (a missing secret included). */
-  constructor(config: ExecutorConfig | unknown, options: ExecutorOptions = {}) {
-    this.config = isResolved(config) ? config : resolveExecutorConfig(config);
+  /**
+   * @param config - the parsed section: `config.sections.executor` of a loaded config through
+   *   {@link startExecutor}, or {@link resolveExecutorConfig} of a section built in code.
+   * @throws `SWITCHYARD_CONFIG_INVALID` when rules run in-process and no handlers are given.
+   */
+  constructor(config: ExecutorConfig, options: ExecutorOptions = {}) {
+    this.config = config;
     this.logger = options.logger ?? silentLogger;
     this.metrics = new ExecutorMetrics(options.metrics ?? null);
     this.tracer = options.tracer ?? noopTracer;
@@ -386,22 +386,12 @@ export class Executor implements RuleContext {
   }
 }
 
-function isResolved(value: unknown): value is ExecutorConfig {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Array.isArray((value as ExecutorConfig).rules) &&
-    (value as ExecutorConfig).rules.every((r) => typeof r === 'object' && r !== null && 'groupId' in r) &&
-    typeof (value as ExecutorConfig).dedup === 'object'
-  );
-}
-
 /**
  * Starts the executor of a loaded config's `executor` section (what `switchyard executor` runs).
  *
  * @example
  * ```ts
- * const config = await loadConfig('switchyard.yaml');
+ * const config = await loadConfig({ path: 'switchyard.config.yaml' });
  * const executor = await startExecutor(config, { handlers, logger: consoleLogger, signal });
  * await executor.stopped;
  * ```
@@ -424,15 +414,25 @@ export async function startExecutor(
       'switchyard config',
     );
   }
-  return startExecutorFromSection(section, options);
+  // Parsed when the config was loaded (a frozen section is parsed once): no second walk here.
+  return startParsed(resolveExecutorConfig(section), options);
 }
 
-/** Starts an executor from an `executor` section object (as in the config file) or a resolved one. */
+/**
+ * Starts an executor from an `executor` section object as in the config file (or a config
+ * {@link resolveExecutorConfig} made).
+ *
+ * @throws as {@link startExecutor}.
+ */
 export async function startExecutorFromSection(
   section: unknown,
   options: ExecutorOptions = {},
 ): Promise<ExecutorHandle> {
-  const executor = new Executor(section, options);
+  return startParsed(resolveExecutorConfig(section), options);
+}
+
+async function startParsed(config: ExecutorConfig, options: ExecutorOptions): Promise<ExecutorHandle> {
+  const executor = new Executor(config, options);
   await executor.start();
   return {
     metrics: executor.metrics,

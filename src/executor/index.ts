@@ -11,8 +11,6 @@ export {
   type ExecutorConfig,
   type ExecutorRule,
   type PartitionerConf,
-  resolveExecutorConfig,
-  validateExecutorSection,
 } from './config.js';
 export { type DedupReason, type DedupSubject, type DedupTTLs, RedisDedup } from './dedup.js';
 export { outcomeOfStatus, type RunOutcome } from './dispatch.js';
@@ -57,4 +55,9 @@ export {
 } from './metrics.js';
 export { OffsetTracker, PartitionOffsets } from './offsets.js';
 export { type ConsumerSpec, parseRetryEvent, type RuleContext } from './rule.js';
+export {
+  parseExecutorSection,
+  resolveExecutorConfig,
+  validateExecutorSection,
+} from './section.js';
 export { AcquireAborted, Semaphore } from './semaphore.js';

@@ -303,7 +303,8 @@ export class RuleRunner {
     const now = this.#cx.now();
     const created = eventTimes(event).created ?? now;
     const ready = Math.max(created, eventTimes(event).delayUntil ?? 0);
-    if (this.rule.claimTTL > 0 && now - ready > this.rule.claimTTL * 1000) {
+    if (this.rule.maxEventAge > 0 && now - ready > this.rule.maxEventAge * 1000) {
+      // The metric's reason keeps the config key's old name (dashboards count by it).
       this.#cx.metrics.increment('stale', { rule: this.rule.name, type, reason: 'claimTTL' });
       return true;
     }

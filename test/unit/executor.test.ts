@@ -15,7 +15,6 @@ import { ErrorCode } from '../../src/core/errors.js';
 import { buildJobEvent } from '../../src/events/job-event.js';
 import {
   createJobEndpoint,
-  Executor,
   JobIgnoredError,
   jobEndpointMiddleware,
   OffsetTracker,
@@ -23,6 +22,7 @@ import {
   PartitionOffsets,
   resolveExecutorConfig,
   Semaphore,
+  startExecutorFromSection,
   validateExecutorSection,
 } from '../../src/executor/index.js';
 import { JobFailedError } from '../../src/runner/handlers.js';
@@ -70,7 +70,30 @@ describe('executor config section', () => {
     expect(c.partitioners[0]).toMatchObject({ defaultPartition: 0, domains: { enwiki: 1 } });
   });
 
-  test('every problem is reported with its path; a missing secret is a config error', () => {
+  test('maxEventAge is the stale-event age; claimTTL (ChangeProp) is its alias, and not both', () => {
+    const base = { brokers: 'h:1', secret: SECRET };
+    const rule = { name: 'a', topics: ['t'] };
+    expect(resolveExecutorConfig({ ...base, rules: [rule] }).rules[0]?.maxEventAge).toBe(0);
+    expect(
+      resolveExecutorConfig({ ...base, rules: [{ ...rule, maxEventAge: 60 }] }).rules[0]?.maxEventAge,
+    ).toBe(60);
+    expect(resolveExecutorConfig({ ...base, rules: [{ ...rule, claimTTL: 30 }] }).rules[0]?.maxEventAge).toBe(
+      30,
+    );
+    const inherited = resolveExecutorConfig({
+      ...base,
+      defaults: { claimTTL: 5 },
+      rules: [rule, { ...rule, name: 'b', maxEventAge: 7 }],
+    });
+    expect(inherited.rules.map((r) => r.maxEventAge)).toEqual([5, 7]);
+    const both = validateExecutorSection({ ...base, rules: [{ ...rule, claimTTL: 1, maxEventAge: 1 }] });
+    expect(both.map((i) => i.path)).toEqual(['executor.rules[0].claimTTL']);
+    // A config the parser made is handed back as it is.
+    const made = resolveExecutorConfig({ ...base, rules: [rule] });
+    expect(resolveExecutorConfig(made)).toBe(made);
+  });
+
+  test('every problem is reported with its path; a missing secret is a config error', async () => {
     const issues = validateExecutorSection({
       brokers: 'nope',
       rules: [{ name: 'a' }, { name: 'a', topics: ['x'], concurrency: 0, topicPattern: '(' }],
@@ -91,7 +114,10 @@ describe('executor config section', () => {
     expect(() => resolveExecutorConfig({ brokers: 'h:1', rules: [{ name: 'a', topics: ['t'] }] })).toThrow(
       /executor\.secret/,
     );
-    expect(() => new Executor({ brokers: 'h:1', rules: [{ name: 'a', topics: ['t'] }] })).toThrow(/secret/);
+    // A raw section reaches the executor only through a parser (the constructor takes the typed config).
+    await expect(
+      startExecutorFromSection({ brokers: 'h:1', rules: [{ name: 'a', topics: ['t'] }] }),
+    ).rejects.toThrow(/secret/);
   });
 
   test('the section is validated by loadConfig / resolveConfig, and an ${ENV} secret never shows', async () => {

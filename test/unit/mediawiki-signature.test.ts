@@ -33,8 +33,8 @@ import {
 import { checkJobEvent } from '../../src/events/receive.js';
 import { validateJobEvent } from '../../src/events/schema.js';
 import { mediawikiSignedBytes, signJobEvent, verifyJobEvent } from '../../src/events/signature.js';
-import { resolveExecutorConfig } from '../../src/executor/config.js';
 import { createJobEndpoint } from '../../src/executor/endpoint.js';
+import { resolveExecutorConfig } from '../../src/executor/section.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
 
 interface Vector {
