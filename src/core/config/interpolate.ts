@@ -104,13 +104,30 @@ export function interpolateTree(
     return null;
   }
   ancestors.add(value);
+  // A getter (or a proxy trap) of a config built in code may throw: an issue at its path, never
+  // the host's exception out of resolveConfig. Later phases see the plain copy, never a getter.
+  const read = (get: () => unknown, at: string): unknown => {
+    try {
+      return interpolateTree(get(), at, env, state, ancestors);
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      state.issues.push({ path: at, message: `cannot be read: ${text.slice(0, 120)}` });
+      state.failed.add(at);
+      return null;
+    }
+  };
   let copy: unknown;
-  if (Array.isArray(value)) {
-    copy = Array.from(value, (v: unknown, i) => interpolateTree(v, `${path}[${i}]`, env, state, ancestors));
-  } else {
-    copy = Object.fromEntries(
-      Object.keys(value).map((k) => [k, interpolateTree(value[k], join(path, k), env, state, ancestors)]),
-    );
+  try {
+    if (Array.isArray(value)) {
+      copy = Array.from({ length: value.length }, (_, i) => read(() => value[i], `${path}[${i}]`));
+    } else {
+      copy = Object.fromEntries(Object.keys(value).map((k) => [k, read(() => value[k], join(path, k))]));
+    }
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    state.issues.push({ path, message: `cannot be read: ${text.slice(0, 120)}` });
+    state.failed.add(path);
+    copy = null;
   }
   ancestors.delete(value);
   return copy;
