@@ -4,7 +4,7 @@
  * operation and the (redacted) server. Shared by the Redis backend and the Redis aggregator.
  */
 import { ensureReady, type RedisClientLike, wrapRedisError } from './connection.js';
-import { evalScript, type LuaScript } from './script-loader.js';
+import { isNoScript, type LuaScript, scriptArgv } from './script-loader.js';
 
 export class RedisLink {
   readonly #client: RedisClientLike;
@@ -21,11 +21,27 @@ export class RedisLink {
     this.#where = where;
   }
 
-  /** Runs a script; the common case (a ready client) adds one `.catch` and nothing else. */
+  /**
+   * Runs a script with EVALSHA; on NOSCRIPT (first use, a restart, a `SCRIPT FLUSH`, a failover)
+   * once more with EVAL, which caches it on the server. The common case (a ready client that knows
+   * the script) adds one `.catch` to the driver's promise and nothing else.
+   */
   eval(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (this.#client.status !== 'ready') return this.#evalWhenReady(script, keys, args);
-    return evalScript(this.#client, script, keys, args).catch((err: unknown) => {
-      throw wrapRedisError(err, `script ${script.name}`, this.#where);
+    let argv: (string | number)[];
+    try {
+      argv = scriptArgv(script, keys, args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#client.call('EVALSHA', argv).catch((err: unknown) => this.#retryAsEval(err, script, argv));
+  }
+
+  #retryAsEval(err: unknown, script: LuaScript, argv: (string | number)[]): Promise<unknown> {
+    if (!isNoScript(err)) return Promise.reject(wrapRedisError(err, `script ${script.name}`, this.#where));
+    argv[0] = script.source;
+    return this.#client.call('EVAL', argv).catch((e: unknown) => {
+      throw wrapRedisError(e, `script ${script.name}`, this.#where);
     });
   }
 
@@ -36,10 +52,10 @@ export class RedisLink {
   ): Promise<unknown> {
     try {
       await ensureReady(this.#client, this.#timeoutMs, this.#where);
-      return await evalScript(this.#client, script, keys, args);
     } catch (err) {
       throw wrapRedisError(err, `script ${script.name}`, this.#where);
     }
+    return this.eval(script, keys, args);
   }
 
   /** Runs one command, waiting for the client to be ready first. */

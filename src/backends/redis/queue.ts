@@ -194,30 +194,56 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   // ---------------------------------------------------------------- push
 
-  protected override async doBatchPush(
+  protected override doBatchPush(
     jobs: readonly NormalizedJob[],
     options: PushHookOptions,
   ): Promise<PushResult> {
     const now = this.clock.now();
-    const encoded = jobs.map((job) => encodeJob(job, now, this.#compressAbove));
-    const blobs = encoded.some((b) => typeof b !== 'string')
-      ? await Promise.all(encoded)
-      : (encoded as string[]);
-    const _k = this.#keys;
-    const chunk = options.atomic ? jobs.length : PUSH_CHUNK;
+    const n = jobs.length;
+    const encoded: (string | Promise<string>)[] = new Array(n);
+    let compressed = false;
+    for (let i = 0; i < n; i++) {
+      const blob = encodeJob(jobs[i] as NormalizedJob, now, this.#compressAbove);
+      if (typeof blob !== 'string') compressed = true;
+      encoded[i] = blob;
+    }
+    const chunk = options.atomic ? n : PUSH_CHUNK;
+    if (compressed) return Promise.all(encoded).then((blobs) => this.#pushChunks(jobs, blobs, chunk, now));
+    const blobs = encoded as string[];
+    // One script call (a single push, a batch up to PUSH_CHUNK): no async frame around it.
+    if (n <= chunk) return this.#pushChunk(jobs, blobs, 0, n, now).then(pushResult);
+    return this.#pushChunks(jobs, blobs, chunk, now);
+  }
+
+  async #pushChunks(
+    jobs: readonly NormalizedJob[],
+    blobs: readonly string[],
+    chunk: number,
+    now: number,
+  ): Promise<PushResult> {
     let inserted = 0;
     let duplicates = 0;
     for (let start = 0; start < jobs.length; start += chunk) {
-      const end = Math.min(start + chunk, jobs.length);
-      const [ins, dup] = (
-        isPlain(jobs, start, end)
-          ? await this.#link.eval(scripts().pushPlain, this.#sk.pushPlain, plainPushArgs(blobs, start, end))
-          : await this.#link.eval(scripts().push, this.#sk.push, pushArgs(jobs, blobs, start, end, now))
-      ) as [number, number];
+      const [ins, dup] = await this.#pushChunk(jobs, blobs, start, Math.min(start + chunk, jobs.length), now);
       inserted += ins;
       duplicates += dup;
     }
     return { inserted, duplicates };
+  }
+
+  /** One push script call for `jobs[start..end)`: push-plain-2 when no job dedups or waits. */
+  #pushChunk(
+    jobs: readonly NormalizedJob[],
+    blobs: readonly string[],
+    start: number,
+    end: number,
+    now: number,
+  ): Promise<[number, number]> {
+    return (
+      isPlain(jobs, start, end)
+        ? this.#link.eval(scripts().pushPlain, this.#sk.pushPlain, plainPushArgs(blobs, start, end))
+        : this.#link.eval(scripts().push, this.#sk.push, pushArgs(jobs, blobs, start, end, now))
+    ) as Promise<[number, number]>;
   }
 
   // ---------------------------------------------------------------- pop
@@ -279,7 +305,6 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   /** Gives prefetched jobs that were never handed out back to the front of the queue. */
   async #giveBack(jobs: readonly ClaimedJob[]): Promise<void> {
-    const _k = this.#keys;
     for (let start = 0; start < jobs.length; start += POP_CHUNK) {
       const args: string[] = [];
       for (const job of jobs.slice(start, start + POP_CHUNK)) args.push(job.id, job.claimToken);
@@ -323,7 +348,6 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {
-    const _k = this.#keys;
     const r = await this.#link.eval(scripts().extend, this.#sk.extend, [
       job.id,
       job.claimToken,
@@ -385,7 +409,6 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   // ---------------------------------------------------------------- delete / maintenance / repush
 
   protected override async doDelete(): Promise<void> {
-    const _k = this.#keys;
     await this.#exchange.idle();
     this.#exchange.takeBuffered(); // deleted with the rest
     await this.#link.eval(scripts().delete, this.#sk.delete, []);
@@ -416,7 +439,6 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override async doRepushAbandoned(): Promise<number> {
-    const _k = this.#keys;
     const now = this.clock.now();
     let repushed = 0;
     for (let more = true; more; ) {
@@ -566,4 +588,9 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       if (this.#owned) await closeClient(this.#client);
     }
   }
+}
+
+/** A push script's reply `[inserted, duplicates]` as a {@link PushResult}. */
+function pushResult(reply: [number, number]): PushResult {
+  return { inserted: reply[0], duplicates: reply[1] };
 }

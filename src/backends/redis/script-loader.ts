@@ -14,7 +14,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RedisClientLike } from './connection.js';
 
 /** One loaded script: its source with includes inlined, and that source's SHA-1. */
 export interface LuaScript {
@@ -119,31 +118,30 @@ export function scripts(): Scripts {
 }
 
 /** True when `err` is Redis's "NOSCRIPT No matching script" reply. */
-function isNoScript(err: unknown): boolean {
+export function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
 /**
- * Runs `script` with EVALSHA; on NOSCRIPT, with EVAL (which caches it for the next EVALSHA).
- * Builds one argument array per call (the hot path: no intermediate copies).
+ * EVALSHA's arguments for `script`: its SHA-1, the key count, the keys, then `args`, in one array
+ * built without intermediate copies (the hot path). Replacing element 0 by the source makes them
+ * EVAL's.
  *
- * @throws the driver's error (the caller wraps it).
+ * @throws TypeError when `keys` does not match the script's key count.
  */
-export function evalScript(
-  client: RedisClientLike,
+export function scriptArgv(
   script: LuaScript,
   keys: readonly string[],
   args: readonly (string | number)[],
-): Promise<unknown> {
-  if (keys.length !== script.numberOfKeys) {
-    return Promise.reject(
-      new TypeError(`script ${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`),
-    );
+): (string | number)[] {
+  const nKeys = keys.length;
+  if (nKeys !== script.numberOfKeys) {
+    throw new TypeError(`script ${script.name} takes ${script.numberOfKeys} keys, got ${nKeys}`);
   }
-  const argv: (string | number)[] = [script.sha1, keys.length, ...keys, ...args];
-  return client.call('EVALSHA', argv).catch((err: unknown) => {
-    if (!isNoScript(err)) throw err;
-    argv[0] = script.source;
-    return client.call('EVAL', argv);
-  });
+  const argv: (string | number)[] = new Array(2 + nKeys + args.length);
+  argv[0] = script.sha1;
+  argv[1] = nKeys;
+  for (let i = 0; i < nKeys; i++) argv[2 + i] = keys[i] as string;
+  for (let i = 0, base = 2 + nKeys; i < args.length; i++) argv[base + i] = args[i] as string | number;
+  return argv;
 }
