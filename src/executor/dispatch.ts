@@ -1,11 +1,16 @@
 /**
- * How a job run ends ({@link RunOutcome}) and the in-process way to run one: the registered
- * handler with its timeout. (The HTTP way is ./http.ts.)
+ * How a rule runs a job: in-process, the registered handler with its timeout, or over HTTP
+ * (./http.ts, ChangeProp's way); and how a run ends ({@link RunOutcome}).
  *
  * @packageDocumentation
  */
 import type { Job } from '../core/job.js';
+import type { JobEvent } from '../events/job-event.js';
+import { jobFromEvent } from '../events/receive.js';
 import { type HandlerRegistry, JobFailedError, type RunnerLogger } from '../runner/handlers.js';
+import type { ExecutorRule } from './config.js';
+import { triggeredBy } from './events.js';
+import { dispatchHttp, type HttpTarget, statusMatcher } from './http.js';
 
 /** The response of a failed HTTP run (for the error event's `details`). */
 export interface HttpFailure {
@@ -109,4 +114,45 @@ export function outcomeOfStatus(status: number, body: string, readonly = false):
         }
       : { kind: 'retry', counted: true, reason: `HTTP ${status} ${body.slice(0, 200)}` };
   return { kind: 'error', reason: `HTTP ${status} ${body.slice(0, 200)}` };
+}
+
+/** One run of an event, as the dispatcher needs it. */
+export interface DispatchRun {
+  /** Which run this is (1 = the first). */
+  readonly attempt: number;
+  /** What triggered the run (the retry event, else the event): `x-triggered-by` over HTTP. */
+  readonly trigger: Parameters<typeof triggeredBy>[0];
+  /** Where the message was read, `topic:partition` (the handler's `Job.partition`). */
+  readonly partition: string;
+  /** Aborted when running jobs must be cut short (shutdown). */
+  readonly signal: AbortSignal;
+}
+
+/** Runs one event the way a rule says: POSTed to its endpoint, or by the in-process handler. */
+export type Dispatch = (event: JobEvent, run: DispatchRun) => Promise<RunOutcome>;
+
+/** The dispatch of `rule`: HTTP when it has an endpoint, else `handlers`. */
+export function dispatcherOf(
+  rule: ExecutorRule,
+  cx: { readonly handlers: HandlerRegistry; readonly logger: RunnerLogger; now(): number },
+): Dispatch {
+  if (rule.endpoint === null) {
+    return (event, run) => {
+      const job = jobFromEvent(event, run.attempt, cx.now(), run.partition);
+      return runHandler(cx.handlers, job, cx.logger, run.signal);
+    };
+  }
+  const target: HttpTarget = {
+    endpoint: rule.endpoint,
+    timeoutMs: rule.httpTimeout * 1000,
+    headers: rule.headers,
+    retryOn: statusMatcher(rule.retryOn),
+    ignore: statusMatcher(rule.ignore),
+  };
+  return (event, run) =>
+    dispatchHttp(target, event, {
+      attempt: run.attempt,
+      triggeredBy: triggeredBy(run.trigger),
+      signal: run.signal,
+    });
 }

@@ -11,8 +11,11 @@
  * Stopping finishes in-flight jobs within the grace period, hands the rest back (uncommitted),
  * and commits what finished.
  *
- * The pieces: event shapes in events.ts, the consumer in consumer.ts, the per-rule pipeline in
- * rule.ts (seeing this class only through its {@link RuleContext} port).
+ * The pieces: the config section in config.ts / section.ts / rules-section.ts, event shapes in
+ * events.ts, the consumer in consumer.ts, a rule's consumers in rule.ts and what happens to each
+ * event in pipeline.ts (both seeing this class only through its {@link RuleContext} port), how a
+ * job is run in dispatch.ts / http.ts, retries in retry.ts; the job-event wire format in
+ * src/events/.
  *
  * @packageDocumentation
  */

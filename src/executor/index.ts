@@ -54,7 +54,8 @@ export {
   type ExecutorTiming,
 } from './metrics.js';
 export { OffsetTracker, PartitionOffsets } from './offsets.js';
-export { type ConsumerSpec, parseRetryEvent, type RuleContext } from './rule.js';
+export { parseRetryEvent } from './retry.js';
+export type { ConsumerSpec, RuleContext } from './rule.js';
 export {
   parseExecutorSection,
   resolveExecutorConfig,
