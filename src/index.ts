@@ -107,7 +107,6 @@ export {
   type ClaimedJob,
   type ClaimRef,
   JobQueue,
-  type JobQueueOptions,
   MAX_WAIT_MS,
   type MaintenanceHookOptions,
   type MaintenanceResult,
@@ -116,7 +115,6 @@ export {
   type PushHookOptions,
   type PushOptions,
   type PushResult,
-  QUEUE_DEFAULTS,
   type ReleaseHookOptions,
   type ReleaseOutcome,
   type StoredQueue,
@@ -140,6 +138,7 @@ export {
   noopMetrics,
   type TimingName,
 } from './core/metrics.js';
+export { type JobQueueOptions, QUEUE_DEFAULTS } from './core/queue-options.js';
 export {
   defineSupports,
   NO_SUPPORT,

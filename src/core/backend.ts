@@ -6,8 +6,9 @@
  */
 import type { Clock } from './clock.js';
 import type { Issue } from './errors.js';
-import type { JobQueue, JobQueueOptions } from './job-queue.js';
+import type { JobQueue } from './job-queue.js';
 import type { MetricsSink } from './metrics.js';
+import type { JobQueueOptions } from './queue-options.js';
 import type { Supports } from './supports.js';
 
 /** Backend-specific settings from the config file (everything but the common queue options). */

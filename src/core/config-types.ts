@@ -5,13 +5,10 @@
  * @packageDocumentation
  */
 import type { BackendModule, BackendSettings } from './backend.js';
-import type { CONFIGURABLE_QUEUE_OPTIONS, ConfiguredQueueOptions } from './job-queue.js';
+import type { CONFIGURABLE_QUEUE_OPTIONS, ConfiguredQueueOptions } from './queue-options.js';
 
-/**
- * One `jobTypeConf` entry after validation (`default` or one job type). Its common queue options
- * ({@link CONFIGURABLE_QUEUE_OPTIONS}) are its own fields; absent ones take the JobQueue defaults.
- */
-export interface ResolvedQueueConf extends Readonly<ConfiguredQueueOptions> {
+/** One `jobTypeConf` entry after validation (`default` or one job type). */
+export interface ResolvedQueueConf {
   /** Dotted path in the config, e.g. `jobTypeConf.refreshLinks`, for messages. */
   readonly path: string;
   /** The backend class name (`memory`, `sql`, …, or a host-registered name). */
@@ -20,6 +17,12 @@ export interface ResolvedQueueConf extends Readonly<ConfiguredQueueOptions> {
   readonly backend: BackendModule;
   /** The named connection, or null. */
   readonly connection: string | null;
+  /**
+   * The entry's common queue options ({@link CONFIGURABLE_QUEUE_OPTIONS}), validated and frozen:
+   * only those the entry sets (absent ones take the JobQueue defaults). The group passes them on
+   * to the backend as they are.
+   */
+  readonly queue: Readonly<ConfiguredQueueOptions>;
   /** Everything else in the entry: backend-specific settings. */
   readonly settings: BackendSettings;
 }

@@ -13,8 +13,6 @@ import { configInvalid, ErrorCode, notSupported, queueClosed, readOnly, Switchya
 import { type Job, type JobSpecification, type JobType, type NormalizedJob, normalizeJobs } from './job.js';
 import {
   type ClaimRef,
-  CONFIGURABLE_QUEUE_OPTIONS,
-  type ConfiguredQueueOptions,
   checkPush,
   type JobQueue,
   type PushOptions,
@@ -462,14 +460,10 @@ export class JobQueueGroup {
   }
 
   #queueOptions(type: string, entry: ResolvedQueueConf): BackendContext['queue'] {
-    const configured: Record<string, unknown> = {};
-    for (const key of Object.keys(CONFIGURABLE_QUEUE_OPTIONS) as (keyof ConfiguredQueueOptions)[]) {
-      if (entry[key] !== undefined) configured[key] = entry[key];
-    }
     const base = {
-      ...(configured as ConfiguredQueueOptions),
+      ...entry.queue,
       type,
-      readOnlyReason: this.#readOnlyReason ?? entry.readOnlyReason ?? null,
+      readOnlyReason: this.#readOnlyReason ?? entry.queue.readOnlyReason ?? null,
       domain: this.domain,
       clock: this.#clock,
       metrics: this.#metrics,

@@ -8,16 +8,13 @@ import { JobQueueFarm } from '../../src/core/farm.js';
 import { silentLogger } from '../../src/runner/handlers.js';
 import { memoryGroup } from '../runner/helpers.js';
 
-function entry(path: string, extra: Partial<ResolvedQueueConf> = {}): ResolvedQueueConf {
+function entry(path: string, extra: ResolvedQueueConf['queue'] = {}): ResolvedQueueConf {
   return Object.freeze({
     path,
     class: 'memory',
     backend: memoryBackend,
     connection: 'mem',
-    order: 'fifo' as const,
-    claimTTL: 10,
-    maintenanceInterval: null,
-    ...extra,
+    queue: Object.freeze({ order: 'fifo' as const, claimTTL: 10, maintenanceInterval: null, ...extra }),
     settings: Object.freeze({}),
   });
 }

@@ -32,7 +32,7 @@ function configFor(options: ConformanceQueueOptions): ResolvedConfig {
     class: 'memory',
     backend: memoryBackend,
     connection: 'shared',
-    ...queueOptions,
+    queue: Object.freeze(queueOptions),
     settings: Object.freeze({}),
   });
   const decoy: ResolvedQueueConf = Object.freeze({
@@ -40,6 +40,7 @@ function configFor(options: ConformanceQueueOptions): ResolvedConfig {
     class: 'memory',
     backend: memoryBackend,
     connection: 'decoy',
+    queue: Object.freeze({}),
     settings: Object.freeze({}),
   });
   return Object.freeze({

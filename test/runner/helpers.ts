@@ -6,7 +6,7 @@ import { createJobQueueGroup } from '../../src/core/farm.js';
 import type { JobQueueGroup } from '../../src/core/job-queue-group.js';
 
 /** Queue options of the default entry. */
-export type QueueOpts = Partial<Pick<ResolvedQueueConf, 'claimTTL' | 'maxTries' | 'maintenanceInterval'>>;
+export type QueueOpts = Pick<ResolvedQueueConf['queue'], 'claimTTL' | 'maxTries' | 'maintenanceInterval'>;
 
 /** A group over a fresh private memory store. */
 export function memoryGroup(
@@ -35,8 +35,7 @@ export function memoryGroup(
         class: 'memory',
         backend: memoryBackend,
         connection: 'mem',
-        order: 'fifo' as const,
-        ...opts,
+        queue: Object.freeze({ order: 'fifo' as const, ...opts }),
         settings: Object.freeze({}),
       }),
     }),

@@ -223,9 +223,7 @@ describe('resolveConfig()', () => {
       class: 'memory',
       backend: memoryLike,
       connection: 'shared',
-      claimTTL: 60,
-      maxTries: 4,
-      order: 'fifo',
+      queue: { claimTTL: 60, maxTries: 4, order: 'fifo' },
       settings: {},
     });
     expect(config.jobTypeConf.refreshLinks).toEqual({
@@ -233,19 +231,21 @@ describe('resolveConfig()', () => {
       class: 'redis',
       backend: redisLike,
       connection: 'cache',
-      order: 'fifo',
-      abandonedTTL: 10,
-      rootJobTTL: 20,
-      maintenanceInterval: null,
-      readOnlyReason: 'migrating',
+      queue: {
+        order: 'fifo',
+        abandonedTTL: 10,
+        rootJobTTL: 20,
+        maintenanceInterval: null,
+        readOnlyReason: 'migrating',
+      },
       settings: { prefix: 'sy' },
     });
     expect(config.jobTypeConf.htmlCacheUpdate).toMatchObject({
       settings: { store: 'private' },
-      maintenanceInterval: 5,
+      queue: { maintenanceInterval: 5 },
     });
     // Absent options stay absent (the JobQueue defaults apply), they are not filled in.
-    expect('claimTTL' in (config.jobTypeConf.htmlCacheUpdate ?? {})).toBe(false);
+    expect('claimTTL' in (config.jobTypeConf.htmlCacheUpdate?.queue ?? {})).toBe(false);
     expect(config.typesExcludedFromDefaultQueue).toEqual(['htmlCacheUpdate']);
     expect(config.jobTypes).toEqual(['refreshLinks', 'htmlCacheUpdate']);
     expect(config.readOnlyReason).toBe('all down');
@@ -330,7 +330,7 @@ describe('resolveConfig()', () => {
       { registry },
     );
     expect(config.readOnlyReason).toBeNull();
-    expect(config.jobTypeConf.default.readOnlyReason).toBeNull();
+    expect(config.jobTypeConf.default.queue.readOnlyReason).toBeNull();
   });
 
   test('an inline BackendModule is accepted as class (configs built in code)', async () => {
@@ -520,8 +520,8 @@ describe('${ENV} interpolation', () => {
       { jobTypeConf: { default: { class: 'memory', claimTTL: '${TTL:-600}', maxTries: '${TRIES}' } } },
       { registry, env: { TRIES: '7' } },
     );
-    expect(config.jobTypeConf.default.claimTTL).toBe(600);
-    expect(config.jobTypeConf.default.maxTries).toBe(7);
+    expect(config.jobTypeConf.default.queue.claimTTL).toBe(600);
+    expect(config.jobTypeConf.default.queue.maxTries).toBe(7);
     const err = await configError(
       resolveConfig({ jobTypeConf: { default: { class: 'memory', claimTTL: '600' } } }, { registry }),
     );
@@ -613,7 +613,7 @@ jobTypes: [refreshLinks]
     const config = await loadConfig({ cwd: dir, registry, env: { STORE: 'from-env' } });
     expect(config.source).toBe(join(dir, 'switchyard.config.yaml'));
     expect(config.connections.shared?.settings).toEqual({ store: 'from-env' });
-    expect(config.jobTypeConf.refreshLinks?.order).toBe('fifo');
+    expect(config.jobTypeConf.refreshLinks?.queue.order).toBe('fifo');
     expect(config.jobTypes).toEqual(['refreshLinks']);
   });
 
@@ -624,7 +624,7 @@ jobTypes: [refreshLinks]
       JSON.stringify({ jobTypeConf: { default: { class: 'redis', claimTTL: 5 } }, domains: ['a'] }),
     );
     const config = await loadConfig({ cwd: dir, registry });
-    expect(config.jobTypeConf.default).toMatchObject({ class: 'redis', claimTTL: 5 });
+    expect(config.jobTypeConf.default).toMatchObject({ class: 'redis', queue: { claimTTL: 5 } });
     expect(config.domains).toEqual(['a']);
   });
 
@@ -785,7 +785,7 @@ describe('end to end with the real memory backend', () => {
     );
     const config = await loadConfigWithDefaults({ cwd: dir });
     expect(config.jobTypeConf.default.backend).toBe(memoryBackend);
-    expect(config.jobTypeConf.default.order).toBe('random');
+    expect(config.jobTypeConf.default.queue.order).toBe('random');
   });
 
   test('the example config loads through the real registry and its queues work', async () => {
@@ -795,12 +795,16 @@ describe('end to end with the real memory backend', () => {
       env: { REFRESH_LINKS_CLAIM_TTL: '120' },
     });
     const entry = config.jobTypeConf.refreshLinks;
-    expect(entry).toMatchObject({ class: 'memory', connection: 'shared', order: 'fifo', claimTTL: 120 });
-    expect(config.jobTypeConf.sendEmail?.readOnlyReason).toBeNull();
+    expect(entry).toMatchObject({
+      class: 'memory',
+      connection: 'shared',
+      queue: { order: 'fifo', claimTTL: 120 },
+    });
+    expect(config.jobTypeConf.sendEmail?.queue.readOnlyReason).toBeNull();
     const conn = config.connections.shared;
     if (!entry || !conn) throw new Error('example changed');
     const opened = conn.backend.openConnection?.(conn.settings) ?? null;
-    const { path: _p, class: _c, backend, connection: _n, settings, ...options } = entry;
+    const { backend, settings, queue: options } = entry;
     const queue = backend.createQueue({
       queue: {
         ...options,

@@ -66,7 +66,14 @@ function makeConfig(tracker: Tracker, input: FarmConfigInput = {}): ResolvedConf
     });
   }
   const queueEntry = (path: string, connection: string | null): ResolvedQueueConf =>
-    Object.freeze({ path, class: 'memory', backend, connection, settings: Object.freeze({}) });
+    Object.freeze({
+      path,
+      class: 'memory',
+      backend,
+      connection,
+      queue: Object.freeze({}),
+      settings: Object.freeze({}),
+    });
   const jobTypeConf: Record<string, ResolvedQueueConf> = {
     default: queueEntry('jobTypeConf.default', input.connections?.[0] ?? 'main'),
   };

@@ -36,9 +36,12 @@ import { defineSupports } from '../../src/core/supports.js';
 
 // ---------------------------------------------------------------- config helpers
 
-type EntryInput = Partial<Omit<ResolvedQueueConf, 'path' | 'class' | 'backend'>> & {
+/** An entry's queue options, plus (optionally) its class, backend, connection and settings. */
+type EntryInput = ResolvedQueueConf['queue'] & {
   readonly backend?: BackendModule;
   readonly class?: string;
+  readonly connection?: string | null;
+  readonly settings?: ResolvedQueueConf['settings'];
 };
 
 interface ConfigInput {
@@ -52,13 +55,19 @@ interface ConfigInput {
 }
 
 function entry(path: string, input: EntryInput): ResolvedQueueConf {
-  const { backend = memoryBackend, settings = {}, ...rest } = input;
+  const {
+    backend = memoryBackend,
+    settings = {},
+    class: name = 'memory',
+    connection = 'mem',
+    ...queue
+  } = input;
   return Object.freeze({
     path,
-    class: input.class ?? 'memory',
+    class: name,
     backend,
-    connection: 'mem',
-    ...rest,
+    connection,
+    queue: Object.freeze(queue),
     settings: Object.freeze(settings),
   });
 }

@@ -8,7 +8,7 @@ import type { BackendModule, BackendSettings, SettingsResolver } from '../backen
 import { isPlainObject } from '../checks.js';
 import type { ResolvedConfig, ResolvedConnectionConf, ResolvedQueueConf } from '../config-types.js';
 import { configInvalid, type Issue } from '../errors.js';
-import { type ConfiguredQueueOptions, type JobQueueOptions, validateQueueOptions } from '../job-queue.js';
+import { type ConfiguredQueueOptions, type JobQueueOptions, validateQueueOptions } from '../queue-options.js';
 import { defineSupports, type Supports } from '../supports.js';
 import { type Interpolation, interpolateTree, isUnder, redact } from './interpolate.js';
 import {
@@ -440,7 +440,11 @@ function buildQueueConf(
     class: ref.name,
     backend: ref.backend,
     connection,
-    ...(options as ConfiguredQueueOptions),
+    queue: Object.freeze(
+      Object.fromEntries(
+        Object.entries(options).filter(([, v]) => v !== undefined),
+      ) as ConfiguredQueueOptions,
+    ),
     settings: deepFreeze(settings),
   });
 }

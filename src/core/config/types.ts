@@ -5,7 +5,7 @@
  */
 import type { BackendModule } from '../backend.js';
 import type { Issue } from '../errors.js';
-import { CONFIGURABLE_QUEUE_OPTIONS } from '../job-queue.js';
+import { CONFIGURABLE_QUEUE_OPTIONS } from '../queue-options.js';
 
 /** What `resolveConfig()` needs from a backend registry: its names, and a loader by name. */
 export interface BackendRegistryLike {

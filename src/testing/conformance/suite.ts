@@ -12,22 +12,20 @@ import { ErrorCode } from '../../core/errors.js';
 import type { Job, JobSpecification, JobState, JsonObject, ListedJob } from '../../core/job.js';
 import type { JobQueue } from '../../core/job-queue.js';
 import type { MetricsSink } from '../../core/metrics.js';
-import type { Order, Supports } from '../../core/supports.js';
+import type { ConfiguredQueueOptions } from '../../core/queue-options.js';
+import type { Supports } from '../../core/supports.js';
 
-/** What the suite asks the backend's factory for: one queue handle. Durations in seconds. */
-export interface ConformanceQueueOptions {
+/**
+ * What the suite asks the backend's factory for: one queue handle, with any of the configurable
+ * queue options ({@link ConfiguredQueueOptions}). Durations in seconds.
+ */
+export interface ConformanceQueueOptions extends ConfiguredQueueOptions {
   /** The job type; random per test. */
   type: string;
   /** The domain; random per test. */
   domain: string;
   /** Always a {@link ManualClock}: the suite moves time, it never sleeps. */
   clock: Clock;
-  claimTTL?: number;
-  maxTries?: number;
-  order?: Order;
-  abandonedTTL?: number;
-  rootJobTTL?: number;
-  readOnlyReason?: string | null;
   /** The suite passes `null` unless a test is about opportunistic maintenance. */
   maintenanceInterval?: number | null;
   metrics?: MetricsSink;
