@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: configs use literal ${ENV} references.
 /**
  * Fuzzed config files (issue 16 point 4): seeded random mutations of valid configs (every section:
  * connections, jobTypeConf over memory / sql / redis / federated / eventbus, aggregator, runners,
@@ -134,8 +135,9 @@ function paths(
   out: (string | number)[][] = [],
 ): (string | number)[][] {
   out.push(at);
-  if (Array.isArray(tree)) tree.forEach((v, i) => paths(v, [...at, i], out));
-  else if (tree !== null && typeof tree === 'object')
+  if (Array.isArray(tree)) {
+    for (let i = 0; i < tree.length; i++) paths(tree[i], [...at, i], out);
+  } else if (tree !== null && typeof tree === 'object')
     for (const k of Object.keys(tree)) paths((tree as Record<string, unknown>)[k], [...at, k], out);
   return out;
 }

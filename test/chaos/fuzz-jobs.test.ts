@@ -51,6 +51,7 @@ const STRINGS = [
   'a\u0000b',
   'quote " and \\ backslash',
   "single ' quote",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal, never interpolated in params
   '${NOT_INTERPOLATED}',
   '\ud83d', // a lone surrogate
   'line\nbreak\ttab',
@@ -231,11 +232,11 @@ function makeCase(rng: Rng, k: number, sizes: { huge: number }): Case {
 
 // ------------------------------------------------------------------ the fuzz loop
 
-async function counts(q: JobQueue): Promise<number> {
+async function counts(q: JobQueue<typeof TYPE>): Promise<number> {
   return (await q.getSize()) + (await q.getDelayedCount()) + (await q.getAcquiredCount());
 }
 
-async function fuzz(name: string, q: JobQueue, cases: number, huge: number): Promise<void> {
+async function fuzz(name: string, q: JobQueue<typeof TYPE>, cases: number, huge: number): Promise<void> {
   const started = performance.now();
   const rng = rngFor(`fuzz-jobs:${name}`);
   const failures: string[] = [];
@@ -338,7 +339,7 @@ async function queueOf(
   name: string,
   entry: Record<string, unknown>,
   connection?: Record<string, unknown>,
-): Promise<JobQueue> {
+): Promise<JobQueue<typeof TYPE>> {
   const config = await resolveConfig({
     ...(connection === undefined ? {} : { connections: { store: connection } }),
     jobTypeConf: {
