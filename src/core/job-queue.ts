@@ -545,6 +545,70 @@ export abstract class JobQueue<T extends string = JobType> {
     return this.#timed(op, fn);
   }
 
+  // ---------------------------------------------------------------- cancellation
+
+  /**
+   * Cancels job `id` of this queue (`supports.cancel`). A ready or delayed job is removed before it
+   * runs (a dedup key it held is free again); an abandoned job is removed; a claimed job is removed
+   * and its claim revoked, so its worker's ack, release and extend return false, and a runner
+   * running it aborts the handler's signal with `JobCancelledError` at its next claim check and
+   * neither acks nor retries it.
+   *
+   * @returns the state the job was in, or null when this queue holds no job `id` (it already ran,
+   *   or never was).
+   * @throws `SWITCHYARD_NOT_SUPPORTED` without `supports.cancel`, `SWITCHYARD_READ_ONLY`.
+   */
+  async cancel(id: string): Promise<JobState | null> {
+    this.#assertWritable();
+    if (!this.supports.cancel) throw notSupported('cancel', String(this));
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new TypeError(`cancel(id): id must be a non-empty string, got ${JSON.stringify(id)}`);
+    }
+    const state = await this.#timed('cancel', () => this.doCancel(id));
+    if (state !== null) this.#count('cancels', 1);
+    return state;
+  }
+
+  /**
+   * Cancels every ready or delayed job that holds the dedup key `spec` gets (as if pushed with
+   * `removeDuplicates: true`, honouring its `removeDuplicatesIgnoreParams`), through the store's
+   * index on the key (`supports.cancelByKey`). Claimed jobs with that key are not touched: they no
+   * longer hold it (cancel them by id).
+   *
+   * @returns how many jobs were removed.
+   * @throws `SWITCHYARD_INVALID_JOB` for a bad spec, `SWITCHYARD_NOT_SUPPORTED` without
+   *   `supports.cancelByKey`, `SWITCHYARD_READ_ONLY`.
+   */
+  async cancelDuplicates(spec: JobSpecification<T>): Promise<number> {
+    this.#assertWritable();
+    if (!this.supports.cancelByKey) throw notSupported('cancelDuplicates', String(this));
+    const [job] = normalizeJobs([{ ...spec, removeDuplicates: true }], {
+      domain: this.domain,
+      type: this.supports.typeAgnostic ? null : this.type,
+    });
+    const sha1 = (job as NormalizedJob).sha1 as string;
+    const n = await this.#timed('cancel', () => this.doCancelByDedupKey(sha1));
+    this.#count('cancels', n);
+    return n;
+  }
+
+  /**
+   * For each claim, whether it is still held (`supports.cancel`, claim tracking): false once the
+   * job was cancelled, acked, released, or recycled after claimTTL. How a runner notices that a job
+   * it runs was cancelled.
+   *
+   * @throws `SWITCHYARD_NOT_SUPPORTED` without `supports.cancel` or claim tracking.
+   */
+  async claimsHeld(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    this.#assertOpen();
+    if (!this.supports.cancel || !this.tracksClaims) {
+      throw notSupported('claimsHeld (needs cancel and claim tracking)', String(this));
+    }
+    for (let i = 0; i < jobs.length; i++) this.#assertClaimRef(jobs[i], `claimsHeld(jobs[${i}])`);
+    if (jobs.length === 0) return [];
+    return this.#timed('claimsHeld', () => this.doClaimsHeld(jobs));
+  }
+
   // ---------------------------------------------------------------- pause / resume
 
   /**
@@ -938,6 +1002,27 @@ export abstract class JobQueue<T extends string = JobType> {
     });
   }
 
+  /**
+   * Removes job `id` whatever its state (a claimed job's claim token goes with it, so later acks
+   * of that claim are stale; a ready or delayed job's dedup hold is dropped) in one atomic step.
+   * Mandatory when `supports.cancel`.
+   *
+   * @returns the state it was in, or null when this queue holds no job `id`.
+   */
+  protected doCancel(_id: string): Promise<JobState | null> {
+    return Promise.reject(notSupported('cancel', String(this)));
+  }
+
+  /** Removes the ready and delayed jobs holding dedup key `sha1`. Mandatory when `supports.cancelByKey`. */
+  protected doCancelByDedupKey(_sha1: string): Promise<number> {
+    return Promise.reject(notSupported('cancelDuplicates', String(this)));
+  }
+
+  /** Whether each claim's token still holds its job. Mandatory when `supports.cancel`. */
+  protected doClaimsHeld(_jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    return Promise.reject(notSupported('claimsHeld', String(this)));
+  }
+
   /** Releases owned resources. Default: nothing to release. */
   protected doClose(): Promise<void> {
     return Promise.resolve();
@@ -973,6 +1058,9 @@ export abstract class JobQueue<T extends string = JobType> {
       isPaused: () => queue.doIsPaused(),
       claimPeriodicTick: (name, tick) => queue.doClaimPeriodicTick(name, tick),
       lastPeriodicTick: (name) => queue.doLastPeriodicTick(name),
+      cancel: (id) => queue.doCancel(id),
+      cancelByDedupKey: (sha1) => queue.doCancelByDedupKey(sha1),
+      claimsHeld: (jobs) => queue.doClaimsHeld(jobs),
     };
   }
 
@@ -1129,6 +1217,9 @@ export interface JobQueueHooks {
   isPaused(): Promise<boolean>;
   claimPeriodicTick(name: string, tick: number): Promise<boolean>;
   lastPeriodicTick(name: string): Promise<number | null>;
+  cancel(id: string): Promise<JobState | null>;
+  cancelByDedupKey(sha1: string): Promise<number>;
+  claimsHeld(jobs: readonly ClaimRef[]): Promise<boolean[]>;
 }
 
 /** Longest periodic schedule name (it is part of a store key / primary key). */

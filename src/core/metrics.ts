@@ -19,6 +19,7 @@ export type CounterName =
   | 'abandons'
   | 'pruned'
   | 'delayed_released'
+  | 'cancels'
   | 'retries'
   | 'errors';
 

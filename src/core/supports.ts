@@ -60,6 +60,17 @@ export interface Supports {
    * one caller (compare-and-set in the store), so periodic jobs fire once per tick across processes.
    */
   readonly periodicTicks: boolean;
+  /**
+   * `cancel(id)` removes a job in any state (a claimed job's claim is revoked, so its worker's
+   * ack / release / extend return false), and `claimsHeld(refs)` tells a runner which claims it
+   * still holds: how a running job learns it was cancelled.
+   */
+  readonly cancel: boolean;
+  /**
+   * `cancelDuplicates(spec)` removes the ready and delayed jobs holding a dedup key, through an
+   * index on the key (not a scan of the queue).
+   */
+  readonly cancelByKey: boolean;
 }
 
 /** The all-false baseline a manifest is merged over. */
@@ -81,10 +92,12 @@ export const NO_SUPPORT: Supports = Object.freeze({
   wake: false,
   pause: false,
   periodicTicks: false,
+  cancel: false,
+  cancelByKey: false,
 });
 
 /** Capabilities that only make sense for a backend that can pop. */
-const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries', 'wake', 'pause'] as const;
+const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries', 'wake', 'pause', 'cancel'] as const;
 
 /**
  * Merges a partial manifest over {@link NO_SUPPORT} and freezes the result (arrays too).
@@ -95,6 +108,9 @@ export function defineSupports(partial: Partial<Supports>): Supports {
   if (!merged.pop) {
     const bad = NEEDS_POP.filter((k) => merged[k]);
     if (bad.length > 0) throw new TypeError(`defineSupports: ${bad.join(', ')} need pop: true`);
+  }
+  if (merged.cancelByKey && !(merged.cancel && merged.deduplication)) {
+    throw new TypeError('defineSupports: cancelByKey needs cancel: true and deduplication: true');
   }
   const orders = [...merged.orders];
   if (merged.pop && !orders.includes('any')) orders.push('any');

@@ -58,6 +58,7 @@ export const QUEUE_COUNTERS: readonly CounterName[] = [
   'abandons',
   'pruned',
   'delayed_released',
+  'cancels',
   'retries',
   'errors',
 ];
