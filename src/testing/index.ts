@@ -50,6 +50,7 @@
  * @packageDocumentation
  */
 import * as abandoned from './conformance/abandoned.js';
+import * as cancel from './conformance/cancel.js';
 import * as claims from './conformance/claims.js';
 import * as close from './conformance/close.js';
 import * as concurrency from './conformance/concurrency.js';
@@ -106,6 +107,7 @@ const GROUPS = [
   siblings,
   wake,
   pause,
+  cancel,
   periodic,
   expansion,
   close,

@@ -106,6 +106,15 @@ export class Exchange<J> {
     return this.#buffer.slice();
   }
 
+  /** Removes the buffered jobs `test` picks and returns them (in buffer order). */
+  takeWhere(test: (job: J) => boolean): J[] {
+    const taken: J[] = [];
+    const kept: J[] = [];
+    for (const job of this.#buffer) (test(job) ? taken : kept).push(job);
+    if (taken.length > 0) this.#buffer = kept;
+    return taken;
+  }
+
   /** Empties the buffer and returns what it held (to give back, or to drop after a delete). */
   takeBuffered(): J[] {
     const out = this.#buffer;

@@ -82,6 +82,8 @@ export interface ScriptKeys {
   readonly size: readonly string[];
   readonly promote: readonly string[];
   readonly tick: readonly string[];
+  /** cancel-8: the same keys as delete-8. */
+  readonly cancel: readonly string[];
 }
 
 /** The {@link ScriptKeys} of the queue whose keys are `k`. */
@@ -101,6 +103,7 @@ export function scriptKeys(k: QueueKeys): ScriptKeys {
     size: [k.ready, k.delayed],
     promote: [k.delayed, k.ready],
     tick: [k.ticks],
+    cancel: [k.ready, k.delayed, k.claimed, k.abandoned, k.data, k.attempts, k.tokens, k.dedup],
   });
 }
 

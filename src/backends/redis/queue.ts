@@ -42,6 +42,9 @@ import { type WakeHub, waitForWake, wakeHubFor } from './wake.js';
 
 /** Jobs per push script call (a non-atomic batch is split; an atomic one is one call). */
 const PUSH_CHUNK = 1000;
+/** cancel-8's replies by number. */
+const CANCELLED_STATES: readonly (JobState | null)[] = [null, 'ready', 'claimed', 'delayed', 'abandoned'];
+
 /** Jobs per pop / ack script call. */
 const POP_CHUNK = 1000;
 
@@ -412,6 +415,29 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     await this.#exchange.idle();
     this.#exchange.takeBuffered(); // deleted with the rest
     await this.#link.eval(scripts().delete, this.#sk.delete, []);
+  }
+
+  // ---------------------------------------------------------------- cancellation
+
+  /**
+   * One cancel-8 call. A job this handle prefetched is claimed in Redis but ready as far as its
+   * pops go: it leaves the buffer and counts as ready. (A job another handle prefetched is
+   * revoked like any claim: that handle may still hand it out, and the runner running it stops at
+   * its first claim check.)
+   */
+  protected override async doCancel(id: string): Promise<JobState | null> {
+    const buffered = this.#exchange.takeWhere((job) => job.id === id).length > 0;
+    const r = Number(await this.#link.eval(scripts().cancel, this.#sk.cancel, [id]));
+    if (buffered && r !== 0) return 'ready';
+    return CANCELLED_STATES[r] ?? null;
+  }
+
+  protected override async doClaimsHeld(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    const tokens = (await this.#link.command('HMGET', [this.#keys.tokens, ...jobs.map((j) => j.id)])) as (
+      | string
+      | null
+    )[];
+    return jobs.map((job, i) => tokens[i] === job.claimToken);
   }
 
   protected override async doRunMaintenance({ now }: MaintenanceHookOptions): Promise<MaintenanceResult> {

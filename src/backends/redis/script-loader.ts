@@ -85,6 +85,7 @@ export interface Scripts {
   readonly giveBack: LuaScript;
   readonly resume: LuaScript;
   readonly tick: LuaScript;
+  readonly cancel: LuaScript;
 }
 
 /** Delayed jobs promoted per pop call, and jobs per maintenance / repush / listing step. */
@@ -113,6 +114,7 @@ export function scripts(): Scripts {
     resume: load(dir, 'resume-3'),
     tick: load(dir, 'tick-1'),
     giveBack: load(dir, 'giveback-6'),
+    cancel: load(dir, 'cancel-8'),
   });
   return cached;
 }

@@ -32,4 +32,9 @@ export const redisSupports: Supports = defineSupports({
   pause: true,
   // A hash of last ticks, compare-and-set by tick-1.lua.
   periodicTicks: true,
+  // cancel-8 (a ready job is found with LREM: O(list length)); claimsHeld is one HMGET of tokens.
+  cancel: true,
+  // The dedup hash counts holders per key, it does not index their ids: cancelling by key would be
+  // a scan of the whole queue inside one script.
+  cancelByKey: false,
 });

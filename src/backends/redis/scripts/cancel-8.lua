@@ -1,0 +1,43 @@
+#!lua
+--[[
+  Cancels one job, whatever its state, in one atomic step (JobQueue.cancel). A ready or delayed
+  job stops holding its dedup key; a claimed job loses its claim token, so every later ack,
+  release or extend of that claim is stale (they are fenced by the token); its data and attempts
+  go in every case. Claimed and abandoned jobs hold no dedup key (see includes/dedup).
+
+  KEYS[1] ready     list   (LREM: O(length of the list), the price of cancelling a ready job by id)
+  KEYS[2] delayed   zset
+  KEYS[3] claimed   zset
+  KEYS[4] abandoned zset
+  KEYS[5] data      hash
+  KEYS[6] attempts  hash
+  KEYS[7] tokens    hash
+  KEYS[8] dedup     hash
+
+  ARGV[1] id
+
+  Returns 0 = no such job, 1 = was ready, 2 = claimed, 3 = delayed, 4 = abandoned
+]]
+--- @include "includes/header"
+--- @include "includes/dedup"
+
+local id = ARGV[1]
+local blob = redis.call('HGET', KEYS[5], id)
+if not blob then return 0 end
+local state
+if redis.call('HDEL', KEYS[7], id) == 1 then
+  redis.call('ZREM', KEYS[3], id)
+  state = 2
+elseif redis.call('ZREM', KEYS[2], id) == 1 then
+  dedup_drop(KEYS[8], header_sha1(blob))
+  state = 3
+elseif redis.call('ZREM', KEYS[4], id) == 1 then
+  state = 4
+else
+  -- Ready (or a stored job in no state at all: dropped the same way).
+  if redis.call('LREM', KEYS[1], 0, id) > 0 then dedup_drop(KEYS[8], header_sha1(blob)) end
+  state = 1
+end
+redis.call('HDEL', KEYS[5], id)
+redis.call('HDEL', KEYS[6], id)
+return state
