@@ -152,7 +152,7 @@ function related(path: string, other: string): 'same' | 'below' | 'above' | null
 /**
  * Keeps environment values out of an issue: drops `value` when the issue's path is, contains or is
  * inside an interpolated string (naming the variables instead), and scrubs any environment value
- * from the message or value a backend validator may have echoed.
+ * from the message, value or choices a validator may have echoed.
  */
 export function redact(issue: Issue, state: Interpolation): Issue {
   if (state.paths.size === 0) return issue;
@@ -160,15 +160,20 @@ export function redact(issue: Issue, state: Interpolation): Issue {
   for (const [p, names] of state.paths) {
     if (related(issue.path, p) !== null) for (const n of names) vars.add(n);
   }
-  const out: Mutable<Issue> = { path: issue.path, message: issue.message };
-  if (issue.choices) out.choices = issue.choices;
+  const scrub = (text: string): string => {
+    let clean = text;
+    for (const secret of state.secrets) {
+      if (secret.length >= MIN_SCRUB_LENGTH) clean = clean.split(secret).join('***');
+    }
+    return clean;
+  };
+  const out: Mutable<Issue> = { path: issue.path, message: scrub(issue.message) };
+  // Choices can echo the environment too (`defaultDomain` lists `domains`, one of them ${VAR}).
+  if (issue.choices) out.choices = issue.choices.map(scrub);
   let hidden = false;
   if ('value' in issue) {
     if (vars.size > 0 || containsSecret(issue.value, state.secrets)) hidden = true;
     else out.value = issue.value;
-  }
-  for (const secret of state.secrets) {
-    if (secret.length >= MIN_SCRUB_LENGTH) out.message = out.message.split(secret).join('***');
   }
   if (hidden) {
     const from = vars.size > 0 ? `from ${[...vars].map((v) => `\${${v}}`).join(', ')} ` : '';
