@@ -321,7 +321,11 @@ function judge(label: string, outcome: unknown, tally: Tally): void {
     (i) => `${i.path} ${i.message} ${typeof i.value === 'string' ? i.value : ''}`,
   );
   if (outcome.message.includes(SECRET) || shown.some((line) => line.includes(SECRET))) {
-    tally.failures.push(`${label}: the error shows the secret from the environment`);
+    const where = outcome.message
+      .split('\n')
+      .filter((line) => line.includes(SECRET))
+      .map((line) => line.replaceAll(SECRET, '<SECRET>').trim());
+    tally.failures.push(`${label}: the error shows the secret from the environment: ${where.join(' | ')}`);
   }
   tally.refused++;
 }

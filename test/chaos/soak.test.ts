@@ -245,7 +245,7 @@ async function soak(backend: string, connection: Record<string, unknown>, server
     }
   };
 
-  // Chaos: kill -9 a random runner every 1–4 s (respawned 0–1 s later) until 90 % ran; restart
+  // Chaos: kill -9 a random runner every 0.5–2.5 s (respawned 0–1 s later) until 90 % ran; restart
   // the server once, when 30–60 % ran.
   let kills = 0;
   let restarts = 0;
@@ -254,7 +254,7 @@ async function soak(backend: string, connection: Record<string, unknown>, server
   const restartAt = server === null ? Number.POSITIVE_INFINITY : JOBS * (0.3 + rng.next() * 0.3);
   const chaos = (async () => {
     while (chaosOn) {
-      await sleep(rng.int(1000, 4000));
+      await sleep(rng.int(500, 2500));
       if (!chaosOn || distinct >= JOBS * 0.9) break;
       const victim = rng.pick([...live]);
       victim.killed = true;
