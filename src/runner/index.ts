@@ -40,6 +40,8 @@ export {
   parseRunnersSection,
   RUNNER_GROUP_KEYS,
   type RunnerGroupConf,
+  readBackoffThrottlingSection,
+  readRunnersSection,
   validateBackoffThrottlingSection,
   validateRunnersSection,
 } from './service-config.js';

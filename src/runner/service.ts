@@ -128,14 +128,14 @@ function limitFor(map: Readonly<Record<string, number>>, type: string): number |
   return Object.hasOwn(map, type) ? map[type] : Object.hasOwn(map, STAR) ? map[STAR] : undefined;
 }
 
-/** A copy of `handlers` with a group's per-type `claimTTL` / `attempts` limits applied. */
+/** A copy of `handlers` with a group's per-type `timeout` (config key `claimTTL`) / `attempts` limits applied. */
 function limitedHandlers(handlers: HandlerRegistry, group: RunnerGroupConf): HandlerRegistry {
   const out = new HandlerRegistry();
   for (const type of handlers.types()) {
     const h = handlers.get(type) as JobHandler<string>;
-    const ttl = limitFor(group.claimTTL, type);
+    const limit = limitFor(group.timeout, type);
     const attempts = limitFor(group.attempts, type);
-    const timeout = ttl === undefined ? h.timeout : Math.min(ttl, h.timeout ?? ttl);
+    const timeout = limit === undefined ? h.timeout : Math.min(limit, h.timeout ?? limit);
     const maxTries = attempts === undefined ? h.maxTries : Math.min(attempts, h.maxTries ?? attempts);
     out.register(type, {
       ...h,

@@ -16,6 +16,7 @@ import {
 import { RunnerService, type ServiceSlice } from '../../src/runner/service.js';
 import {
   parseRunnersSection,
+  readRunnersSection,
   validateBackoffThrottlingSection,
   validateRunnersSection,
 } from '../../src/runner/service-config.js';
@@ -390,6 +391,34 @@ describe('runners and backoffThrottling section validators', () => {
     expect(
       validateBackoffThrottlingSection({ a: 0, b: 'x' }, 'backoffThrottling').map((i) => i.path),
     ).toEqual(['backoffThrottling.a', 'backoffThrottling.b']);
+  });
+
+  test('one parser: the groups and the issues in one walk; claimTTL is parsed as the timeout', () => {
+    const section = Object.freeze({
+      g: Object.freeze({
+        runners: '2',
+        claimTTL: Object.freeze({ t1: 5, t2: 0 }),
+        attempts: Object.freeze({ '*': 2 }),
+      }),
+    });
+    const { value, issues } = readRunnersSection(section, 'runners');
+    expect(value).toEqual([
+      {
+        name: 'g',
+        runners: 2,
+        concurrency: 1,
+        include: ['*'],
+        exclude: [],
+        lowPriority: [],
+        timeout: { t1: 5, t2: 0 },
+        attempts: { '*': 2 },
+      },
+    ]);
+    expect(issues.map((i) => i.path)).toEqual(['runners.g.claimTTL.t2']);
+    // A frozen section (a loaded config's) is walked once: the same result comes back.
+    expect(readRunnersSection(section, 'runners')).toBe(readRunnersSection(section, 'runners'));
+    expect(parseRunnersSection(section)).toEqual(value);
+    expect(parseRunnersSection(undefined).map((g) => g.name)).toEqual(['basic']);
   });
 
   test('a bad section is one CONFIG_INVALID from resolveConfig', async () => {
