@@ -6,22 +6,25 @@
  * @packageDocumentation
  */
 import type { JobQueueAggregator } from './aggregator.js';
-import type { BackendConnection, BackendContext } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
-import type { ResolvedConfig, ResolvedQueueConf } from './config-types.js';
-import { configInvalid, ErrorCode, notSupported, queueClosed, readOnly, SwitchyardError } from './errors.js';
-import { type Job, type JobSpecification, type JobType, type NormalizedJob, normalizeJobs } from './job.js';
+import type { ResolvedConfig } from './config-types.js';
+import { ErrorCode, notSupported, queueClosed, readOnly, SwitchyardError } from './errors.js';
+import { MaintenanceSweep, popFirst, queueSizes, typesWithJobs } from './group-pop.js';
+import { type Batches, PushBuffer, pushBatches, splitByType } from './group-push.js';
+import { type ConnectionProvider, GroupQueues } from './group-queues.js';
+import type { Job, JobSpecification, JobType } from './job.js';
 import {
   type ClaimRef,
   checkPush,
   type JobQueue,
   type PushOptions,
   type PushResult,
-  pushNormalized,
   type ReleaseOutcome,
 } from './job-queue.js';
 import { type MetricsSink, noopMetrics } from './metrics.js';
 import type { JobTracer } from './tracing.js';
+
+export type { ConnectionProvider } from './group-queues.js';
 
 /**
  * Pop selector: every type with jobs except `typesExcludedFromDefaultQueue` (the default).
@@ -34,19 +37,6 @@ export const ANY: unique symbol = Symbol.for('switchyard.pop.any');
 
 /** What {@link JobQueueGroup.pop} pops from: {@link DEFAULT}, {@link ANY}, one type or a list of types. */
 export type PopSelector = typeof DEFAULT | typeof ANY | string | readonly string[];
-
-/**
- * Hands out shared connections by name (a farm's connection pool). The group never closes them:
- * whoever owns the provider does.
- */
-export interface ConnectionProvider {
-  /**
-   * The open connection named `name`, opening it on first use.
-   *
-   * @throws `SWITCHYARD_CONFIG_INVALID` for an unknown name, `SWITCHYARD_QUEUE_CLOSED` once closed.
-   */
-  connection(name: string): BackendConnection;
-}
 
 /** Options of {@link JobQueueGroup}. */
 export interface JobQueueGroupOptions {
@@ -76,10 +66,6 @@ export interface GroupPopOptions {
 /** A job handle for the group's ack / release / extend: a popped job (its domain is checked). */
 export type GroupClaimRef = ClaimRef & { readonly domain?: string };
 
-type Batches = Map<string, NormalizedJob[]>;
-
-const NOTHING: PushResult = Object.freeze({ inserted: 0, duplicates: 0 });
-
 /**
  * The queues of one domain, routed by type through `jobTypeConf` (the per-type entry, else
  * `default`). Build one per domain; a {@link ConnectionProvider} (a farm) shares connections
@@ -103,20 +89,18 @@ export class JobQueueGroup {
   readonly domain: string;
   /** The resolved configuration the group routes by. */
   readonly config: ResolvedConfig;
-  readonly #connections: ConnectionProvider;
   readonly #clock: Clock;
-  readonly #metrics: MetricsSink;
-  readonly #tracer: JobTracer | undefined;
   readonly #readOnlyReason: string | null;
   readonly #aggregator: JobQueueAggregator | null;
   readonly #onClose: (() => Promise<void>) | null;
-  readonly #queues = new Map<string, JobQueue>();
-  readonly #usedTypes = new Set<string>();
+  readonly #queues: GroupQueues;
   readonly #excluded: ReadonlySet<string>;
-  #buffer: Batches = new Map();
+  readonly #buffer = new PushBuffer();
+  readonly #sweep = new MaintenanceSweep();
+  /** The queue of a type, built on first use (see {@link GroupQueues.get}). */
+  readonly #queue = (type: string): JobQueue => this.#queues.get(type);
   #closed = false;
   #closing: Promise<void> | null = null;
-  #lastSweep = Number.NEGATIVE_INFINITY;
 
   /**
    * @param config - a resolved config (`resolveConfig()` / `loadConfig()`).
@@ -135,14 +119,19 @@ export class JobQueueGroup {
     }
     this.config = config;
     this.domain = domain;
-    this.#connections = connections;
     this.#clock = options.clock ?? systemClock;
-    this.#metrics = options.metrics ?? noopMetrics;
-    this.#tracer = options.tracer;
     this.#readOnlyReason = config.readOnlyReason ?? options.readOnlyReason ?? null;
     this.#onClose = options.onClose ?? null;
     this.#aggregator = options.aggregator ?? null;
     this.#excluded = new Set(config.typesExcludedFromDefaultQueue);
+    const shared = {
+      clock: this.#clock,
+      metrics: options.metrics ?? noopMetrics,
+      tracer: options.tracer,
+      aggregator: this.#aggregator,
+      readOnlyReason: this.#readOnlyReason,
+    };
+    this.#queues = new GroupQueues(config, domain, connections, shared, String(this));
   }
 
   /** The group-wide read-only reason (the config's global one, else the group's option), or null. */
@@ -172,9 +161,7 @@ export class JobQueueGroup {
 
   /** Specifications buffered by {@link JobQueueGroup.lazyPush} and not yet flushed. */
   get bufferedCount(): number {
-    let n = 0;
-    for (const specs of this.#buffer.values()) n += specs.length;
-    return n;
+    return this.#buffer.count;
   }
 
   /** `job queue group enwiki`, for messages. */
@@ -204,7 +191,7 @@ export class JobQueueGroup {
    */
   getQueueTypes(): string[] {
     this.#assertOpen();
-    return this.#knownTypes();
+    return this.#queues.knownTypes();
   }
 
   // ---------------------------------------------------------------- push
@@ -225,7 +212,7 @@ export class JobQueueGroup {
     options: PushOptions = {},
   ): Promise<PushResult> {
     this.#assertWritable();
-    const batches = this.#split(specs);
+    const batches = splitByType(specs, this.domain);
     return this.#pushBatches(batches, options, () => {});
   }
 
@@ -237,13 +224,9 @@ export class JobQueueGroup {
    */
   lazyPush<T extends string = JobType>(specs: JobSpecification<T> | readonly JobSpecification<T>[]): void {
     this.#assertWritable();
-    const batches = this.#split(specs);
+    const batches = splitByType(specs, this.domain);
     for (const [type, batch] of batches) checkPush(this.#queue(type), batch, {});
-    for (const [type, batch] of batches) {
-      const pending = this.#buffer.get(type);
-      if (pending) pending.push(...batch);
-      else this.#buffer.set(type, batch);
-    }
+    this.#buffer.add(batches);
   }
 
   /**
@@ -287,14 +270,17 @@ export class JobQueueGroup {
     }
     if (selector !== DEFAULT && selector !== ANY) {
       const listed = [...new Set(stringList(selector, 'pop(selector)'))];
-      return this.#popFirst(listed.filter((t) => !ignore.has(t)));
+      return popFirst(
+        this.#queue,
+        listed.filter((t) => !ignore.has(t)),
+      );
     }
-    const known = this.#knownTypes().filter(
-      (t) => !ignore.has(t) && (selector === ANY || !this.#excluded.has(t)),
-    );
-    const job = await this.#popFirst(await this.#typesWithJobs(known, true));
-    if (job || !(await this.#sweepIfDue(known))) return job;
-    return this.#popFirst(await this.#typesWithJobs(known, true));
+    const known = this.#queues
+      .knownTypes()
+      .filter((t) => !ignore.has(t) && (selector === ANY || !this.#excluded.has(t)));
+    const job = await popFirst(this.#queue, await typesWithJobs(this.#queue, known, true));
+    if (job || !(await this.#sweep.sweep(this.#queue, known, this.#clock))) return job;
+    return popFirst(this.#queue, await typesWithJobs(this.#queue, known, true));
   }
 
   /**
@@ -339,7 +325,7 @@ export class JobQueueGroup {
    */
   async getQueuesWithJobs(): Promise<string[]> {
     this.#assertOpen();
-    return this.#typesWithJobs(this.#knownTypes(), false);
+    return typesWithJobs(this.#queue, this.#queues.knownTypes(), false);
   }
 
   /**
@@ -350,21 +336,9 @@ export class JobQueueGroup {
    */
   async getQueueSizes(): Promise<Record<string, number>> {
     this.#assertOpen();
-    const sizes = new Map<string, number>();
-    await this.#perStore(
-      this.#knownTypes(),
-      async (rep, types) => {
-        const answer = await rep.getSiblingQueueSizes(types);
-        if (answer === null) return false;
-        for (const type of types) sizes.set(type, answer[type] ?? 0);
-        return true;
-      },
-      async (queue) => {
-        sizes.set(queue.type, await queue.getSize());
-      },
-    );
+    const sizes = await queueSizes(this.#queue, this.#queues.knownTypes());
     const out: Record<string, number> = {};
-    for (const type of this.#knownTypes()) {
+    for (const type of this.#queues.knownTypes()) {
       const size = sizes.get(type);
       if (size !== undefined) out[type] = size;
     }
@@ -387,15 +361,14 @@ export class JobQueueGroup {
   async #close(): Promise<void> {
     this.#closed = true;
     const errors: unknown[] = [];
-    if (this.#buffer.size > 0) {
+    if (!this.#buffer.empty) {
       try {
         await this.#flushBuffer();
       } catch (error) {
         errors.push(error);
       }
     }
-    const queues = [...this.#queues.values()];
-    this.#queues.clear();
+    const queues = this.#queues.takeAll();
     for (const r of await Promise.allSettled(queues.map((q) => q.close()))) {
       if (r.status === 'rejected') errors.push(r.reason);
     }
@@ -420,163 +393,21 @@ export class JobQueueGroup {
     if (this.#readOnlyReason !== null) throw readOnly(String(this), this.#readOnlyReason);
   }
 
-  /** The entry routing `type`: its own, else `default`. */
-  #entry(type: string): ResolvedQueueConf {
-    const conf = this.config.jobTypeConf;
-    return (Object.hasOwn(conf, type) ? conf[type] : undefined) ?? conf.default;
-  }
-
-  #queue(type: string): JobQueue {
-    if (typeof type !== 'string' || type.length === 0) {
-      throw new TypeError(`${String(this)}: a job type must be a non-empty string, got ${String(type)}`);
-    }
-    const cached = this.#queues.get(type);
-    if (cached && !cached.closed) return cached;
-    const entry = this.#entry(type);
-    const connection = entry.connection === null ? null : this.#connections.connection(entry.connection);
-    const context: BackendContext = {
-      queue: this.#queueOptions(type, entry),
-      settings: entry.settings,
-      connection,
-      connectionName: entry.connection,
-      connections: this.#connections,
-    };
-    const queue = entry.backend.createQueue(context);
-    if (queue.type !== type || queue.domain !== this.domain) {
-      throw configInvalid(
-        [
-          {
-            path: `${entry.path}.class`,
-            message: `backend built a queue for ${queue.domain}/${queue.type} when asked for ${this.domain}/${type}`,
-            value: entry.class,
-          },
-        ],
-        `configuration ${this.config.source}`,
-      );
-    }
-    this.#queues.set(type, queue);
-    this.#usedTypes.add(type);
-    return queue;
-  }
-
-  #queueOptions(type: string, entry: ResolvedQueueConf): BackendContext['queue'] {
-    const base = {
-      ...entry.queue,
-      type,
-      readOnlyReason: this.#readOnlyReason ?? entry.queue.readOnlyReason ?? null,
-      domain: this.domain,
-      clock: this.#clock,
-      metrics: this.#metrics,
-      ...(this.#tracer ? { tracer: this.#tracer } : {}),
-    };
-    return this.#aggregator === null ? base : { ...base, aggregator: this.#aggregator };
-  }
-
-  #knownTypes(): string[] {
-    const types = new Set<string>(this.config.jobTypes);
-    for (const type of Object.keys(this.config.jobTypeConf)) if (type !== 'default') types.add(type);
-    for (const type of this.#usedTypes) types.add(type);
-    return [...types];
-  }
-
-  /** Validates the whole input (indices as given) and splits it by type, keeping order. */
-  #split(specs: unknown): Batches {
-    const list: readonly unknown[] = Array.isArray(specs) ? specs : [specs];
-    const batches: Batches = new Map();
-    for (const job of normalizeJobs(list, { domain: this.domain, type: null })) {
-      const batch = batches.get(job.type);
-      if (batch) batch.push(job);
-      else batches.set(job.type, [job]);
-    }
-    return batches;
-  }
-
   /**
    * Pushes each type's batch in turn after checking every target queue. `onFail` receives the
    * batches not yet stored (the failing one first) before the error is rethrown.
    */
-  async #pushBatches(
+  #pushBatches(
     batches: Batches,
     options: PushOptions,
     onFail: (unpushed: Batches) => void,
   ): Promise<PushResult> {
-    if (batches.size === 0) return NOTHING;
-    const pending: [JobQueue, string, NormalizedJob[]][] = [];
-    try {
-      if (options.atomic === true && batches.size > 1) {
-        throw notSupported('atomic push across several job types', String(this));
-      }
-      for (const [type, batch] of batches) {
-        const queue = this.#queue(type);
-        checkPush(queue, batch, options);
-        pending.push([queue, type, batch]);
-      }
-    } catch (error) {
-      onFail(batches);
-      throw error;
-    }
-    let inserted = 0;
-    let duplicates = 0;
-    for (let i = 0; i < pending.length; i++) {
-      const [queue, , batch] = pending[i] as [JobQueue, string, NormalizedJob[]];
-      try {
-        const r = await queue[pushNormalized](batch, options);
-        inserted += r.inserted;
-        duplicates += r.duplicates;
-      } catch (error) {
-        onFail(new Map(pending.slice(i).map(([, type, b]) => [type, b])));
-        throw error;
-      }
-    }
-    return { inserted, duplicates };
+    return pushBatches(this.#queue, batches, options, onFail, String(this));
   }
 
+  /** Pushes the lazy-push buffer; what is not stored goes back to it (nothing is dropped). */
   #flushBuffer(): Promise<PushResult> {
-    const batches = this.#buffer;
-    this.#buffer = new Map();
-    return this.#pushBatches(batches, {}, (unpushed) => {
-      // Put unstored jobs back ahead of anything buffered meanwhile: nothing is dropped.
-      for (const [type, later] of this.#buffer) {
-        const earlier = unpushed.get(type);
-        if (earlier) earlier.push(...later);
-        else unpushed.set(type, later);
-      }
-      this.#buffer = unpushed;
-    });
-  }
-
-  /** Pops the shuffled candidates in turn (skipping push-only and read-only queues); first job wins. */
-  async #popFirst(types: readonly string[]): Promise<Job | null> {
-    for (const type of shuffle(types)) {
-      const queue = this.#queue(type);
-      if (!queue.supports.pop || queue.readOnlyReason !== null) continue;
-      const job = await queue.pop();
-      if (job) return job;
-    }
-    return null;
-  }
-
-  /**
-   * Opportunistic maintenance for group pops (P-20): a {@link DEFAULT} / {@link ANY} pop only
-   * tries queues with ready jobs, so a queue whose only jobs are expired claims would never be
-   * popped, never run its own after-empty-pop maintenance, and keep them until a chron ran.
-   * When such a pop finds nothing, and at most once per the smallest `maintenanceInterval` of the
-   * queues, this runs maintenance on every candidate queue. True when it made jobs ready.
-   */
-  async #sweepIfDue(types: readonly string[]): Promise<boolean> {
-    let interval = Number.POSITIVE_INFINITY;
-    const queues: JobQueue[] = [];
-    for (const type of types) {
-      const q = this.#queue(type);
-      if (!q.supports.pop || q.readOnlyReason !== null || q.maintenanceInterval === null) continue;
-      queues.push(q);
-      interval = Math.min(interval, q.maintenanceInterval);
-    }
-    const now = this.#clock.now();
-    if (queues.length === 0 || now - this.#lastSweep < interval * 1000) return false;
-    this.#lastSweep = now;
-    const results = await Promise.all(queues.map((q) => q.runMaintenance()));
-    return results.some((r) => r.recycled + r.released > 0);
+    return this.#buffer.flush((batches, onFail) => this.#pushBatches(batches, {}, onFail));
   }
 
   #route(job: GroupClaimRef, op: string): JobQueue {
@@ -591,74 +422,6 @@ export class JobQueueGroup {
     }
     return this.#queue(job.type);
   }
-
-  /**
-   * Of `types`, those whose queue has ready jobs (in `types` order). With `withUnsized`, poppable
-   * queues that cannot count are kept too (a pop may still find a job there).
-   */
-  async #typesWithJobs(types: readonly string[], withUnsized: boolean): Promise<string[]> {
-    const hasJobs = new Set<string>();
-    const unsized = await this.#perStore(
-      types,
-      async (rep, batch) => {
-        const answer = await rep.getSiblingQueuesWithJobs(batch);
-        if (answer === null) return false;
-        const asked = new Set(batch);
-        for (const type of answer) if (asked.has(type)) hasJobs.add(type);
-        return true;
-      },
-      async (queue) => {
-        if (!(await queue.isEmpty())) hasJobs.add(queue.type);
-      },
-    );
-    if (withUnsized) for (const type of unsized) hasJobs.add(type);
-    return types.filter((t) => hasJobs.has(t));
-  }
-
-  /**
-   * Groups the poppable, countable queues of `types` by store and runs `perStore` once per store
-   * (on its first queue) — falling back to `perQueue` for each queue of a store whose `perStore`
-   * returns false, and for queues with no store identity. Stores are asked in parallel.
-   *
-   * @returns the poppable types that cannot be counted (`sizes: 'none'`).
-   */
-  async #perStore(
-    types: readonly string[],
-    perStore: (rep: JobQueue, types: string[]) => Promise<boolean>,
-    perQueue: (queue: JobQueue) => Promise<void>,
-  ): Promise<string[]> {
-    const stores = new Map<string, JobQueue[]>();
-    const alone: JobQueue[] = [];
-    const unsized: string[] = [];
-    for (const type of types) {
-      const queue = this.#queue(type);
-      if (!queue.supports.pop) continue;
-      if (queue.supports.sizes === 'none') {
-        unsized.push(type);
-        continue;
-      }
-      const key = queue.storeKey;
-      if (key === null) {
-        alone.push(queue);
-        continue;
-      }
-      // Keyed by backend too: two backends must never be taken for one store by a name clash.
-      const storeId = `${queue.backendName}\u0000${key}`;
-      const members = stores.get(storeId);
-      if (members) members.push(queue);
-      else stores.set(storeId, [queue]);
-    }
-    const storeCalls = [...stores.values()].map(async (members) => {
-      const rep = members[0] as JobQueue;
-      const answered = await perStore(
-        rep,
-        members.map((q) => q.type),
-      );
-      if (!answered) await Promise.all(members.map(perQueue));
-    });
-    await Promise.all([...storeCalls, ...alone.map(perQueue)]);
-    return unsized;
-  }
 }
 
 /** Checks that `value` is an array of non-empty strings. */
@@ -670,16 +433,4 @@ function stringList(value: unknown, where: string): string[] {
     }
   }
   return value as string[];
-}
-
-/** Fisher–Yates shuffle of a copy (anti-starvation: no type is always tried first). */
-function shuffle<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    const tmp = out[i] as T;
-    out[i] = out[j] as T;
-    out[j] = tmp;
-  }
-  return out;
 }
