@@ -1,0 +1,210 @@
+/**
+ * Where memory queues live: a {@link MemoryStore} holds one {@link QueueState} per (domain, type),
+ * shared by every handle on the store, and each state holds its {@link JobRecord}s by state (the
+ * ready container of its order, a delayed heap, claimed and abandoned maps, dedup and roots).
+ *
+ * @packageDocumentation
+ */
+import { configInvalid } from '../../core/errors.js';
+import type { JobState, JsonObject, ListedJob, RootJob } from '../../core/job.js';
+import type { Order } from '../../core/supports.js';
+import { MinHeap, type ReadyIndex, readyIndexFor } from './ready-index.js';
+
+/** One stored job. Mutable: the queue moves it between states. */
+export interface JobRecord {
+  readonly id: string;
+  readonly seq: number;
+  readonly type: string;
+  readonly domain: string;
+  readonly params: JsonObject;
+  readonly removeDuplicates: boolean;
+  readonly sha1: string | null;
+  readonly rootJob: RootJob | null;
+  readonly requestId: string | null;
+  readonly enqueuedAt: number;
+  /** Original release time, then the retry time after a delayed release. */
+  releaseTimestamp: number | null;
+  state: JobState;
+  attempts: number;
+  claimedAt: number | null;
+  claimToken: string | null;
+}
+
+/**
+ * The state of one (domain, type) queue inside a store, shared by every handle on it.
+ *
+ * @internal
+ */
+export class QueueState {
+  readonly ready: ReadyIndex<JobRecord>;
+  readonly delayed = new MinHeap<JobRecord>(
+    (j) => j.releaseTimestamp ?? 0,
+    (j) => j.seq,
+  );
+  readonly claimed = new Map<string, JobRecord>();
+  readonly abandoned = new Map<string, JobRecord>();
+  /** sha1 → ids of the ready or delayed jobs holding it (P-13): a released job and its twin may both. */
+  readonly dedup = new Map<string, Set<string>>();
+  /** signature → newest root timestamp and when the record expires. */
+  readonly roots = new Map<string, { timestamp: number; expiresAt: number }>();
+  /** `waitForJobs()` callers: told `ready` when jobs became ready, `delayed` when a delayed job was added. */
+  readonly waiters = new Set<(event: 'ready' | 'delayed') => void>();
+  /** Paused (`pause()`): pops return null and waiters are not told of ready jobs until resumed. */
+  paused = false;
+  /** Periodic schedule name → the last tick claimed (Unix ms). */
+  readonly ticks = new Map<string, number>();
+
+  constructor(
+    readonly domain: string,
+    readonly type: string,
+    readonly order: Order,
+  ) {
+    this.ready = readyIndexFor<JobRecord>(order);
+  }
+
+  hasDuplicate(sha1: string): boolean {
+    return (this.dedup.get(sha1)?.size ?? 0) > 0;
+  }
+
+  holdDedup(rec: JobRecord): void {
+    if (rec.sha1 === null) return;
+    const ids = this.dedup.get(rec.sha1);
+    if (ids) ids.add(rec.id);
+    else this.dedup.set(rec.sha1, new Set([rec.id]));
+  }
+
+  dropDedup(rec: JobRecord): void {
+    if (rec.sha1 === null) return;
+    const ids = this.dedup.get(rec.sha1);
+    if (ids?.delete(rec.id) && ids.size === 0) this.dedup.delete(rec.sha1);
+  }
+
+  /** Moves delayed jobs whose time has come to ready; returns how many moved. */
+  promoteDue(now: number): number {
+    let moved = 0;
+    for (let next = this.delayed.peek(); next !== undefined; next = this.delayed.peek()) {
+      if ((next.releaseTimestamp ?? 0) > now) break;
+      this.delayed.pop();
+      if (next.state !== 'delayed') continue; // stale heap entry (deleted)
+      next.state = 'ready';
+      this.ready.push(next);
+      moved++;
+    }
+    return moved;
+  }
+
+  /** Tells the waiters (if any) that jobs are ready, or that the earliest delayed job may have changed. */
+  notify(event: 'ready' | 'delayed'): void {
+    if (this.waiters.size === 0) return;
+    if (event === 'ready' && (this.ready.size === 0 || this.paused)) return;
+    for (const waiter of [...this.waiters]) waiter(event);
+  }
+
+  clear(): void {
+    this.ready.clear();
+    this.delayed.clear();
+    this.claimed.clear();
+    this.abandoned.clear();
+    this.dedup.clear();
+  }
+}
+
+/**
+ * Holds memory queues. One store per process is typical; name it to share it between queues that
+ * are built separately (config `connections: { shared: { class: memory, store: shared } }`).
+ */
+export class MemoryStore {
+  static readonly #named = new Map<string, MemoryStore>();
+  readonly #queues = new Map<string, QueueState>();
+  #seq = 0;
+  /** A unique identity for sibling queries. */
+  readonly key: string;
+
+  constructor(readonly name: string | null = null) {
+    this.key = `memory:${name ?? `anon-${++anonymousStores}`}`;
+  }
+
+  /** The process-wide store of that name (created on first use). */
+  static named(name: string): MemoryStore {
+    let store = MemoryStore.#named.get(name);
+    if (!store) {
+      store = new MemoryStore(name);
+      MemoryStore.#named.set(name, store);
+    }
+    return store;
+  }
+
+  /** A new id unique within this store. */
+  nextSeq(): number {
+    return ++this.#seq;
+  }
+
+  /**
+   * The shared state of one queue. Every handle must agree on the order (`any` takes whatever the
+   * queue has): a ready container serves one order only.
+   * @internal
+   */
+  queue(domain: string, type: string, order: Order): QueueState {
+    const key = `${domain}\u0000${type}`;
+    let state = this.#queues.get(key);
+    if (!state) {
+      state = new QueueState(domain, type, order);
+      this.#queues.set(key, state);
+    } else if (order !== 'any' && state.order !== order && state.order !== 'any') {
+      throw configInvalid(
+        [
+          {
+            path: 'order',
+            message: `differs from the order of the queue already open in store ${this.key}`,
+            value: order,
+            choices: [state.order],
+          },
+        ],
+        `memory queue ${domain}/${type}`,
+      );
+    }
+    return state;
+  }
+
+  /** @internal */
+  existing(domain: string, type: string): QueueState | undefined {
+    return this.#queues.get(`${domain}\u0000${type}`);
+  }
+
+  /** Every (domain, type) holding a job in any state. @internal */
+  nonEmptyQueues(): Array<{ domain: string; type: string }> {
+    const out: Array<{ domain: string; type: string }> = [];
+    for (const q of this.#queues.values()) {
+      const held = q.ready.size + q.delayed.size + q.claimed.size + q.abandoned.size;
+      if (held > 0) out.push({ domain: q.domain, type: q.type });
+    }
+    return out;
+  }
+
+  /** Drops every queue. */
+  clear(): void {
+    this.#queues.clear();
+  }
+}
+
+let anonymousStores = 0;
+
+/** A stored job as `list()` shows it. */
+export function toListed(rec: JobRecord): ListedJob {
+  return {
+    id: rec.id,
+    state: rec.state,
+    type: rec.type,
+    domain: rec.domain,
+    params: rec.params,
+    attempts: rec.attempts,
+    enqueuedAt: rec.enqueuedAt,
+    releaseTimestamp: rec.releaseTimestamp,
+    claimedAt: rec.claimedAt,
+    claimToken: rec.claimToken,
+    sha1: rec.sha1,
+    rootJob: rec.rootJob,
+    removeDuplicates: rec.removeDuplicates,
+    requestId: rec.requestId,
+  };
+}
