@@ -20,11 +20,13 @@ import {
 import { tablesFor } from './queries.js';
 import {
   CLIENT_PACKAGES,
+  CONNECTION_KEYS,
   connectionSpec,
   DEFAULT_MAX_JOB_BYTES,
   DEFAULT_PREFIX,
   type MigrateMode,
   type OwnedConnectionSpec,
+  SETTING_KEYS,
   type SqlClient,
   type SqlConnectionSettings,
   validateSqlSettings,
@@ -485,4 +487,46 @@ export function holdDatabase(settings: SqlConnectionSettings, shared: SqlDatabas
   }
   const db = acquirePrivateDatabase(settings);
   return { db, release: () => releasePrivateDatabase(db) };
+}
+
+/** Longest domain / type name (the VARCHAR(255) columns). */
+const MAX_NAME_LENGTH = 255;
+
+/**
+ * The SQL settings among a queue's options, checked: names that fit the columns, valid settings,
+ * and no connection settings next to a shared `database`.
+ *
+ * @throws `SWITCHYARD_CONFIG_INVALID` naming every bad option or setting (passwords redacted).
+ */
+export function queueSettings(
+  options: SqlConnectionSettings & { readonly database?: unknown },
+  names: { readonly domain: string; readonly type: string },
+): SqlConnectionSettings {
+  const issues: Issue[] = [];
+  for (const key of ['domain', 'type'] as const) {
+    const name = names[key];
+    if (name.length > MAX_NAME_LENGTH) {
+      issues.push({
+        path: key,
+        message: `must be at most ${MAX_NAME_LENGTH} characters`,
+        value: name.slice(0, 40),
+      });
+    }
+  }
+  const settings: Record<string, unknown> = {};
+  const given = options as unknown as Readonly<Record<string, unknown>>;
+  for (const key of SETTING_KEYS) {
+    if (given[key] !== undefined) settings[key] = given[key];
+  }
+  issues.push(...validateSqlSettings(settings, ''));
+  if (options.database !== undefined) {
+    if (!(options.database instanceof SqlDatabase)) {
+      issues.push({ path: 'database', message: 'must be a SqlDatabase (SqlDatabase.open(settings))' });
+    }
+    for (const key of [...CONNECTION_KEYS, 'knex']) {
+      if (settings[key] !== undefined) issues.push({ path: key, message: 'does not apply next to database' });
+    }
+  }
+  if (issues.length > 0) throw configInvalid(issues, `options of sql queue "${names.type}"`);
+  return settings as SqlConnectionSettings;
 }

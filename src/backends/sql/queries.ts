@@ -856,3 +856,41 @@ export function rootTimestamp(t: Tables, q: QueueKey, signature: string, now: nu
     bindings: [q.domain, q.type, signature, now],
   };
 }
+
+// ---------------------------------------------------------------- cancellation
+
+/** What `cancel(id)` needs to know of a job first: its state, release time and dedup slot. */
+export function jobForCancel(t: Tables, q: QueueKey, id: string | number): Query {
+  return {
+    sql: `SELECT state, release_at, dedup_key FROM ${t.jobs} WHERE id = ? AND domain = ? AND type = ?`,
+    bindings: [id, q.domain, q.type],
+  };
+}
+
+/**
+ * Deletes job `id` iff it is still in `state` (0 rows when a pop, ack or maintenance moved it on
+ * since it was read; the caller reads it again). Deleting a claimed row takes its claim token with
+ * it, so the claim's later acks are stale.
+ */
+export function cancelInState(t: Tables, id: string | number, state: number): Query {
+  return { sql: `DELETE FROM ${t.jobs} WHERE id = ? AND state = ?`, bindings: [id, state] };
+}
+
+/**
+ * Deletes the queued jobs holding dedup key `sha1` and the heirs waiting for it (`~<sha1>:<id>`):
+ * two ranges of the dedup index, no scan of the queue.
+ */
+export function cancelHolders(t: Tables, q: QueueKey, sha1: string): Query {
+  return {
+    sql: `DELETE FROM ${t.jobs} WHERE domain = ? AND type = ? AND state = ${State.QUEUED} AND (dedup_key = ? OR (dedup_key >= ? AND dedup_key < ?))`,
+    bindings: [q.domain, q.type, sha1, `~${sha1}:`, `~${sha1};`],
+  };
+}
+
+/** The live claim tokens of `ids` (rows that are gone are absent). */
+export function claimTokens(t: Tables, ids: readonly (string | number)[]): Query {
+  return {
+    sql: `SELECT id, claim_token FROM ${t.jobs} WHERE id IN (${ids.map(() => '?').join(', ')})`,
+    bindings: [...ids],
+  };
+}

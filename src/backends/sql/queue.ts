@@ -5,7 +5,6 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import { configInvalid, type Issue } from '../../core/errors.js';
 import type { JobState, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
 import {
   type ClaimedJob,
@@ -21,20 +20,15 @@ import {
   type StoredQueue,
 } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
+import { cancelHolders, cancelJob, claimsHeld } from './cancel.js';
 import { Coalescer } from './coalescer.js';
-import { type DatabaseHold, holdDatabase, SqlDatabase } from './database.js';
+import { type DatabaseHold, holdDatabase, queueSettings, type SqlDatabase } from './database.js';
 import type { Dialect, HeldRef, Row, StrategyContext } from './dialects/index.js';
 import { isUniqueViolation, MAX_TRIES, retryingConflicts } from './errors.js';
 import { dialectOf, isKnexRawLike, type KnexLike, type KnexRawLike } from './knex-like.js';
 import * as Q from './queries.js';
 import { assertJobsFit, cmp, copyRow, insertRow, PACKET_HEADROOM, toClaimed, toListed } from './rows.js';
-import {
-  CONNECTION_KEYS,
-  type MigrateMode,
-  SETTING_KEYS,
-  type SqlConnectionSettings,
-  validateSqlSettings,
-} from './settings.js';
+import type { MigrateMode, SqlConnectionSettings } from './settings.js';
 
 /** The sql backend's manifest. */
 export const sqlSupports: Supports = defineSupports({
@@ -58,10 +52,10 @@ export const sqlSupports: Supports = defineSupports({
   pause: true,
   // A `periodic_ticks` row per schedule (migration 4), moved forward by single statements.
   periodicTicks: true,
+  // Read, then delete iff still in that state (cancel.ts); by key through the dedup index.
+  cancel: true,
+  cancelByKey: true,
 });
-
-/** Longest domain / type name (the VARCHAR(255) columns). */
-const MAX_NAME_LENGTH = 255;
 
 /**
  * Rows one claim statement takes at most for the pops queued together (a single larger
@@ -117,34 +111,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
    */
   constructor(options: SqlJobQueueOptions) {
     super('sql', sqlSupports, options);
-    const issues: Issue[] = [];
-    for (const key of ['domain', 'type'] as const) {
-      const name = this[key];
-      if (name.length > MAX_NAME_LENGTH) {
-        issues.push({
-          path: key,
-          message: `must be at most ${MAX_NAME_LENGTH} characters`,
-          value: name.slice(0, 40),
-        });
-      }
-    }
-    const settings: Record<string, unknown> = {};
-    const given = options as unknown as Readonly<Record<string, unknown>>;
-    for (const key of SETTING_KEYS) {
-      if (given[key] !== undefined) settings[key] = given[key];
-    }
-    issues.push(...validateSqlSettings(settings, ''));
-    if (options.database !== undefined) {
-      if (!(options.database instanceof SqlDatabase)) {
-        issues.push({ path: 'database', message: 'must be a SqlDatabase (SqlDatabase.open(settings))' });
-      }
-      for (const key of [...CONNECTION_KEYS, 'knex']) {
-        if (settings[key] !== undefined)
-          issues.push({ path: key, message: 'does not apply next to database' });
-      }
-    }
-    if (issues.length > 0) throw configInvalid(issues, `options of sql queue "${this.type}"`);
-    const s = settings as SqlConnectionSettings;
+    const s = queueSettings(options, this);
     this.#hold = holdDatabase(s, options.database);
     this.#db = this.#hold.db;
     this.#prefix = s.prefix ?? this.#db.prefix;
@@ -457,6 +424,21 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override doGetAbandonedCount(): Promise<number> {
     return this.#count('abandoned');
+  }
+
+  // ---------------------------------------------------------------- cancellation
+
+  protected override doCancel(id: string): Promise<JobState | null> {
+    const bound = this.#id(id);
+    return bound === null ? Promise.resolve(null) : cancelJob(this.#cx, bound, this.clock.now());
+  }
+
+  protected override doCancelByDedupKey(sha1: string): Promise<number> {
+    return cancelHolders(this.#cx, sha1);
+  }
+
+  protected override doClaimsHeld(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    return claimsHeld(this.#cx, jobs, (id) => this.#id(id));
   }
 
   // ---------------------------------------------------------------- pause
