@@ -9,32 +9,14 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { canonicalJson, type JsonObject, type JsonValue, type NormalizedJob } from '../core/job.js';
 import { ksortedEntries, phpJson, phpJsonOf, phpSerialize, serializeEntries } from './php.js';
-import { JOB_EVENT_SCHEMA_URI } from './schema.js';
+import { JOB_EVENT_SCHEMA_URI, type JobEvent } from './schema.js';
 import { hmacKey, type SignatureMode } from './signature.js';
+
+/** The event's shape lives with its schema; importers of this module get it here too. */
+export type { JobEvent } from './schema.js';
 
 /** The `meta.uri` MediaWiki puts on every job event (EventFactory::createJobEvent, T221368). */
 export const MEDIAWIKI_JOB_URI = 'https://placeholder.invalid/wiki/Special:Badtitle';
-
-/** A `mediawiki/job` 1.0.0 event as switchyard produces it. */
-export interface JobEvent {
-  readonly $schema: string;
-  readonly meta: {
-    readonly id: string;
-    readonly dt: string;
-    readonly stream: string;
-    readonly domain: string;
-    readonly request_id?: string;
-    /** Set by MediaWiki (and by switchyard in `mediawiki` mode). */
-    readonly uri?: string;
-  };
-  readonly database: string;
-  readonly type: string;
-  readonly params: JsonObject;
-  readonly sha1?: string;
-  readonly root_event?: { readonly signature: string; readonly dt: string };
-  readonly delay_until?: string;
-  readonly mediawiki_signature: string;
-}
 
 /** What {@link buildJobEvent} needs besides the job. */
 export interface BuildJobEventOptions {

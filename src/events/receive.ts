@@ -5,8 +5,7 @@
  * @packageDocumentation
  */
 import type { Job } from '../core/job.js';
-import type { JobEvent } from './job-event.js';
-import { validateJobEvent } from './schema.js';
+import { type JobEvent, validateJobEvent } from './schema.js';
 import { type SignatureMode, verifyJobEvent } from './signature.js';
 
 /** A received value checked as a job event. */

@@ -1,7 +1,7 @@
 /**
  * The real `mediawiki/job` 1.0.0 JSON schema (promises §4), shipped verbatim as
- * `mediawiki-job-1.0.0.yaml` next to this file, and an ajv validator compiled from it once per
- * process. The schema has no `$ref`, so nothing else needs inlining.
+ * `mediawiki-job-1.0.0.yaml` next to this file, the {@link JobEvent} shape it describes (as
+ * switchyard produces it), and an ajv validator compiled from it once per process. The schema has no `$ref`, so nothing else needs inlining.
  *
  * @packageDocumentation
  */
@@ -10,9 +10,31 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { Issue } from '../core/errors.js';
+import type { JsonObject } from '../core/job.js';
 
 /** The `$schema` URI every job event carries. */
 export const JOB_EVENT_SCHEMA_URI = '/mediawiki/job/1.0.0';
+
+/** A `mediawiki/job` 1.0.0 event as switchyard produces it. */
+export interface JobEvent {
+  readonly $schema: string;
+  readonly meta: {
+    readonly id: string;
+    readonly dt: string;
+    readonly stream: string;
+    readonly domain: string;
+    readonly request_id?: string;
+    /** Set by MediaWiki (and by switchyard in `mediawiki` mode). */
+    readonly uri?: string;
+  };
+  readonly database: string;
+  readonly type: string;
+  readonly params: JsonObject;
+  readonly sha1?: string;
+  readonly root_event?: { readonly signature: string; readonly dt: string };
+  readonly delay_until?: string;
+  readonly mediawiki_signature: string;
+}
 
 /** Where the shipped copy of the schema lives (copied to dist/ next to the compiled module). */
 export const JOB_EVENT_SCHEMA_FILE: string = fileURLToPath(

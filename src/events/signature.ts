@@ -14,8 +14,8 @@
  */
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { canonicalJson, type JsonValue } from '../core/job.js';
-import type { JobEvent } from './job-event.js';
 import { phpJson } from './php.js';
+import type { JobEvent } from './schema.js';
 
 /** How job events are signed and verified (see the module comment). */
 export type SignatureMode = 'mediawiki' | 'switchyard-v1';

@@ -1,6 +1,6 @@
 /**
  * How a rule runs a job: in-process, the registered handler with its timeout, or over HTTP
- * (./http.ts, ChangeProp's way); and how a run ends ({@link RunOutcome}).
+ * (./http.ts, ChangeProp's way). How a run ends is ./outcome.ts.
  *
  * @packageDocumentation
  */
@@ -9,41 +9,12 @@ import type { JobEvent } from '../events/job-event.js';
 import { jobFromEvent } from '../events/receive.js';
 import { type HandlerRegistry, JobFailedError, type RunnerLogger } from '../runner/handlers.js';
 import type { ExecutorRule } from './config.js';
-import { triggeredBy } from './events.js';
+import { describe, triggeredBy } from './events.js';
 import { dispatchHttp, type HttpTarget, statusMatcher } from './http.js';
-
-/** The response of a failed HTTP run (for the error event's `details`). */
-export interface HttpFailure {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
+import type { RunOutcome } from './outcome.js';
 
 /** A signal that never aborts (handlers without a timeout or stop signal). */
 const NEVER: AbortSignal = new AbortController().signal;
-
-/** How one run ended. */
-export type RunOutcome =
-  | { readonly kind: 'ok' }
-  /** Nothing to do (HTTP 412): success. */
-  | { readonly kind: 'ignored' }
-  /** Retry later; `counted` false for read-only (HTTP 5xx with `X-Readonly`, retried after 30–60 s more). */
-  | {
-      readonly kind: 'retry';
-      readonly counted: boolean;
-      readonly reason: string;
-      readonly readonly?: boolean;
-      readonly status?: number;
-      readonly http?: HttpFailure;
-    }
-  /** Failed for good: no retry. */
-  | { readonly kind: 'error'; readonly reason: string; readonly status?: number; readonly http?: HttpFailure }
-  /** The run was cut short by shutdown: hand the message back. */
-  | { readonly kind: 'aborted' };
-
-function message(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
 
 /**
  * Runs the registered handler of `job.type`. A missing handler is an error (no retry); a
@@ -88,32 +59,12 @@ export async function runHandler(
     if (stop?.aborted) return { kind: 'aborted' };
     const retry = handler.allowRetries !== false && !(err instanceof JobFailedError && !err.retry);
     return retry
-      ? { kind: 'retry', counted: true, reason: message(err) }
-      : { kind: 'error', reason: message(err) };
+      ? { kind: 'retry', counted: true, reason: describe(err) }
+      : { kind: 'error', reason: describe(err) };
   } finally {
     clearTimeout(timer);
     if (controller !== null) stop?.removeEventListener('abort', onStop);
   }
-}
-
-/**
- * The outcome of an HTTP execution by status code with the default lists (promises §5, as ChangeProp):
- * 2xx ok, 412 ignored, 5xx retry (not counted with `readonly`: the `X-Readonly` header), anything
- * else (423 included) an error.
- */
-export function outcomeOfStatus(status: number, body: string, readonly = false): RunOutcome {
-  if (status >= 200 && status < 300) return { kind: 'ok' };
-  if (status === 412) return { kind: 'ignored' };
-  if (status >= 500)
-    return readonly
-      ? {
-          kind: 'retry',
-          counted: false,
-          readonly: true,
-          reason: `HTTP ${status} (read-only) ${body.slice(0, 200)}`,
-        }
-      : { kind: 'retry', counted: true, reason: `HTTP ${status} ${body.slice(0, 200)}` };
-  return { kind: 'error', reason: `HTTP ${status} ${body.slice(0, 200)}` };
 }
 
 /** One run of an event, as the dispatcher needs it. */

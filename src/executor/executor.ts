@@ -44,6 +44,7 @@ import {
 } from '../runner/handlers.js';
 import type { ExecutorConfig, ExecutorRule, PartitionerConf } from './config.js';
 import { type Process, TrackedConsumer } from './consumer.js';
+import type { ConsumerSpec, RuleContext } from './context.js';
 import { RedisDedup } from './dedup.js';
 import {
   buildErrorEvent,
@@ -56,7 +57,7 @@ import {
   topicNames,
 } from './events.js';
 import { ExecutorMetrics } from './metrics.js';
-import { type ConsumerSpec, type RuleContext, RuleRunner } from './rule.js';
+import { RuleRunner } from './rule.js';
 import { resolveExecutorConfig } from './section.js';
 
 export {

@@ -7,8 +7,8 @@
  * @packageDocumentation
  */
 import type { JobEvent } from '../events/job-event.js';
-import type { RunOutcome } from './dispatch.js';
 import { describe } from './events.js';
+import type { RunOutcome } from './outcome.js';
 
 /** True for the statuses a list names. */
 export type StatusMatcher = (status: number) => boolean;

@@ -12,8 +12,8 @@ export {
   type ExecutorRule,
   type PartitionerConf,
 } from './config.js';
+export type { ConsumerSpec, RuleContext } from './context.js';
 export { type DedupReason, type DedupSubject, type DedupTTLs, RedisDedup } from './dedup.js';
-export { outcomeOfStatus, type RunOutcome } from './dispatch.js';
 export {
   createJobEndpoint,
   type JobEndpointHandler,
@@ -54,8 +54,8 @@ export {
   type ExecutorTiming,
 } from './metrics.js';
 export { OffsetTracker, PartitionOffsets } from './offsets.js';
+export { outcomeOfStatus, type RunOutcome } from './outcome.js';
 export { parseRetryEvent } from './retry.js';
-export type { ConsumerSpec, RuleContext } from './rule.js';
 export {
   parseExecutorSection,
   resolveExecutorConfig,

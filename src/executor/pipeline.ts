@@ -10,6 +10,7 @@ import type { JobEvent } from '../events/job-event.js';
 import { checkJobEvent, eventTimes } from '../events/receive.js';
 import type { ConsumedMessage } from '../kafka/index.js';
 import type { ExecutorRule } from './config.js';
+import type { RuleContext } from './context.js';
 import { type Dispatch, dispatcherOf } from './dispatch.js';
 import { emitterId, MessageTooLarge, sleep, topicNames } from './events.js';
 import { expandHeader } from './http.js';
@@ -21,7 +22,6 @@ import {
   retryDelayMs,
   retryTopicOf,
 } from './retry.js';
-import type { RuleContext } from './rule.js';
 
 /** When the pipeline must stop waiting or running. */
 export interface PipelineSignals {

@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import type { JobEvent } from '../events/job-event.js';
 import { parseTime } from '../events/receive.js';
 import type { ExecutorRule } from './config.js';
-import type { RunOutcome } from './dispatch.js';
 import {
   GENERIC_ERROR_URI,
   LEGACY_RETRY_EVENT_SCHEMA,
@@ -18,6 +17,7 @@ import {
   type topicNames,
   triggeredBy,
 } from './events.js';
+import type { RunOutcome } from './outcome.js';
 
 /** One run of an event: which attempt, the runs left after it, and the retry event it came from. */
 export interface RunInfo {

@@ -10,62 +10,11 @@
  */
 import { setMaxListeners } from 'node:events';
 import { ErrorCode, SwitchyardError } from '../core/errors.js';
-import type { JobTracer } from '../core/tracing.js';
-import type { HandlerRegistry, RunnerLogger } from '../runner/handlers.js';
-import type { ExecutorConfig, ExecutorRule, PartitionerConf } from './config.js';
-import type { Process, TrackedConsumer } from './consumer.js';
-import type { RedisDedup } from './dedup.js';
-import { describe, type ErrorPayload, type MessageTooLarge, topicNames } from './events.js';
-import type { ExecutorMetrics } from './metrics.js';
+import type { ExecutorRule } from './config.js';
+import type { TrackedConsumer } from './consumer.js';
+import type { RuleContext } from './context.js';
+import { describe, topicNames } from './events.js';
 import { EventPipeline } from './pipeline.js';
-
-/** Which consumer a rule asks its context for. */
-export interface ConsumerSpec {
-  readonly rule: string;
-  readonly groupId: string;
-  readonly topics: readonly string[];
-  readonly concurrency: number;
-  /** Where the group starts when it has no committed offset at all (a new group). */
-  readonly startAt: 'latest' | 'earliest';
-}
-
-/** What a {@link RuleRunner} needs from the executor that runs it. */
-export interface RuleContext {
-  /** The section (topic naming, secret, intervals). */
-  readonly config: ExecutorConfig;
-  readonly logger: RunnerLogger;
-  readonly metrics: ExecutorMetrics;
-  readonly tracer: JobTracer;
-  /** In-process handlers (rules without an endpoint). */
-  readonly handlers: HandlerRegistry;
-  /** Redis dedup, or null when off. */
-  readonly dedup: RedisDedup | null;
-  /** Clock, Unix ms. */
-  now(): number;
-  /**
-   * Produces; false (logged) when it failed.
-   * @throws {@link MessageTooLarge} when the broker refuses the message for its size.
-   */
-  produce(topic: string, messages: Array<{ value: string; partition?: number }>): Promise<boolean>;
-  /** Produces an error event; true when it was produced. */
-  produceError(
-    rule: ExecutorRule,
-    reason: string,
-    detail: string,
-    payload: ErrorPayload,
-    topic: string,
-    partition: number,
-    offset: string,
-  ): Promise<boolean>;
-  /** The partitioner of a job type, or null. */
-  partitionerFor(type: string): PartitionerConf | null;
-  /** Every topic of the cluster. */
-  listTopics(): Promise<string[]>;
-  /** Creates missing topics (when `createTopics`), else fails naming them. */
-  ensureTopics(topics: readonly string[]): Promise<void>;
-  /** A consumer of `spec.topics` in `spec.groupId` with at most `spec.concurrency` messages in flight. */
-  consumer(spec: ConsumerSpec, process: Process): TrackedConsumer;
-}
 
 /** One rule: its main and retry consumers and the per-event pipeline. */
 export class RuleRunner {
