@@ -30,23 +30,21 @@ import { QUEUE_OPTION_KEYS } from '../../core/config.js';
 import { configInvalid, type Issue, isSwitchyardError } from '../../core/errors.js';
 import type { JobQueue } from '../../core/job-queue.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
-import {
-  FEDERATED_DEFAULTS,
-  FederatedJobQueue,
-  type FederatedPartitionSpec,
-  PARTITION_NAME_PATTERN,
-} from './queue.js';
+import { type FederatedPartitionSpec, PARTITION_NAME_PATTERN } from './placement.js';
+import { FEDERATED_DEFAULTS, FederatedJobQueue } from './queue.js';
 
 export { HashRing, ringHash } from './hash-ring.js';
+export {
+  type FederatedPartitionSpec,
+  PARTITION_NAME_PATTERN,
+  PARTITION_SEPARATOR,
+  type PartitionQueueOptions,
+} from './placement.js';
 export {
   FEDERATED_DEFAULTS,
   FederatedJobQueue,
   type FederatedJobQueueOptions,
-  type FederatedPartitionSpec,
   federatedSupports,
-  PARTITION_NAME_PATTERN,
-  PARTITION_SEPARATOR,
-  type PartitionQueueOptions,
 } from './queue.js';
 
 /** The section a domain without a `sectionsByDomain` entry uses. */

@@ -11,7 +11,6 @@ import {
   type ClaimedJob,
   type ClaimRef,
   JobQueue,
-  type JobQueueHooks,
   type JobQueueOptions,
   type MaintenanceHookOptions,
   type MaintenanceResult,
@@ -21,13 +20,15 @@ import {
   type ReleaseOutcome,
 } from '../../core/job-queue.js';
 import { defineSupports, type SizesSupport, type Supports } from '../../core/supports.js';
-import { HashRing, weightedPick, weightedShuffle } from './hash-ring.js';
-
-/** Separates the partition name from the partition's own job id in a federated job id. */
-export const PARTITION_SEPARATOR = ':';
-
-/** Partition names: letters, digits, `_`, `-` and `.` (never the id separator). */
-export const PARTITION_NAME_PATTERN: RegExp = /^[A-Za-z0-9_.-]+$/;
+import { weightedPick } from './hash-ring.js';
+import {
+  buildPartitions,
+  type FederatedPartitionSpec,
+  PARTITION_SEPARATOR,
+  type Partition,
+  Placement,
+  tagClaimed,
+} from './placement.js';
 
 /** Defaults of the federated options. */
 export const FEDERATED_DEFAULTS = Object.freeze({
@@ -75,28 +76,6 @@ export function federatedSupports(partitions: readonly Supports[]): Supports {
   });
 }
 
-/** Milliseconds a partition found empty is tried after the others by pops of the same handle. */
-const EMPTY_HINT_MS = 1000;
-
-/** Pops that share one partition order (see `FederatedJobQueue#popOrder`). */
-const ORDER_REUSE = 64;
-
-/** The options every partition queue of a federated queue is built with. */
-export type PartitionQueueOptions = JobQueueOptions & {
-  readonly domain: string;
-  readonly clock: NonNullable<JobQueueOptions['clock']>;
-};
-
-/** One partition of a federated queue. */
-export interface FederatedPartitionSpec {
-  /** The partition's name (matches {@link PARTITION_NAME_PATTERN}). */
-  readonly name: string;
-  /** Share of new jobs (≥ 0; 0 = drain only: popped and counted, never given new jobs). */
-  readonly weight: number;
-  /** Builds the partition's queue; called once, with the federated queue's own options. */
-  readonly create: (options: PartitionQueueOptions) => JobQueue;
-}
-
 /** Options of {@link FederatedJobQueue}. */
 export interface FederatedJobQueueOptions extends JobQueueOptions {
   /** The partitions; at least one with weight > 0. */
@@ -105,13 +84,6 @@ export interface FederatedJobQueueOptions extends JobQueueOptions {
   readonly maxPartitionsTry?: number;
   /** Seconds a failing partition is skipped. Default 5. */
   readonly ejectSeconds?: number;
-}
-
-interface Partition {
-  readonly name: string;
-  readonly weight: number;
-  readonly queue: JobQueue;
-  readonly hooks: JobQueueHooks;
 }
 
 const NO_ROOT = Object.freeze({ transaction: null });
@@ -128,14 +100,8 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   /** Seconds a failing partition is skipped. */
   readonly ejectSeconds: number;
   readonly #partitions: readonly Partition[];
-  readonly #byName: ReadonlyMap<string, Partition>;
-  readonly #ring: HashRing;
-  readonly #ejectedUntil = new Map<string, number>();
-  /** The current pop order and how many pops used it (see `#popOrder`). */
-  #order: Partition[] | null = null;
-  #orderUses = 0;
-  /** When this handle last found each partition empty (see `#popOrder`). */
-  readonly #emptyAt = new Map<string, number>();
+  /** Which partitions are live, where a key goes, and the order pops try them in. */
+  readonly #placement: Placement;
 
   constructor(options: FederatedJobQueueOptions) {
     const built = buildPartitions(options);
@@ -143,8 +109,7 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
     this.maxPartitionsTry = options.maxPartitionsTry ?? FEDERATED_DEFAULTS.maxPartitionsTry;
     this.ejectSeconds = options.ejectSeconds ?? FEDERATED_DEFAULTS.ejectSeconds;
     this.#partitions = built.map((p) => ({ ...p, hooks: JobQueue.hooksOf(p.queue) }));
-    this.#byName = new Map(this.#partitions.map((p) => [p.name, p]));
-    this.#ring = new HashRing(new Map(this.#partitions.map((p) => [p.name, p.weight])));
+    this.#placement = new Placement(this.#partitions, this.clock, this.ejectSeconds);
   }
 
   /** The partitions' names and weights, in configuration order. */
@@ -154,37 +119,12 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
 
   /** Names of the partitions currently ejected after a failure. */
   get ejectedPartitions(): string[] {
-    const now = this.clock.now();
-    return this.#partitions.filter((p) => !this.#isLive(p, now)).map((p) => p.name);
+    return this.#placement.ejected();
   }
 
   /** The partition a consistent hash sends `key` to (ignoring ejections). */
   partitionFor(key: string): string | null {
-    return this.#ring.locate(key);
-  }
-
-  // ---------------------------------------------------------------- placement
-
-  #isLive(p: Partition, now: number): boolean {
-    const until = this.#ejectedUntil.get(p.name);
-    return until === undefined || until <= now;
-  }
-
-  #live(): Partition[] {
-    const now = this.clock.now();
-    return this.#partitions.filter((p) => this.#isLive(p, now));
-  }
-
-  #eject(p: Partition): void {
-    this.#ejectedUntil.set(p.name, this.clock.now() + this.ejectSeconds * 1000);
-    this.#order = null;
-  }
-
-  /** The live partition the ring assigns to `key`, or null when every weighted one is ejected. */
-  #locate(key: string): Partition | null {
-    const now = this.clock.now();
-    const name = this.#ring.locate(key, (n) => this.#isLive(this.#byName.get(n) as Partition, now));
-    return name === null ? null : (this.#byName.get(name) ?? null);
+    return this.#placement.ringLocate(key);
   }
 
   #unavailable(what: string, cause: unknown): SwitchyardError {
@@ -206,12 +146,12 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
     let duplicates = 0;
     let lastError: unknown;
     for (let round = 0; round < this.maxPartitionsTry && pending.length > 0; round++) {
-      const live = this.#live();
+      const live = this.#placement.live();
       const random = weightedPick(live, (p) => p.weight);
       if (random === null) break;
       const groups = new Map<Partition, NormalizedJob[]>();
       for (const job of pending) {
-        const p = job.sha1 === null ? random : (this.#locate(job.sha1) ?? random);
+        const p = job.sha1 === null ? random : (this.#placement.locate(job.sha1) ?? random);
         const list = groups.get(p);
         if (list) list.push(job);
         else groups.set(p, [job]);
@@ -221,11 +161,11 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
         [...groups].map(async ([p, batch]) => {
           try {
             const r = await p.hooks.batchPush(batch, options);
-            this.#noteEmpty(p, false);
+            this.#placement.noteEmpty(p, false);
             inserted += r.inserted;
             duplicates += r.duplicates;
           } catch (error) {
-            this.#eject(p);
+            this.#placement.eject(p);
             lastError = error;
             failed.push(...batch);
           }
@@ -252,7 +192,7 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
       const groups = new Map<Partition, RootJob[]>();
       const failed: RootJob[] = [];
       for (const root of pending) {
-        const p = this.#locate(root.signature);
+        const p = this.#placement.locate(root.signature);
         if (p === null) {
           failed.push(root);
           continue;
@@ -266,7 +206,7 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
           try {
             await p.hooks.registerRootJobs(batch, NO_ROOT);
           } catch (error) {
-            this.#eject(p);
+            this.#placement.eject(p);
             lastError = error;
             failed.push(...batch);
           }
@@ -281,71 +221,34 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override async doGetRootJobTimestamp(signature: string): Promise<number | null> {
-    const p = this.#locate(signature);
+    const p = this.#placement.locate(signature);
     if (p === null) throw this.#unavailable('no live partition holds root-job records', undefined);
     try {
       return await p.hooks.getRootJobTimestamp(signature);
     } catch (error) {
-      this.#eject(p);
+      this.#placement.eject(p);
       throw error;
     }
   }
 
   // ---------------------------------------------------------------- pop
 
-  /**
-   * Live partitions in weighted-random order (drain-only ones last), except that partitions this
-   * handle found empty in the last {@link EMPTY_HINT_MS} go after the others: they are still
-   * tried in the same pop when the others are empty too, so no job waits, but a draining queue
-   * stops paying a round trip per pop to its emptied partitions.
-   */
-  #popOrder(): Partition[] {
-    // One order serves ORDER_REUSE pops (or until a partition turns out empty or fails), so
-    // concurrent workers reach the same partition together and a backend that group-commits
-    // concurrent pops (redis) still claims them in one round trip. Measured, 16 workers draining
-    // 50k jobs over 2 Redis partitions: a fresh order per pop made ~33,000 Redis calls (half the
-    // plain redis rate); one per 64 pops ~6,600, as plain redis's ~6,250.
-    if (this.#order !== null && this.#orderUses < ORDER_REUSE) {
-      this.#orderUses++;
-      return this.#order;
-    }
-    let order = weightedShuffle(this.#live(), (p) => p.weight);
-    if (this.#emptyAt.size > 0) {
-      const now = this.clock.now();
-      const recent = (p: Partition) => {
-        const at = this.#emptyAt.get(p.name);
-        return at !== undefined && now - at < EMPTY_HINT_MS;
-      };
-      order = [...order.filter((p) => !recent(p)), ...order.filter(recent)];
-    }
-    this.#order = order;
-    this.#orderUses = 1;
-    return order;
-  }
-
-  #noteEmpty(p: Partition, empty: boolean): void {
-    if (empty) {
-      this.#emptyAt.set(p.name, this.clock.now());
-      this.#order = null;
-    } else if (this.#emptyAt.size > 0) this.#emptyAt.delete(p.name);
-  }
-
   protected override async doPop(): Promise<ClaimedJob | null> {
-    const order = this.#popOrder();
+    const order = this.#placement.popOrder();
     let failures = 0;
     let lastError: unknown;
     for (const p of order) {
       // Ejected by an earlier pop of the same turn: counts as failed, without a call.
-      if (!this.#isLive(p, this.clock.now())) {
+      if (!this.#placement.isLive(p, this.clock.now())) {
         failures++;
         continue;
       }
       try {
         const job = await p.hooks.pop();
-        this.#noteEmpty(p, job === null);
+        this.#placement.noteEmpty(p, job === null);
         if (job !== null) return tagClaimed(job, p.name);
       } catch (error) {
-        this.#eject(p);
+        this.#placement.eject(p);
         failures++;
         lastError = error;
       }
@@ -355,24 +258,24 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override async doBatchPop(count: number): Promise<ClaimedJob[]> {
-    const order = this.#popOrder();
+    const order = this.#placement.popOrder();
     const out: ClaimedJob[] = [];
     let failures = 0;
     let lastError: unknown;
     for (const p of order) {
       const want = count - out.length;
       if (want <= 0) break;
-      if (!this.#isLive(p, this.clock.now())) {
+      if (!this.#placement.isLive(p, this.clock.now())) {
         failures++;
         continue;
       }
       try {
         const jobs =
           want === 1 ? await p.hooks.pop().then((j) => (j ? [j] : [])) : await p.hooks.batchPop(want);
-        this.#noteEmpty(p, jobs.length < want);
+        this.#placement.noteEmpty(p, jobs.length < want);
         for (const job of jobs) out.push(tagClaimed(job, p.name));
       } catch (error) {
-        this.#eject(p);
+        this.#placement.eject(p);
         failures++;
         lastError = error;
       }
@@ -389,7 +292,7 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   #route(ref: ClaimRef): { readonly p: Partition; readonly inner: ClaimRef } | null {
     const at = ref.id.indexOf(PARTITION_SEPARATOR);
     if (at <= 0) return null;
-    const p = this.#byName.get(ref.id.slice(0, at));
+    const p = this.#placement.byName(ref.id.slice(0, at));
     if (!p) return null;
     const tag = `${p.name}${PARTITION_SEPARATOR}`;
     const token = ref.claimToken.startsWith(tag) ? ref.claimToken.slice(tag.length) : ref.claimToken;
@@ -442,14 +345,14 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
    * none did. A partition that fails is ejected.
    */
   async #fromLive<R>(what: string, ask: (p: Partition) => Promise<R>): Promise<R[]> {
-    const live = this.#live();
+    const live = this.#placement.live();
     const settled = await Promise.allSettled(live.map(ask));
     const out: R[] = [];
     let lastError: unknown;
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') out.push(s.value);
       else {
-        this.#eject(live[i] as Partition);
+        this.#placement.eject(live[i] as Partition);
         lastError = s.reason;
       }
     });
@@ -512,8 +415,10 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   #tickPartition(name: string): Partition {
-    const located = this.#ring.locate(`periodic:${name}`);
-    return (located === null ? undefined : this.#byName.get(located)) ?? (this.#partitions[0] as Partition);
+    const located = this.#placement.ringLocate(`periodic:${name}`);
+    return (
+      (located === null ? undefined : this.#placement.byName(located)) ?? (this.#partitions[0] as Partition)
+    );
   }
 
   /** True when any partition is paused (a half-done pause or resume reads as paused). */
@@ -601,60 +506,4 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
     const failure = settled.find((s) => s.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
   }
-}
-
-/**
- * A claimed job of partition `name`: the partition prefixes its id and claim token (partitions
- * number theirs independently) and is its `partition` field.
- */
-function tagClaimed(job: ClaimedJob, name: string): ClaimedJob {
-  const tag = `${name}${PARTITION_SEPARATOR}`;
-  return { ...job, id: `${tag}${job.id}`, claimToken: `${tag}${job.claimToken}`, partition: name };
-}
-
-/** Builds each partition's queue with the federated queue's options; checks names and weights. */
-function buildPartitions(
-  options: FederatedJobQueueOptions,
-): Array<{ readonly name: string; readonly weight: number; readonly queue: JobQueue }> {
-  const specs = options.partitions;
-  if (!Array.isArray(specs) || specs.length === 0) {
-    throw new TypeError('FederatedJobQueue: partitions must be a non-empty array');
-  }
-  const seen = new Set<string>();
-  let weighted = 0;
-  for (const s of specs) {
-    if (typeof s.name !== 'string' || !PARTITION_NAME_PATTERN.test(s.name) || seen.has(s.name)) {
-      throw new TypeError(
-        `FederatedJobQueue: partition name ${String(s.name)} must be unique and match ${PARTITION_NAME_PATTERN}`,
-      );
-    }
-    seen.add(s.name);
-    if (typeof s.weight !== 'number' || !Number.isFinite(s.weight) || s.weight < 0) {
-      throw new TypeError(`FederatedJobQueue: partition ${s.name} needs a weight ≥ 0`);
-    }
-    if (s.weight > 0) weighted++;
-  }
-  if (weighted === 0) throw new TypeError('FederatedJobQueue: at least one partition needs a weight > 0');
-  const base: PartitionQueueOptions = {
-    domain: options.domain ?? 'default',
-    type: options.type,
-    // The federated queue runs maintenance and read-only checks for all its partitions.
-    maintenanceInterval: null,
-    readOnlyReason: null,
-    order: 'any',
-    clock: options.clock ?? { now: () => Date.now() },
-    ...(options.claimTTL === undefined ? {} : { claimTTL: options.claimTTL }),
-    ...(options.maxTries === undefined ? {} : { maxTries: options.maxTries }),
-    ...(options.abandonedTTL === undefined ? {} : { abandonedTTL: options.abandonedTTL }),
-    ...(options.rootJobTTL === undefined ? {} : { rootJobTTL: options.rootJobTTL }),
-  };
-  return specs.map((s) => {
-    const queue = s.create(base);
-    if (queue.domain !== base.domain || queue.type !== options.type) {
-      throw new TypeError(
-        `FederatedJobQueue: partition ${s.name} built a queue for ${queue.domain}/${queue.type}, not ${base.domain}/${options.type}`,
-      );
-    }
-    return { name: s.name, weight: s.weight, queue };
-  });
 }
