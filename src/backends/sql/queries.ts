@@ -12,8 +12,28 @@
  * @packageDocumentation
  */
 import type { Order } from '../../core/supports.js';
-import type { Dialect } from './dialects/index.js';
-import type { Binding } from './knex-like.js';
+import type { Binding, DialectName } from './knex-like.js';
+
+/**
+ * What the builders need to know of a dialect: its name and its SQL spellings. The dialects
+ * (`dialects/`) implement it, together with the strategies that use these builders.
+ */
+export interface DialectSql {
+  readonly name: DialectName;
+  /** A string concatenation expression of SQL expressions. */
+  concat(...parts: readonly string[]): string;
+  /** `INSERT … ` head and tail that skip rows hitting a unique index (P-13: never read-then-insert). */
+  readonly insertIgnore: { readonly head: string; readonly tail: string };
+  /**
+   * An `UPDATE` head that skips rows hitting a unique index (`UPDATE IGNORE`, `UPDATE OR IGNORE`),
+   * or plain `UPDATE` where the dialect has none (PostgreSQL: the caller retries on a conflict).
+   */
+  readonly updateIgnore: string;
+  /** True when `UPDATE` / `DELETE … RETURNING` works (PostgreSQL, SQLite ≥ 3.35; not MySQL 8). */
+  readonly returning: boolean;
+  /** The row-locking clause of the claim's SELECT (`FOR UPDATE SKIP LOCKED`), or '' (SQLite). */
+  readonly skipLocked: string;
+}
 
 /** A statement and its bindings, in placeholder order. */
 export interface Query {
@@ -61,7 +81,7 @@ export const INSERT_CHUNK = 500;
 export const PG_INSERT_CHUNK = 10_000;
 
 /** Rows per INSERT statement of a dialect (see {@link insertJobs}). */
-export function insertChunk(d: Dialect): number {
+export function insertChunk(d: DialectSql): number {
   return d.name === 'postgres' ? PG_INSERT_CHUNK : INSERT_CHUNK;
 }
 
@@ -76,7 +96,7 @@ export const STATEMENT_BYTES_MAX = 64 * 1024 * 1024;
  * character mysql2 escapes when it inlines the value (`"`, `'`, `\\`, NUL, newline, CR, tab,
  * backspace, ^Z): JSON's quotes can double a job's size in the packet.
  */
-export function paramsBytes(d: Dialect, params: string): number {
+export function paramsBytes(d: DialectSql, params: string): number {
   const bytes = Buffer.byteLength(params);
   if (d.name !== 'mysql') return bytes;
   let escapes = 0;
@@ -107,7 +127,7 @@ export function paramsBytes(d: Dialect, params: string): number {
  * @param bytes - each row's params size in bytes.
  */
 export function insertChunks(
-  d: Dialect,
+  d: DialectSql,
   bytes: readonly number[],
   maxBytes: number,
 ): Array<readonly [number, number]> {
@@ -227,12 +247,12 @@ const placeholders = (n: number): string => Array.from({ length: n }, () => '?')
 const cols = (alias = ''): string => JOB_COLUMNS.map((c) => `${alias}${c}`).join(', ');
 
 /** The dedup key of a job queued behind a twin that holds the slot. */
-function heirKey(d: Dialect): string {
+function heirKey(d: DialectSql): string {
   return d.concat("'~'", 'sha1', "':'", 'id');
 }
 
 /** A bound text parameter (PostgreSQL needs the type to concatenate it). */
-function textParam(d: Dialect): string {
+function textParam(d: DialectSql): string {
   return d.name === 'postgres' ? 'CAST(? AS TEXT)' : '?';
 }
 
@@ -243,7 +263,7 @@ function textParam(d: Dialect): string {
  * index `(domain, type, dedup_key)`: atomic, never read-then-insert, P-13). The matched-row count
  * is the number inserted.
  */
-export function insertJobs(d: Dialect, t: Tables, rows: readonly InsertRow[]): Query {
+export function insertJobs(d: DialectSql, t: Tables, rows: readonly InsertRow[]): Query {
   if (d.name === 'postgres') return insertJobsUnnest(d, t, rows);
   const bindings: Binding[] = [];
   const values: string[] = [];
@@ -307,7 +327,7 @@ const PG_INSERT_VALUES: readonly (readonly [
  * ms; this one statement takes 6.3–6.9 ms. Bench `bulk` (push(1000) × 100): 45–49k → 116–139k
  * jobs/s (0.58–0.70× → 1.44–2.04× graphile-worker).
  */
-function insertJobsUnnest(d: Dialect, t: Tables, rows: readonly InsertRow[]): Query {
+function insertJobsUnnest(d: DialectSql, t: Tables, rows: readonly InsertRow[]): Query {
   const columns = ['state', 'attempts', 'params'];
   const exprs = [String(State.QUEUED), '0', 'u.params'];
   const scalars: Binding[] = [];
@@ -379,7 +399,7 @@ const CLAIM_ORDER = 'ORDER BY sort_key, id';
  * LockRows, Limit; 0.9 ms server time for 100 rows; SQLite: `SEARCH … USING COVERING INDEX
  * …_claim`), then a primary-key nested loop for the UPDATE.
  */
-export function claimReturning(d: Dialect, t: Tables, args: ClaimArgs, remove: boolean): Query {
+export function claimReturning(d: DialectSql, t: Tables, args: ClaimArgs, remove: boolean): Query {
   const p = pick(t, args);
   const token = d.concat(textParam(d), "'.'", d.name === 'postgres' ? 'CAST(j.id AS TEXT)' : 'id');
   if (d.name === 'postgres') {
@@ -415,7 +435,7 @@ export function claimReturning(d: Dialect, t: Tables, args: ClaimArgs, remove: b
  * claim skip) the probed paused row, so the caller runs {@link pausedRow} first, in the same
  * transaction, as a plain consistent read.
  */
-export function claimSelect(d: Dialect, t: Tables, args: ClaimArgs): Query {
+export function claimSelect(d: DialectSql, t: Tables, args: ClaimArgs): Query {
   const p = pick(t, args, false);
   return {
     sql: `SELECT ${cols()} FROM ${t.jobs} WHERE ${p.where} ${CLAIM_ORDER} LIMIT ?${d.skipLocked}`,
@@ -425,7 +445,7 @@ export function claimSelect(d: Dialect, t: Tables, args: ClaimArgs): Query {
 
 /** MySQL's claim, step 2: mark the locked rows claimed. */
 export function claimByIds(
-  d: Dialect,
+  d: DialectSql,
   t: Tables,
   ids: readonly (string | number)[],
   now: number,
@@ -449,7 +469,7 @@ export function deleteByIds(t: Tables, ids: readonly (string | number)[]): Query
  * the unique index. Rows that would collide with a key a concurrent push just took are skipped
  * (`UPDATE IGNORE` / `UPDATE OR IGNORE`) or, on PostgreSQL, the statement is retried.
  */
-export function rekeyHeirs(d: Dialect, t: Tables, q: QueueKey): Query {
+export function rekeyHeirs(d: DialectSql, t: Tables, q: QueueKey): Query {
   const heirs = `SELECT MIN(o.id) AS id FROM ${t.jobs} o WHERE o.domain = ? AND o.type = ? AND o.dedup_key >= '~' AND NOT EXISTS (SELECT 1 FROM ${t.jobs} h WHERE h.domain = o.domain AND h.type = o.type AND h.dedup_key = o.sha1) GROUP BY o.sha1`;
   if (d.name === 'mysql') {
     // MySQL cannot read the updated table in a WHERE subquery; a joined derived table is materialised.
@@ -477,7 +497,7 @@ export function ackOne(t: Tables, id: string | number, token: string): Query {
  * `IN (VALUES …)` (a primary-key probe per pair). Not for MySQL: see {@link lockHeldClaims}.
  */
 export function ackMany(
-  d: Dialect,
+  d: DialectSql,
   t: Tables,
   refs: readonly { readonly id: string | number; readonly token: string }[],
 ): Query {
@@ -538,7 +558,7 @@ export interface ReleaseArgs {
 }
 
 /** Fenced release to queued (ready or delayed), iff tries remain (P-12). Takes the dedup slot back. */
-export function releaseToQueue(d: Dialect, t: Tables, a: ReleaseArgs): Query {
+export function releaseToQueue(d: DialectSql, t: Tables, a: ReleaseArgs): Query {
   const sets = [`state = ${State.QUEUED}`, 'claim_token = NULL', 'release_at = ?'];
   const bindings: Binding[] = [a.releaseAt];
   if (a.releaseTs !== undefined) {
@@ -588,7 +608,13 @@ export function abandonExpired(t: Tables, q: QueueKey, cutoff: number, maxTries:
  * early, as in MediaWiki). They come back as heirs (`~sha1:id`, which never collides), and
  * {@link rekeyHeirs} then gives each sha1 without a holder its slot back.
  */
-export function recycleExpired(d: Dialect, t: Tables, q: QueueKey, cutoff: number, maxTries: number): Query {
+export function recycleExpired(
+  d: DialectSql,
+  t: Tables,
+  q: QueueKey,
+  cutoff: number,
+  maxTries: number,
+): Query {
   return {
     sql: `UPDATE ${t.jobs} SET state = ${State.QUEUED}, claim_token = NULL, dedup_key = ${heirKey(d)} WHERE domain = ? AND type = ? AND state = ${State.CLAIMED} AND claimed_at <= ? AND attempts < ?`,
     bindings: [q.domain, q.type, cutoff, maxTries],
@@ -601,7 +627,7 @@ export function recycleExpired(d: Dialect, t: Tables, q: QueueKey, cutoff: numbe
  * by the next pass). A plain `UPDATE … WHERE claimed_at <= ?` locked every claimed row it scanned
  * under REPEATABLE READ and deadlocked with batch acks.
  */
-export function lockExpired(d: Dialect, t: Tables, q: QueueKey, cutoff: number, limit: number): Query {
+export function lockExpired(d: DialectSql, t: Tables, q: QueueKey, cutoff: number, limit: number): Query {
   return {
     sql: `SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND state = ${State.CLAIMED} AND claimed_at <= ? LIMIT ?${d.skipLocked}`,
     bindings: [q.domain, q.type, cutoff, limit],
@@ -623,7 +649,7 @@ export function abandonExpiredByIds(
 
 /** MySQL's expiry, step 3: the locked expired claims with tries left → queued (see {@link recycleExpired}). */
 export function recycleExpiredByIds(
-  d: Dialect,
+  d: DialectSql,
   t: Tables,
   ids: readonly (string | number)[],
   cutoff: number,
@@ -681,7 +707,7 @@ export function countIn(t: Tables, q: QueueKey, state: StateName, now: number): 
 // ---------------------------------------------------------------- pause
 
 /** Marks the queue paused (idempotent: a second pause keeps the first row). */
-export function pauseQueue(d: Dialect, t: Tables, q: QueueKey, now: number): Query {
+export function pauseQueue(d: DialectSql, t: Tables, q: QueueKey, now: number): Query {
   return {
     sql: `${d.insertIgnore.head} ${t.paused} (domain, type, paused_at) VALUES (?, ?, ?)${d.insertIgnore.tail}`,
     bindings: [q.domain, q.type, now],
@@ -702,7 +728,7 @@ export function pausedRow(t: Tables, q: QueueKey): Query {
 }
 
 /** The first tick ever of a schedule: inserts the row unless one exists (affected 1 = claimed). */
-export function insertTick(d: Dialect, t: Tables, q: QueueKey, name: string, tick: number): Query {
+export function insertTick(d: DialectSql, t: Tables, q: QueueKey, name: string, tick: number): Query {
   return {
     sql: `${d.insertIgnore.head} ${t.ticks} (domain, type, name, tick) VALUES (?, ?, ?, ?)${d.insertIgnore.tail}`,
     bindings: [q.domain, q.type, name, tick],
@@ -784,7 +810,7 @@ export function storedQueues(t: Tables): Query {
  * Takes (deletes, returning them) up to `limit` abandoned jobs, in a transaction with the insert
  * of their copies. PostgreSQL / SQLite only; MySQL locks with {@link lockAbandoned} and deletes by id.
  */
-export function takeAbandoned(d: Dialect, t: Tables, q: QueueKey, limit: number): Query {
+export function takeAbandoned(d: DialectSql, t: Tables, q: QueueKey, limit: number): Query {
   const subquery = `SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND state = ${State.ABANDONED} ORDER BY id LIMIT ?`;
   if (d.name === 'postgres') {
     return {
@@ -820,7 +846,7 @@ export interface RootRow {
  * timestamp). One statement per batch.
  */
 export function upsertRoots(
-  d: Dialect,
+  d: DialectSql,
   t: Tables,
   q: QueueKey,
   roots: readonly RootRow[],

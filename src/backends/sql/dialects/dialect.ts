@@ -9,8 +9,8 @@
  * @packageDocumentation
  */
 import type { MaintenanceResult } from '../../../core/job-queue.js';
-import type { DialectName, KnexLike, KnexRawLike } from '../knex-like.js';
-import type { ClaimArgs, Query, QueueKey, Tables } from '../queries.js';
+import type { KnexLike, KnexRawLike } from '../knex-like.js';
+import type { ClaimArgs, DialectSql, Query, QueueKey, Tables } from '../queries.js';
 
 /** One result row, as the driver returns it. */
 export type Row = Readonly<Record<string, unknown>>;
@@ -42,22 +42,11 @@ export interface StrategyContext {
   affected(db: KnexRawLike, q: Query): Promise<number>;
 }
 
-/** The SQL and result-shape differences of one dialect, and its claim / ack / expiry strategies. */
-export interface Dialect {
-  readonly name: DialectName;
-  /** A string concatenation expression of SQL expressions. */
-  concat(...parts: readonly string[]): string;
-  /** `INSERT … ` head and tail that skip rows hitting a unique index (P-13: never read-then-insert). */
-  readonly insertIgnore: { readonly head: string; readonly tail: string };
-  /**
-   * An `UPDATE` head that skips rows hitting a unique index (`UPDATE IGNORE`, `UPDATE OR IGNORE`),
-   * or plain `UPDATE` where the dialect has none (PostgreSQL: the caller retries on a conflict).
-   */
-  readonly updateIgnore: string;
-  /** True when `UPDATE` / `DELETE … RETURNING` works (PostgreSQL, SQLite ≥ 3.35; not MySQL 8). */
-  readonly returning: boolean;
-  /** The row-locking clause of the claim's SELECT (`FOR UPDATE SKIP LOCKED`), or '' (SQLite). */
-  readonly skipLocked: string;
+/**
+ * One dialect: its SQL spellings (what the builders need, {@link DialectSql}), its result shapes,
+ * and its claim / ack / expiry strategies.
+ */
+export interface Dialect extends DialectSql {
   /**
    * True when the pool is one connection (SQLite): a host's transaction holds it, so the schema is
    * checked through that transaction.
