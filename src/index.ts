@@ -205,6 +205,7 @@ export {
   type HandlerMap,
   HandlerRegistry,
   installSignalHandlers,
+  JobCancelledError,
   JobFailedError,
   type JobFailedErrorOptions,
   type JobHandler,

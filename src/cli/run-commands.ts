@@ -56,7 +56,15 @@ export interface RunnerOptions extends CommonOptions {
 
 type Counts = Record<JobRunStatus, number>;
 
-const emptyCounts = (): Counts => ({ ok: 0, failed: 0, retried: 0, abandoned: 0, duplicate: 0, timeout: 0 });
+const emptyCounts = (): Counts => ({
+  ok: 0,
+  failed: 0,
+  retried: 0,
+  abandoned: 0,
+  duplicate: 0,
+  timeout: 0,
+  cancelled: 0,
+});
 
 const failedCount = (c: Counts): number => c.failed + c.abandoned + c.timeout;
 

@@ -86,6 +86,22 @@ export class JobFailedError extends Error {
   }
 }
 
+/**
+ * The reason a running job's signal aborts when the job was cancelled (`JobQueue.cancel`) or its
+ * claim was otherwise lost: the runner stops waiting for the handler, and neither acks nor retries
+ * the job (its record says `cancelled`).
+ */
+export class JobCancelledError extends Error {
+  /** The job's id. */
+  readonly jobId: string;
+
+  constructor(jobId: string) {
+    super(`job ${jobId} was cancelled (its claim is no longer held)`);
+    this.name = 'JobCancelledError';
+    this.jobId = jobId;
+  }
+}
+
 /** A registry of job type → handler. Build it with {@link defineHandlers} or `register()`. */
 export class HandlerRegistry {
   readonly #handlers = new Map<string, JobHandler<string>>();

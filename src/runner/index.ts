@@ -9,6 +9,7 @@ export {
   type HandlerContext,
   type HandlerMap,
   HandlerRegistry,
+  JobCancelledError,
   JobFailedError,
   type JobFailedErrorOptions,
   type JobHandler,

@@ -13,7 +13,14 @@ import type { Job } from '../core/job.js';
 import type { ClaimRef } from '../core/job-queue.js';
 import { DEFAULT, type JobQueueGroup } from '../core/job-queue-group.js';
 import type { JobTracer } from '../core/tracing.js';
-import { consoleLogger, type HandlerRegistry, JobFailedError, type RunnerLogger } from './handlers.js';
+import { ClaimWatch } from './claim-watch.js';
+import {
+  consoleLogger,
+  type HandlerRegistry,
+  JobCancelledError,
+  JobFailedError,
+  type RunnerLogger,
+} from './handlers.js';
 import { Throttle } from './throttle.js';
 
 /** Exponential backoff of failed jobs: `base × factor^(attempts−1)`, capped, ± jitter. */
@@ -55,6 +62,13 @@ export interface JobRunnerOptions {
   readonly memoryUsageMB?: () => number;
   /** Wraps each job's run in a span linked to its requestId. Default: none. */
   readonly tracer?: JobTracer;
+  /**
+   * Seconds between checks that the claims of running jobs are still held, on queues with
+   * `supports.cancel`: a job cancelled while it runs has its handler's signal aborted with
+   * {@link JobCancelledError} within this long. One `claimsHeld` call per queue per check. Default
+   * 1; 0 turns the checks off.
+   */
+  readonly cancelCheck?: number;
 }
 
 /** Options of {@link JobRunner.run}. */
@@ -74,7 +88,15 @@ export interface RunOptions {
 }
 
 /** What became of one job. */
-export type JobRunStatus = 'ok' | 'failed' | 'retried' | 'abandoned' | 'duplicate' | 'timeout';
+export type JobRunStatus =
+  | 'ok'
+  | 'failed'
+  | 'retried'
+  | 'abandoned'
+  | 'duplicate'
+  | 'timeout'
+  /** Cancelled while it ran (or its claim was lost): neither acked nor retried. */
+  | 'cancelled';
 
 /** One job's outcome in a {@link RunResult}. */
 export interface JobRunRecord {
@@ -163,6 +185,8 @@ export class JobRunner {
   readonly #random: () => number;
   readonly #memoryUsageMB: () => number;
   readonly #tracer: JobTracer | null;
+  /** Checks the claims of running jobs (null: `cancelCheck: 0`). */
+  readonly #claimWatch: ClaimWatch | null;
 
   constructor(group: JobQueueGroup, options: JobRunnerOptions) {
     this.#group = group;
@@ -178,6 +202,16 @@ export class JobRunner {
     this.#random = options.random ?? Math.random;
     this.#memoryUsageMB = options.memoryUsageMB ?? (() => process.memoryUsage().rss / (1024 * 1024));
     this.#tracer = options.tracer ?? null;
+    const cancelCheck = options.cancelCheck ?? 1;
+    if (typeof cancelCheck !== 'number' || !Number.isFinite(cancelCheck) || cancelCheck < 0) {
+      throw new TypeError(`JobRunner({ cancelCheck }): must be seconds ≥ 0, got ${String(cancelCheck)}`);
+    }
+    this.#claimWatch =
+      cancelCheck === 0
+        ? null
+        : new ClaimWatch(Math.max(1, Math.round(cancelCheck * 1000)), (error) =>
+            this.#logger.warn('claim check failed', { error: message(error) }),
+          );
   }
 
   /**
@@ -464,6 +498,10 @@ export class JobRunner {
       }, every);
       timers.push(renew);
     }
+    const unwatch =
+      this.#claimWatch !== null && queue.supports.cancel && queue.tracksClaims
+        ? this.#claimWatch.watch(queue, ref, () => controller.abort(new JobCancelledError(job.id)))
+        : null;
     const t0 = performance.now();
     let outcome: unknown = null;
     let ok = false;
@@ -485,9 +523,16 @@ export class JobRunner {
       outcome = err;
     } finally {
       for (const t of timers) clearTimeout(t);
+      unwatch?.();
       hardStop.removeEventListener('abort', onHardStop);
     }
     const ms = Math.round(performance.now() - t0);
+    if (controller.signal.reason instanceof JobCancelledError) {
+      // Its claim is gone (cancelled, or recycled to run elsewhere): an ack or a release would be
+      // stale, so neither is sent, whatever the handler did after the abort.
+      this.#logger.info('job cancelled while running', { id: job.id, type: job.type });
+      return { ...base, status: 'cancelled', error: controller.signal.reason.message, ms };
+    }
     if (ok) {
       pendingAcks.push(ref);
       return { ...base, status: 'ok', ms };

@@ -46,6 +46,10 @@ export const memorySupports: Supports = defineSupports({
   pause: true,
   // A map on the queue state: the compare-and-set is one synchronous step.
   periodicTicks: true,
+  // Claimed and abandoned jobs are keyed by id; a ready or delayed one is found by a scan (O(n)).
+  cancel: true,
+  // The dedup map names the holders; removing them from the ordered containers is O(n).
+  cancelByKey: true,
 });
 
 /** Options of {@link MemoryJobQueue}. */
@@ -193,6 +197,18 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
   #held(ref: ClaimRef): JobRecord | undefined {
     const rec = this.#state.claimed.get(ref.id);
     return rec !== undefined && rec.claimToken === ref.claimToken ? rec : undefined;
+  }
+
+  protected override async doCancel(id: string): Promise<JobState | null> {
+    return this.#state.cancel(id, this.clock.now());
+  }
+
+  protected override async doCancelByDedupKey(sha1: string): Promise<number> {
+    return this.#state.cancelHolders(sha1);
+  }
+
+  protected override async doClaimsHeld(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    return jobs.map((job) => this.#held(job) !== undefined);
   }
 
   protected override async doAck(job: ClaimRef): Promise<boolean> {

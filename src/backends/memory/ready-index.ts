@@ -201,3 +201,17 @@ export function readyIndexFor<T extends { readonly seq: number; readonly enqueue
       return new Deque<T>();
   }
 }
+
+/**
+ * Removes the items `test` picks and returns them: O(n), the container is rebuilt in its own
+ * order (the containers are ordered, not keyed by id; used only by cancellation).
+ */
+export function removeWhere<T>(index: ReadyIndex<T>, test: (item: T) => boolean): T[] {
+  const kept: T[] = [];
+  const removed: T[] = [];
+  for (const item of index.values()) (test(item) ? removed : kept).push(item);
+  if (removed.length === 0) return removed;
+  index.clear();
+  for (const item of kept) index.push(item);
+  return removed;
+}

@@ -8,7 +8,7 @@
 import { configInvalid } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, RootJob } from '../../core/job.js';
 import type { Order } from '../../core/supports.js';
-import { MinHeap, type ReadyIndex, readyIndexFor } from './ready-index.js';
+import { MinHeap, type ReadyIndex, readyIndexFor, removeWhere } from './ready-index.js';
 
 /** One stored job. Mutable: the queue moves it between states. */
 export interface JobRecord {
@@ -98,6 +98,35 @@ export class QueueState {
     if (this.waiters.size === 0) return;
     if (event === 'ready' && (this.ready.size === 0 || this.paused)) return;
     for (const waiter of [...this.waiters]) waiter(event);
+  }
+
+  /** Removes job `id` whatever its state (a claimed one loses its claim); the state it was in, or null. */
+  cancel(id: string, now: number): JobState | null {
+    const held = this.claimed.get(id) ?? this.abandoned.get(id);
+    if (held !== undefined) {
+      const was = held.state;
+      this.claimed.delete(id);
+      this.abandoned.delete(id);
+      held.claimToken = null;
+      return was;
+    }
+    this.promoteDue(now); // a due delayed job is ready
+    const [queued] = this.#removeQueued((rec) => rec.id === id);
+    return queued?.state ?? null;
+  }
+
+  /** Removes the ready and delayed jobs holding dedup key `sha1`; returns how many. */
+  cancelHolders(sha1: string): number {
+    const ids = this.dedup.get(sha1);
+    if (ids === undefined) return 0;
+    const holders = new Set(ids);
+    return this.#removeQueued((rec) => holders.has(rec.id)).length;
+  }
+
+  #removeQueued(test: (rec: JobRecord) => boolean): JobRecord[] {
+    const removed = [...removeWhere(this.ready, test), ...removeWhere(this.delayed, test)];
+    for (const rec of removed) this.dropDedup(rec);
+    return removed;
   }
 
   clear(): void {
