@@ -306,6 +306,7 @@ export class RunnerService {
       abandoned: 0,
       duplicate: 0,
       timeout: 0,
+      cancelled: 0,
     };
     const stats = { errors: 0 };
     const slots: Promise<void>[] = [];
