@@ -7,13 +7,14 @@
  * @packageDocumentation
  */
 import type { JobEvent } from '../events/job-event.js';
-import { checkJobEvent, eventTimes } from '../events/receive.js';
+import { checkJobEvent, type EventCheck, eventTimes } from '../events/receive.js';
 import type { ConsumedMessage } from '../kafka/index.js';
 import type { ExecutorRule } from './config.js';
 import type { RuleContext } from './context.js';
 import { type Dispatch, dispatcherOf } from './dispatch.js';
-import { emitterId, MessageTooLarge, sleep, topicNames } from './events.js';
+import { type ErrorPayload, emitterId, MessageTooLarge, sleep, topicNames } from './events.js';
 import { expandHeader } from './http.js';
+import type { HttpFailure } from './outcome.js';
 import {
   buildRetryEvent,
   nextRun,
@@ -29,6 +30,13 @@ export interface PipelineSignals {
   running(): AbortSignal;
   /** Aborted when waits (delays) must end at once (stop begun). */
   readonly waits: AbortSignal;
+}
+
+/** Where a message was read. */
+interface MessageAt {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
 }
 
 /** What happens to each message one rule's consumers hand over. */
@@ -63,21 +71,15 @@ export class EventPipeline {
     topic: string,
     partition: number,
   ): Promise<{ event: JobEvent } | { done: boolean }> {
-    const raw = message.value?.toString('utf8') ?? '';
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
+    const { text: raw, value } = readJson(message);
+    if (value === undefined) {
       this.#cx.metrics.increment('invalid', { rule: this.#rule.name, type: '', reason: 'not-json' });
       return {
-        done: await this.#cx.produceError(
-          this.#rule,
+        done: await this.#toErrorTopic(
           'not-json',
           'the message is not JSON',
           { raw_event: raw },
-          topic,
-          partition,
-          message.offset,
+          { topic, partition, offset: message.offset },
         ),
       };
     }
@@ -85,22 +87,7 @@ export class EventPipeline {
     if (!check.ok) {
       const type =
         typeof (value as { type?: unknown })?.type === 'string' ? (value as { type: string }).type : '';
-      this.#cx.metrics.increment(check.reason === 'bad-signature' ? 'signature_rejected' : 'invalid', {
-        rule: this.#rule.name,
-        type,
-        reason: check.reason,
-      });
-      return {
-        done: await this.#cx.produceError(
-          this.#rule,
-          check.reason,
-          check.detail,
-          { original_event: value },
-          topic,
-          partition,
-          message.offset,
-        ),
-      };
+      return { done: await this.#rejected(check, type, value, { topic, partition, offset: message.offset }) };
     }
     return { event: check.event };
   }
@@ -161,21 +148,12 @@ export class EventPipeline {
       return await process();
     } catch (err) {
       if (!(err instanceof MessageTooLarge)) throw err;
-      const text = message.value?.toString('utf8') ?? '';
-      let original: unknown;
-      try {
-        original = JSON.parse(text);
-      } catch {
-        original = undefined;
-      }
-      return this.#cx.produceError(
-        this.#rule,
+      const { text, value: original } = readJson(message);
+      return this.#toErrorTopic(
         'too-large',
         err.message,
         original === undefined ? { raw_event: text } : { original_event: original },
-        topic,
-        partition,
-        message.offset,
+        { topic, partition, offset: message.offset },
       );
     }
   }
@@ -247,24 +225,15 @@ export class EventPipeline {
   }
 
   async #retry(message: ConsumedMessage, topic: string, partition: number): Promise<boolean> {
-    const raw = message.value?.toString('utf8') ?? '';
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = undefined;
-    }
+    const { text: raw, value } = readJson(message);
     const parsed = value === undefined ? null : parseRetryEvent(value);
     if (parsed === null) {
       this.#cx.metrics.increment('invalid', { rule: this.#rule.name, type: '', reason: 'bad-retry-event' });
-      return this.#cx.produceError(
-        this.#rule,
+      return this.#toErrorTopic(
         'bad-retry-event',
         value === undefined ? 'the message is not JSON' : 'not a retry event',
         value === undefined ? { raw_event: raw } : { original_event: value },
-        topic,
-        partition,
-        message.offset,
+        { topic, partition, offset: message.offset },
       );
     }
     // Another rule's retry on a shared retry topic (ChangeProp's rule: not our business).
@@ -273,32 +242,16 @@ export class EventPipeline {
       return true;
     const check = checkJobEvent(parsed.original, this.#cx.config.secret, this.#cx.config.signature);
     if (!check.ok) {
-      this.#cx.metrics.increment(check.reason === 'bad-signature' ? 'signature_rejected' : 'invalid', {
-        rule: this.#rule.name,
-        type: '',
-        reason: check.reason,
-      });
-      return this.#cx.produceError(
-        this.#rule,
-        check.reason,
-        check.detail,
-        { original_event: value },
-        topic,
-        partition,
-        message.offset,
-      );
+      return this.#rejected(check, '', value, { topic, partition, offset: message.offset });
     }
     const event = check.event;
     const { attempt, retriesLeft, due } = nextRun(parsed, this.#rule);
     if (retriesLeft < 0) {
-      return this.#cx.produceError(
-        this.#rule,
+      return this.#toErrorTopic(
         'retries-exhausted',
         'a retry event with no retries left',
         { original_event: event },
-        topic,
-        partition,
-        message.offset,
+        { topic, partition, offset: message.offset },
       );
     }
     const waited = await this.#waitUntil(due, topic, value, event.type);
@@ -383,35 +336,57 @@ export class EventPipeline {
           finished = await this.#cx.produce(retryTopic, [{ value: JSON.stringify(retry) }]);
           if (finished) this.#cx.metrics.increment('retries', labels);
         } else {
-          finished = await this.#cx.produceError(
-            this.#rule,
-            'retries-exhausted',
-            outcome.reason,
-            { original_event: event, ...(outcome.http === undefined ? {} : { http: outcome.http }) },
-            topic,
-            partition,
-            offset,
-          );
+          finished = await this.#failed('retries-exhausted', outcome, event, { topic, partition, offset });
         }
         break;
       }
       case 'error':
         this.#cx.metrics.increment('failed', labels);
-        finished = await this.#cx.produceError(
-          this.#rule,
-          'failed',
-          outcome.reason,
-          { original_event: event, ...(outcome.http === undefined ? {} : { http: outcome.http }) },
-          topic,
-          partition,
-          offset,
-        );
+        finished = await this.#failed('failed', outcome, event, { topic, partition, offset });
         break;
     }
     // Not awaited: the id only matters for a replay, and a replay of a message whose mark was lost
     // runs again (at least once) — holding the slot for the write would halve throughput.
     if (finished && this.#cx.dedup !== null) void this.#cx.dedup.markDone(event.meta.domain, event.meta.id);
     return finished;
+  }
+
+  /** Sends a run that failed for good to the error topic, with its HTTP response if any. */
+  #failed(
+    reason: 'failed' | 'retries-exhausted',
+    outcome: { readonly reason: string; readonly http?: HttpFailure },
+    event: JobEvent,
+    at: MessageAt,
+  ): Promise<boolean> {
+    const payload = { original_event: event, ...(outcome.http === undefined ? {} : { http: outcome.http }) };
+    return this.#toErrorTopic(reason, outcome.reason, payload, at);
+  }
+
+  /** A message whose event failed the check (schema or signature): counted, then to the error topic. */
+  #rejected(
+    check: Extract<EventCheck, { ok: false }>,
+    type: string,
+    original: unknown,
+    at: MessageAt,
+  ): Promise<boolean> {
+    const labels = { rule: this.#rule.name, type, reason: check.reason };
+    this.#cx.metrics.increment(check.reason === 'bad-signature' ? 'signature_rejected' : 'invalid', labels);
+    return this.#toErrorTopic(check.reason, check.detail, { original_event: original }, at);
+  }
+
+  /** Produces the error event of a message of this rule; true when it was produced. */
+  #toErrorTopic(reason: string, detail: string, payload: ErrorPayload, at: MessageAt): Promise<boolean> {
+    return this.#cx.produceError(this.#rule, reason, detail, payload, at.topic, at.partition, at.offset);
+  }
+}
+
+/** The text of a message and its JSON value (undefined when it is not JSON). */
+function readJson(message: ConsumedMessage): { readonly text: string; readonly value: unknown } {
+  const text = message.value?.toString('utf8') ?? '';
+  try {
+    return { text, value: JSON.parse(text) as unknown };
+  } catch {
+    return { text, value: undefined };
   }
 }
 
