@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { cancelCommand } from './cancel-command.js';
 import { details, oneLine } from './context.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { demoCommand } from './demo-command.js';
@@ -130,6 +131,21 @@ export function buildProgram(done: (code: number) => void): Command {
       .option('--periodic', "the config's periodic schedules with their last and next ticks")
       .option('-t, --type <type>', 'only this job type'),
   ).action(action(showJobsCommand));
+
+  common(
+    program
+      .command('cancel')
+      .description(
+        "cancel one job by id (any state: a running job is stopped at its runner's next claim check), or the queued jobs holding the dedup key of --params",
+      )
+      .addOption(new Option('-t, --type <type>', 'the job type').makeOptionMandatory())
+      .option('--id <id>', 'the job id (show-jobs --list shows ids)')
+      .option('-p, --params <json>', 'params whose dedup key the queued jobs to cancel hold, a JSON object')
+      .option(
+        '--ignore-params <names>',
+        'with --params: top-level params left out of the key, comma-separated',
+      ),
+  ).action(action(cancelCommand));
 
   common(
     program

@@ -33,7 +33,8 @@ export const SPEC_FIELDS: readonly string[] = Object.freeze([
 
 const BATCH = 500;
 
-function parseParams(text: string | undefined): Record<string, unknown> {
+/** `--params`: a JSON object (none = `{}`). */
+export function parseParams(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
   let value: unknown;
   try {
