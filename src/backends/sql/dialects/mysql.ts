@@ -52,13 +52,7 @@ function ackHeld(cx: StrategyContext, knex: KnexLike, refs: readonly HeldRef[]):
   return lockingTransaction(knex, async (trx) => {
     const locked = await cx.rows(trx, Q.lockByIds(cx.t, ids));
     const held = locked.filter((r) => tokens.has(`${String(r.id)}\u0000${String(r.claim_token)}`));
-    if (held.length > 0) {
-      const q = Q.deleteByIds(
-        cx.t,
-        held.map((r) => r.id as string | number),
-      );
-      await trx.raw(q.sql, q.bindings);
-    }
+    await deleteLocked(cx, trx, held);
     return held;
   });
 }
@@ -110,14 +104,18 @@ async function runMaintenance(
 /** A locking read of abandoned rows, then a DELETE by primary key (inside the caller's transaction). */
 async function takeAbandoned(cx: StrategyContext, trx: KnexRawLike, limit: number): Promise<Row[]> {
   const taken = await cx.rows(trx, Q.lockAbandoned(cx.t, cx.q, limit));
-  if (taken.length > 0) {
-    const q = Q.deleteByIds(
-      cx.t,
-      taken.map((r) => r.id as string | number),
-    );
-    await trx.raw(q.sql, q.bindings);
-  }
+  await deleteLocked(cx, trx, taken);
   return taken;
+}
+
+/** Deletes `rows` (locked by the transaction `trx`) by primary key. */
+async function deleteLocked(cx: StrategyContext, trx: KnexRawLike, rows: readonly Row[]): Promise<void> {
+  if (rows.length === 0) return;
+  const q = Q.deleteByIds(
+    cx.t,
+    rows.map((r) => r.id as string | number),
+  );
+  await trx.raw(q.sql, q.bindings);
 }
 
 /** The MySQL / MariaDB dialect. */
