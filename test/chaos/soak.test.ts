@@ -5,6 +5,9 @@
  * see ./servers.ts) is SIGKILLed and restarted mid-run. A Chron in this process runs maintenance
  * every second, so a dead runner's claims come back after the short claimTTL.
  *
+ * Each backend first runs a clean soak of a fifth as many jobs (no kill, no restart), which must
+ * show no duplicate at all and every job run on its first claim.
+ *
  * What is checked, from the run logs the handlers write (one line per run, before the ack):
  *
  * - lost = pushed − distinct jobs run = 0, and the store ends empty (nothing ready, claimed,
@@ -43,9 +46,11 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const runnerFile = fileURLToPath(new URL('./fixtures/soak-runner.ts', import.meta.url));
 
 /** Jobs per backend; 100,000 is the full soak the README reports. */
-const JOBS = Number(process.env.SWITCHYARD_CHAOS_JOBS ?? '100000');
-if (!Number.isInteger(JOBS) || JOBS < 1000)
+const CHAOS_JOBS = Number(process.env.SWITCHYARD_CHAOS_JOBS ?? '100000');
+if (!Number.isInteger(CHAOS_JOBS) || CHAOS_JOBS < 1000)
   throw new Error('SWITCHYARD_CHAOS_JOBS must be an integer ≥ 1000');
+/** The clean run first (no kills, no restart): it must show no duplicate at all. */
+const CLEAN_JOBS = Math.max(1000, Math.floor(CHAOS_JOBS / 5));
 const RUNNERS = 8;
 /** Jobs each runner runs at once (and pops / acks per round trip). */
 const CONCURRENCY = 16;
@@ -162,9 +167,15 @@ async function patiently<T>(fn: () => Promise<T>): Promise<T> {
  * One backend's soak. `connection`: the store's settings, as the config file's `connections.store`
  * (the soak queue names it).
  */
-async function soak(backend: string, connection: Record<string, unknown>, server: PrivateServer | null) {
+async function soak(
+  backend: string,
+  connection: Record<string, unknown>,
+  server: PrivateServer | null,
+  mode: 'chaos' | 'clean',
+): Promise<void> {
+  const JOBS = mode === 'chaos' ? CHAOS_JOBS : CLEAN_JOBS;
   const started = performance.now();
-  const rng: Rng = rngFor(`soak:${backend}`);
+  const rng: Rng = rngFor(`soak:${backend}:${mode}`);
   const dir = mkdtempSync(join(tmpdir(), `switchyard-chaos-${backend}-`));
   dirs.push(dir);
   const domain = `chaos${rng.int(0, 1e6)}`;
@@ -250,8 +261,9 @@ async function soak(backend: string, connection: Record<string, unknown>, server
   let kills = 0;
   let restarts = 0;
   const outages: Outage[] = [];
-  let chaosOn = true;
-  const restartAt = server === null ? Number.POSITIVE_INFINITY : JOBS * (0.3 + rng.next() * 0.3);
+  let chaosOn = mode === 'chaos';
+  const restarting = mode === 'chaos' && server !== null;
+  const restartAt = restarting ? JOBS * (0.3 + rng.next() * 0.3) : Number.POSITIVE_INFINITY;
   const chaos = (async () => {
     while (chaosOn) {
       await sleep(rng.int(500, 2500));
@@ -267,7 +279,7 @@ async function soak(backend: string, connection: Record<string, unknown>, server
     }
   })();
   const restart = (async () => {
-    if (server === null) return;
+    if (!restarting || server === null) return;
     while (chaosOn && distinct < restartAt) await sleep(100);
     if (!chaosOn) return;
     const outage: Outage = { from: Date.now(), until: Number.POSITIVE_INFINITY };
@@ -283,7 +295,7 @@ async function soak(backend: string, connection: Record<string, unknown>, server
   for (;;) {
     await sleep(500);
     collect();
-    if (distinct >= JOBS && restarts >= (server === null ? 0 : 1)) {
+    if (distinct >= JOBS && restarts >= (restarting ? 1 : 0)) {
       last = await patiently(async () => ({
         ready: await queue.getSize(),
         claimed: await queue.getAcquiredCount(),
@@ -354,7 +366,7 @@ async function soak(backend: string, connection: Record<string, unknown>, server
   const runErrors = stderrs.flatMap((s) => s.split('\n').filter((l) => l.includes('"message":"run threw"')));
 
   const figures: SoakFigures = {
-    backend,
+    backend: mode === 'chaos' ? backend : `${backend} (clean)`,
     jobs: JOBS,
     runners: RUNNERS,
     spawns,
@@ -379,6 +391,12 @@ async function soak(backend: string, connection: Record<string, unknown>, server
   expect(sameClaim.slice(0, 10), 'a job run twice on one claim').toEqual([]);
   expect(unexplained.slice(0, 10), 'duplicates not explained by a kill or a restart').toEqual([]);
   expect(afterKill + afterRestart).toBe(duplicates);
+  if (mode === 'clean') {
+    // No kill, no restart: not one job may run twice, and each ran on its first claim.
+    expect({ kills, restarts, duplicates }).toEqual({ kills: 0, restarts: 0, duplicates: 0 });
+    expect(runs.filter((r) => r.attempts !== 1).length, 'runs on a second claim').toBe(0);
+    return;
+  }
   if (server !== null) expect(restarts).toBe(1);
   expect(kills).toBeGreaterThan(0);
 }
@@ -386,12 +404,22 @@ async function soak(backend: string, connection: Record<string, unknown>, server
 const soakTimeout = SOAK_DEADLINE_MS + 120_000;
 
 describe('chaos soak: SQLite', () => {
+  const dbFile = (name: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-chaos-sqlite-db-'));
+    dirs.push(dir);
+    return join(dir, name);
+  };
   test(
-    `${JOBS} jobs, ${RUNNERS} runner processes, runners SIGKILLed at random: 0 lost`,
+    `clean: ${CLEAN_JOBS} jobs, ${RUNNERS} runner processes, no kill: 0 lost, 0 duplicates`,
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'switchyard-chaos-sqlite-db-'));
-      dirs.push(dir);
-      await soak('SQLite', { class: 'sql', filename: join(dir, 'soak.sqlite') }, null);
+      await soak('SQLite', { class: 'sql', filename: dbFile('clean.sqlite') }, null, 'clean');
+    },
+    soakTimeout,
+  );
+  test(
+    `${CHAOS_JOBS} jobs, ${RUNNERS} runner processes, runners SIGKILLed at random: 0 lost`,
+    async () => {
+      await soak('SQLite', { class: 'sql', filename: dbFile('soak.sqlite') }, null, 'chaos');
     },
     soakTimeout,
   );
@@ -400,6 +428,7 @@ describe('chaos soak: SQLite', () => {
 /**
  * A private server's suite runs when the shared service's variable is set (the machine has the
  * server installed), like test/integration/redis-restart.test.ts; a missing binary is then a failure.
+ * One server for the clean run and the chaos run.
  */
 function privateServerSoak(
   service: (typeof services)[keyof typeof services],
@@ -409,22 +438,37 @@ function privateServerSoak(
   connection: (url: string) => Record<string, unknown>,
 ): void {
   describeIfService(service, `chaos soak: ${backend}`, () => {
-    test(
-      `${JOBS} jobs, ${RUNNERS} runner processes, runners SIGKILLed at random, the server SIGKILLed and restarted mid-run: 0 lost`,
-      async () => {
+    let server: Promise<PrivateServer> | null = null;
+    const started = (): Promise<PrivateServer> => {
+      server ??= (async () => {
         const why = missing();
         if (why !== null) throw new Error(`cannot start a private ${backend} server: ${why}`);
-        const server = await start();
-        servers.push(server);
-        await soak(backend, connection(server.url), server);
-        await server.stop();
-        servers.splice(servers.indexOf(server), 1);
+        const s = await start();
+        servers.push(s);
+        return s;
+      })();
+      return server;
+    };
+    test(
+      `clean: ${CLEAN_JOBS} jobs, ${RUNNERS} runner processes, no kill, no restart: 0 lost, 0 duplicates`,
+      async () => {
+        const s = await started();
+        await soak(backend, connection(s.url), s, 'clean');
+      },
+      soakTimeout,
+    );
+    test(
+      `${CHAOS_JOBS} jobs, ${RUNNERS} runner processes, runners SIGKILLed at random, the server SIGKILLed and restarted mid-run: 0 lost`,
+      async () => {
+        const s = await started();
+        await soak(backend, connection(s.url), s, 'chaos');
+        await s.stop();
+        servers.splice(servers.indexOf(s), 1);
       },
       soakTimeout,
     );
   });
 }
-
 privateServerSoak(services.postgres, 'PostgreSQL', postgresMissing, startPostgres, (url) => ({
   class: 'sql',
   connection: url,
