@@ -28,7 +28,15 @@ import {
   normalizeJobs,
   type RootJob,
 } from './job.js';
-import { type CounterName, type MetricLabels, type MetricsSink, noopMetrics } from './metrics.js';
+import {
+  COUNTER_INDEX,
+  COUNTER_NAMES,
+  type CounterName,
+  type CounterSource,
+  type MetricLabels,
+  type MetricsSink,
+  noopMetrics,
+} from './metrics.js';
 import { type JobQueueOptions, QUEUE_DEFAULTS, validateQueueOptions } from './queue-options.js';
 import { defineSupports, type Order, type Supports } from './supports.js';
 import { type JobTracer, noopTracer } from './tracing.js';
@@ -169,6 +177,8 @@ export abstract class JobQueue<T extends string = JobType> {
   /** The aggregator this queue notifies, or null. */
   readonly aggregator: JobQueueAggregator | null;
   #labels: MetricLabels;
+  /** This queue's own counters when the sink pulls them (see `MetricsSink.attachCounters`). */
+  readonly #counters: CounterSource | null = null;
   /** `#labels` plus `op`, one frozen object per public method (metrics sinks may key on identity). */
   readonly #opLabels = new Map<string, MetricLabels>();
   /** From the sink's `callTimeEvery` (1: time every call). */
@@ -211,6 +221,10 @@ export abstract class JobQueue<T extends string = JobType> {
     this.#tracer = options.tracer ?? noopTracer;
     this.aggregator = options.aggregator ?? null;
     this.#labels = Object.freeze({ domain: this.domain, type: this.type, backend: backendName });
+    if (this.metrics.attachCounters !== undefined) {
+      this.#counters = { labels: this.#labels, values: new Float64Array(COUNTER_NAMES.length) };
+      this.metrics.attachCounters(this.#counters);
+    }
   }
 
   /** True when claims are tracked (the backend can ack and `claimTTL > 0`). */
@@ -824,7 +838,11 @@ export abstract class JobQueue<T extends string = JobType> {
     this.#closed = true;
     for (const wait of this.#waits) wait.abort();
     this.#waits.clear();
-    await this.doClose();
+    try {
+      await this.doClose();
+    } finally {
+      if (this.#counters !== null) this.metrics.detachCounters?.(this.#counters);
+    }
   }
 
   // ================================================================ hooks
@@ -1120,7 +1138,12 @@ export abstract class JobQueue<T extends string = JobType> {
   }
 
   #count(name: CounterName, value: number, op?: string): void {
-    if (value > 0) this.metrics.increment(name, op ? { ...this.#labels, op } : this.#labels, value);
+    if (value <= 0) return;
+    const counters = this.#counters;
+    if (counters !== null && op === undefined) {
+      const i = COUNTER_INDEX[name];
+      counters.values[i] = (counters.values[i] as number) + value;
+    } else this.metrics.increment(name, op ? { ...this.#labels, op } : this.#labels, value);
   }
 
   #timed<R>(op: string, fn: () => Promise<R>): Promise<R> {

@@ -23,6 +23,41 @@ export type CounterName =
   | 'retries'
   | 'errors';
 
+/** Every counter name, in the order of {@link CounterSource.values}. */
+export const COUNTER_NAMES: readonly CounterName[] = Object.freeze([
+  'inserts',
+  'actual_inserts',
+  'dupe_inserts',
+  'pops',
+  'dupe_pops',
+  'acks',
+  'acks_stale',
+  'releases',
+  'recycles',
+  'abandons',
+  'pruned',
+  'delayed_released',
+  'cancels',
+  'retries',
+  'errors',
+]);
+
+/** The index of each counter in {@link CounterSource.values}. */
+export const COUNTER_INDEX: Readonly<Record<CounterName, number>> = Object.freeze(
+  Object.fromEntries(COUNTER_NAMES.map((name, i) => [name, i])) as Record<CounterName, number>,
+);
+
+/**
+ * One queue's counters as plain running totals, indexed by {@link COUNTER_INDEX}, that a sink
+ * reads when it is scraped (see {@link MetricsSink.attachCounters}): the hot path then adds to a
+ * number instead of calling the sink.
+ */
+export interface CounterSource {
+  /** The queue's labels (no `op`). */
+  readonly labels: MetricLabels;
+  readonly values: Float64Array;
+}
+
 /** Histogram names (milliseconds), per (domain, type). */
 export type TimingName = 'run_time' | 'pickup_delay' | 'root_job_age' | 'call_time';
 
@@ -45,6 +80,14 @@ export interface MetricsSink {
   readonly callTimeEvery?: number;
   increment(name: CounterName, labels: MetricLabels, value: number): void;
   observe(name: TimingName, labels: MetricLabels, ms: number): void;
+  /**
+   * Optional, for pull-based sinks: a queue hands over its {@link CounterSource} once, at
+   * construction, and from then on counts its own counters (those without an `op` label) into it
+   * instead of calling {@link MetricsSink.increment}; the sink reads the totals when scraped.
+   */
+  attachCounters?(source: CounterSource): void;
+  /** The queue closed: fold the source's totals in for good and drop the reference. */
+  detachCounters?(source: CounterSource): void;
 }
 
 /** Discards everything (the default). */

@@ -12,7 +12,14 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobQueueFarm } from '../core/farm.js';
-import type { CounterName, MetricLabels, MetricsSink, TimingName } from '../core/metrics.js';
+import {
+  COUNTER_NAMES,
+  type CounterName,
+  type CounterSource,
+  type MetricLabels,
+  type MetricsSink,
+  type TimingName,
+} from '../core/metrics.js';
 
 /** The label value that domains / types beyond the cap are folded into. */
 export const OTHER_LABEL = '_other';
@@ -198,6 +205,8 @@ export class PrometheusMetrics implements MetricsSink {
   #sampledAt = Number.NEGATIVE_INFINITY;
   #sampling: Promise<void> | null = null;
   readonly #gauges = new Map<string, Gauge<string>>();
+  /** Queues that count into their own arrays, with the totals folded so far. */
+  readonly #attached = new Map<CounterSource, { series: Series; seen: Float64Array }>();
 
   constructor(options: PrometheusMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
@@ -220,6 +229,7 @@ export class PrometheusMetrics implements MetricsSink {
         // The hot path adds to plain numbers (see #resolve); the registry reads them at scrape time.
         collect() {
           this.reset();
+          self.#foldAttached();
           for (const series of self.#series.values()) {
             const v = series.counters[index] as number;
             if (v > 0) this.inc(series.labels, v);
@@ -297,6 +307,37 @@ export class PrometheusMetrics implements MetricsSink {
     if (Object.isFrozen(l)) this.#byObject.set(l, series);
     this.#lastByOp.set(op, { domain: l.domain, type: l.type, backend: l.backend, series });
     return series;
+  }
+
+  /**
+   * A queue's own counters (see `MetricsSink.attachCounters`): the hot path adds to the queue's
+   * array, and each scrape folds what changed since the last one into the queue's series.
+   */
+  attachCounters(source: CounterSource): void {
+    this.#attached.set(source, {
+      series: this.#resolve(source.labels),
+      seen: new Float64Array(source.values.length),
+    });
+  }
+
+  detachCounters(source: CounterSource): void {
+    this.#foldAttached();
+    this.#attached.delete(source);
+  }
+
+  /** Adds each attached queue's counts since the last fold to its series. */
+  #foldAttached(): void {
+    for (const [source, { series, seen }] of this.#attached) {
+      const values = source.values;
+      for (let k = 0; k < COUNTER_NAMES.length; k++) {
+        const i = COUNTER_INDEX[COUNTER_NAMES[k] as CounterName];
+        const now = values[k] as number;
+        const delta = now - (seen[k] as number);
+        if (i === undefined || delta === 0) continue;
+        series.counters[i] = (series.counters[i] as number) + delta;
+        seen[k] = now;
+      }
+    }
   }
 
   increment(name: CounterName, labels: MetricLabels, value: number): void {
