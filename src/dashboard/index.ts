@@ -141,22 +141,26 @@ export function createDashboardHandler(options: DashboardOptions): RequestListen
     const tabs = STATES.map((s) =>
       s === state ? `<b>${s}</b>` : `<a href="queue?${q}&amp;state=${s}">${s}</a>`,
     ).join(' | ');
+    const canAct = options.readonly !== true && options.token !== undefined;
+    const form = (action: string, label: string, extra = ''): string =>
+      `<form method="post" action="action"><input type="hidden" name="domain" value="${escapeHtml(domain)}"><input type="hidden" name="type" value="${escapeHtml(type)}"><input type="hidden" name="action" value="${action}">${extra}<input type="password" name="token" placeholder="token" required><button type="submit">${label}</button></form>`;
+    // One job: cancel it (a running one is stopped at its runner's next claim check).
+    const perJob = canAct && queue.supports.cancel;
+    const jobForm = (j: ListedJob): string =>
+      `<td>${form('cancel', state === 'abandoned' ? 'Delete' : 'Cancel', `<input type="hidden" name="id" value="${escapeHtml(j.id)}"><input type="hidden" name="state" value="${state}">`)}</td>`;
     const rows = jobs
       .map(
         (j) =>
-          `<tr><td>${escapeHtml(j.id)}</td><td>${j.attempts}</td><td>${escapeHtml(new Date(j.enqueuedAt).toISOString())}</td><td><pre>${escapeHtml(JSON.stringify(j.params, null, 1))}</pre></td></tr>`,
+          `<tr><td>${escapeHtml(j.id)}</td><td>${j.attempts}</td><td>${escapeHtml(new Date(j.enqueuedAt).toISOString())}</td><td><pre>${escapeHtml(JSON.stringify(j.params, null, 1))}</pre></td>${perJob ? jobForm(j) : ''}</tr>`,
       )
       .join('');
-    const canAct = options.readonly !== true && options.token !== undefined;
-    const form = (action: string, label: string): string =>
-      `<form method="post" action="action"><input type="hidden" name="domain" value="${escapeHtml(domain)}"><input type="hidden" name="type" value="${escapeHtml(type)}"><input type="hidden" name="action" value="${action}"><input type="password" name="token" placeholder="token" required><button type="submit">${label}</button></form>`;
     const actions = canAct
       ? form('repush-abandoned', 'Retry abandoned jobs') + form('delete', 'Delete every job of this queue')
       : '<p>read-only</p>';
     page(
       res,
       `${domain} / ${type}`,
-      `<p><a href="./">overview</a></p><p>${tabs}</p>${queue.supports.listing ? '' : '<p>this backend cannot list jobs</p>'}<table><thead><tr><th>id</th><th>attempts</th><th>enqueued</th><th>params</th></tr></thead><tbody>${rows}</tbody></table>${actions}`,
+      `<p><a href="./">overview</a></p><p>${tabs}</p>${queue.supports.listing ? '' : '<p>this backend cannot list jobs</p>'}<table><thead><tr><th>id</th><th>attempts</th><th>enqueued</th><th>params</th>${perJob ? '<th></th>' : ''}</tr></thead><tbody>${rows}</tbody></table>${actions}`,
     );
   };
 
@@ -176,7 +180,13 @@ export function createDashboardHandler(options: DashboardOptions): RequestListen
     else if (what === 'delete') {
       done = Object.values(await getStateCounts(queue)).reduce((a, b) => a + b, 0);
       await queue.delete();
-    } else throw new HttpError(400, 'action must be repush-abandoned or delete');
+    } else if (what === 'cancel') {
+      const id = form.get('id') ?? '';
+      if (id === '') throw new HttpError(400, 'cancel needs the job id');
+      if (!queue.supports.cancel)
+        throw new HttpError(400, `the ${queue.backendName} backend cannot cancel jobs`);
+      done = (await queue.cancel(id)) === null ? 0 : 1;
+    } else throw new HttpError(400, 'action must be repush-abandoned, delete or cancel');
     if ((req.headers.accept ?? '').includes('application/json')) {
       send(
         res,
@@ -189,7 +199,7 @@ export function createDashboardHandler(options: DashboardOptions): RequestListen
     res.statusCode = 303;
     res.setHeader(
       'location',
-      `queue?domain=${encodeURIComponent(group.domain)}&type=${encodeURIComponent(type)}`,
+      `queue?domain=${encodeURIComponent(group.domain)}&type=${encodeURIComponent(type)}${backTo(form.get('state'))}`,
     );
     res.end();
   };
@@ -275,4 +285,9 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** `&state=…` for a redirect back to the tab an action came from (only a known state). */
+function backTo(state: string | null): string {
+  return state !== null && (STATES as readonly string[]).includes(state) ? `&state=${state}` : '';
 }

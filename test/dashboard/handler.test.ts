@@ -112,6 +112,36 @@ describe('dashboard handler (memory)', () => {
     expect(await group.get('mail').getSize()).toBe(0);
   });
 
+  test('one job is cancelled from its row (token required); the redirect returns to its tab', async () => {
+    const base = await serve({ token: 's3cret' });
+    if (!group) throw new Error('no group');
+    await group.push([
+      { type: 'mail', params: { n: 0 } },
+      { type: 'mail', params: { n: 1 } },
+    ]);
+    const html = await (await fetch(`${base}queue?domain=default&type=mail&state=ready`)).text();
+    const ids = [...html.matchAll(/name="id" value="([^"]+)"/g)].map((m) => m[1] as string);
+    expect(ids).toHaveLength(2);
+    expect(html).toContain('>Cancel</button>');
+    const form = { domain: 'default', type: 'mail', action: 'cancel', id: ids[0] as string, state: 'ready' };
+    expect((await post(base, form)).status).toBe(401);
+    expect(await group.get('mail').getSize()).toBe(2);
+    const ok = await post(base, { ...form, token: 's3cret' });
+    expect(await ok.json()).toEqual({ action: 'cancel', type: 'mail', domain: 'default', count: 1 });
+    expect(await group.get('mail').getSize()).toBe(1);
+    const again = await post(base, { ...form, token: 's3cret' });
+    expect(await again.json()).toMatchObject({ count: 0 });
+    const redirect = await post(
+      base,
+      { ...form, id: ids[1] as string, token: 's3cret' },
+      { accept: 'text/html' },
+    );
+    expect(redirect.status).toBe(303);
+    expect(redirect.headers.get('location')).toBe('queue?domain=default&type=mail&state=ready');
+    expect(await group.get('mail').getSize()).toBe(0);
+    expect((await post(base, { ...form, id: '', token: 's3cret' })).status).toBe(400);
+  });
+
   test('read-only mode and a missing token refuse every action with 403; GET never acts', async () => {
     for (const opts of [{ readonly: true, token: 'abc' }, {}]) {
       const base = await serve(opts);
