@@ -73,6 +73,10 @@ export function federatedSupports(partitions: readonly Supports[]): Supports {
     pause: all('pause'),
     // Each schedule's ticks live in the one partition a consistent hash of its name picks.
     periodicTicks: all('periodicTicks'),
+    // By id: the id names its partition. By key: every partition is asked (a failover may have
+    // put a holder of the key outside the partition the ring names).
+    cancel: all('cancel'),
+    cancelByKey: all('cancelByKey'),
   });
 }
 
@@ -299,13 +303,10 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
     return { p, inner: { id: ref.id.slice(at + 1), type: ref.type, claimToken: token } };
   }
 
-  protected override async doAck(job: ClaimRef): Promise<boolean> {
-    const r = this.#route(job);
-    return r === null ? false : r.p.hooks.ack(r.inner);
-  }
-
-  protected override async doBatchAck(jobs: readonly ClaimRef[]): Promise<boolean[]> {
-    const out: boolean[] = jobs.map(() => false);
+  /** `jobs` grouped by the partition their ids name, with each one's index (unroutable ones left out). */
+  #byPartition(
+    jobs: readonly ClaimRef[],
+  ): Map<Partition, Array<{ readonly i: number; readonly inner: ClaimRef }>> {
     const groups = new Map<Partition, Array<{ readonly i: number; readonly inner: ClaimRef }>>();
     jobs.forEach((job, i) => {
       const r = this.#route(job);
@@ -314,6 +315,17 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
       if (list) list.push({ i, inner: r.inner });
       else groups.set(r.p, [{ i, inner: r.inner }]);
     });
+    return groups;
+  }
+
+  protected override async doAck(job: ClaimRef): Promise<boolean> {
+    const r = this.#route(job);
+    return r === null ? false : r.p.hooks.ack(r.inner);
+  }
+
+  protected override async doBatchAck(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    const out: boolean[] = jobs.map(() => false);
+    const groups = this.#byPartition(jobs);
     await Promise.all(
       [...groups].map(async ([p, list]) => {
         const results =
@@ -336,6 +348,32 @@ export class FederatedJobQueue<T extends string = string> extends JobQueue<T> {
   protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {
     const r = this.#route(job);
     return r === null ? false : r.p.hooks.extendClaim(r.inner);
+  }
+
+  // ---------------------------------------------------------------- cancellation
+
+  protected override async doCancel(id: string): Promise<JobState | null> {
+    const r = this.#route({ id, type: this.type, claimToken: '' });
+    return r === null ? null : r.p.hooks.cancel(r.inner.id);
+  }
+
+  protected override async doCancelByDedupKey(sha1: string): Promise<number> {
+    const counts = await Promise.all(this.#partitions.map((p) => p.hooks.cancelByDedupKey(sha1)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  protected override async doClaimsHeld(jobs: readonly ClaimRef[]): Promise<boolean[]> {
+    const out: boolean[] = jobs.map(() => false);
+    const groups = this.#byPartition(jobs);
+    await Promise.all(
+      [...groups].map(async ([p, list]) => {
+        const held = await p.hooks.claimsHeld(list.map((x) => x.inner));
+        list.forEach((x, k) => {
+          out[x.i] = held[k] === true;
+        });
+      }),
+    );
+    return out;
   }
 
   // ---------------------------------------------------------------- counts
