@@ -26,7 +26,7 @@
  * Orders: `fifo` (and `any` = fifo). Recycled claims go back to the FRONT of the list (as in
  * MediaWiki), and processes' clocks differ, so enqueue-time (`timestamp`) order is not promised.
  *
- * Files: `queue.ts` the queue class, `supports.ts` its manifest, `module.ts` the registry module
+ * Files: `queue.ts` the queue class, `options.ts` its options, `supports.ts` its manifest, `module.ts` the registry module
  * (settings, connections), `keys.ts` key names and each script's KEYS, `script-args.ts` ids and
  * push ARGV, `claims.ts` decoding claimed jobs, `exchange.ts` the group commit of pops and acks,
  * `listing.ts` listing by state, `wake.ts` pub/sub wake, `link.ts` script and command calls,
@@ -38,6 +38,7 @@ export { CorruptJobError } from './codec.js';
 export type { RedisClientLike, RedisSettings } from './connection.js';
 export { keyPart, queueKeys } from './keys.js';
 export { RedisConnection, redisBackend } from './module.js';
-export { type RedisErrorHandler, RedisJobQueue, type RedisJobQueueOptions } from './queue.js';
+export type { RedisErrorHandler, RedisJobQueueOptions } from './options.js';
+export { RedisJobQueue } from './queue.js';
 export { redisSupports } from './supports.js';
 export { WAKE_CLIENT_NAME } from './wake.js';

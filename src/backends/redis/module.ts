@@ -21,7 +21,8 @@ import {
   type RedisSettings,
   validateRedisSettings,
 } from './connection.js';
-import { RedisJobQueue, type RedisJobQueueOptions } from './queue.js';
+import type { RedisJobQueueOptions } from './options.js';
+import { RedisJobQueue } from './queue.js';
 import { redisSupports } from './supports.js';
 /** The handle of a shared `connections` entry of class redis. */
 export class RedisConnection {

@@ -11,7 +11,6 @@ import {
   type ClaimedJob,
   type ClaimRef,
   JobQueue,
-  type JobQueueOptions,
   type MaintenanceHookOptions,
   type MaintenanceResult,
   type PushHookOptions,
@@ -27,7 +26,6 @@ import {
   describeClient,
   REDIS_DEFAULTS,
   type RedisClientLike,
-  type RedisSettings,
   redactUrl,
   validateRedisSettings,
 } from './connection.js';
@@ -35,6 +33,7 @@ import { Exchange, type ExchangeReply } from './exchange.js';
 import { type QueueKeys, queueKeys, rootKey, type ScriptKeys, scriptKeys } from './keys.js';
 import { RedisLink } from './link.js';
 import { listJobs } from './listing.js';
+import type { RedisErrorHandler, RedisJobQueueOptions } from './options.js';
 import { isPlain, nextId, plainPushArgs, pushArgs } from './script-args.js';
 import { STEP_LIMIT, scripts } from './script-loader.js';
 import { redisSupports } from './supports.js';
@@ -47,36 +46,6 @@ const CANCELLED_STATES: readonly (JobState | null)[] = [null, 'ready', 'claimed'
 
 /** Jobs per pop / ack script call. */
 const POP_CHUNK = 1000;
-
-/** Called with every job the backend had to skip (corrupted or missing data). Must not throw. */
-export type RedisErrorHandler = (error: SwitchyardError) => void;
-
-/** Options of {@link RedisJobQueue}: the common queue options plus {@link RedisSettings}. */
-export interface RedisJobQueueOptions extends JobQueueOptions {
-  /** A host-provided ioredis client, shared and never closed by the queue. */
-  readonly client?: RedisClientLike;
-  /** A Redis URL; the queue opens (lazily) and owns this client, and closes it on `close()`. */
-  readonly url?: string;
-  /** Key prefix. Default `swy`. */
-  readonly prefix?: string;
-  /** Seconds to wait for a usable connection before `SWITCHYARD_CONNECTION_LOST`. Default 10. */
-  readonly connectTimeout?: number;
-  /** Gzip payloads whose JSON exceeds this many bytes. Default null (never). */
-  readonly compressAbove?: number | null;
-  /**
-   * Jobs this handle claims ahead of its `pop()` calls, handed to later pops without a round trip
-   * (0 = none, the default; at most 1000; ignored with claimTTL 0). Buffered jobs are claimed:
-   * other handles do not see them, counts show them as claimed, and `close()` gives them back to
-   * the front of the queue (attempts restored); after a crash they come back after claimTTL.
-   */
-  readonly prefetch?: number;
-  /**
-   * Receives a `SWITCHYARD_BACKEND_ERROR` for each stored job that could not be decoded (it is
-   * moved to abandoned, or dropped when claims are not tracked) and for ready ids without data
-   * (dropped). Each also counts as an `errors` metric with op `decode`. Default: none.
-   */
-  readonly onError?: RedisErrorHandler;
-}
 
 /** A job queue in Redis. */
 export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
