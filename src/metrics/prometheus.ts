@@ -13,6 +13,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobQueueFarm } from '../core/farm.js';
 import {
+  COUNTER_INDEX,
   COUNTER_NAMES,
   type CounterName,
   type CounterSource,
@@ -52,23 +53,7 @@ export interface PrometheusMetricsOptions {
 }
 
 /** Queue counters, exported as `<prefix>queue_<name>_total`. */
-export const QUEUE_COUNTERS: readonly CounterName[] = [
-  'inserts',
-  'actual_inserts',
-  'dupe_inserts',
-  'pops',
-  'dupe_pops',
-  'acks',
-  'acks_stale',
-  'releases',
-  'recycles',
-  'abandons',
-  'pruned',
-  'delayed_released',
-  'cancels',
-  'retries',
-  'errors',
-];
+export const QUEUE_COUNTERS: readonly CounterName[] = COUNTER_NAMES;
 
 /** Queue timings, exported as `<prefix>queue_<name>_seconds` histograms. */
 export const QUEUE_TIMINGS: readonly TimingName[] = ['run_time', 'pickup_delay', 'root_job_age', 'call_time'];
@@ -103,9 +88,6 @@ interface Series {
   readonly timings: (HistogramState | undefined)[];
 }
 
-const COUNTER_INDEX: Partial<Record<CounterName, number>> = Object.fromEntries(
-  QUEUE_COUNTERS.map((n, i) => [n, i]),
-);
 const TIMING_INDEX: Partial<Record<TimingName, number>> = Object.fromEntries(
   QUEUE_TIMINGS.map((n, i) => [n, i]),
 );
@@ -329,12 +311,12 @@ export class PrometheusMetrics implements MetricsSink {
   #foldAttached(): void {
     for (const [source, { series, seen }] of this.#attached) {
       const values = source.values;
-      for (let k = 0; k < COUNTER_NAMES.length; k++) {
-        const i = COUNTER_INDEX[COUNTER_NAMES[k] as CounterName];
+      // The source and the series index counters alike (COUNTER_NAMES).
+      for (let k = 0; k < values.length; k++) {
         const now = values[k] as number;
         const delta = now - (seen[k] as number);
-        if (i === undefined || delta === 0) continue;
-        series.counters[i] = (series.counters[i] as number) + delta;
+        if (delta === 0) continue;
+        series.counters[k] = (series.counters[k] as number) + delta;
         seen[k] = now;
       }
     }
