@@ -20,7 +20,7 @@
  * - every runner that was not killed exits 0 on SIGTERM, and none logged an untyped error.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -87,6 +87,8 @@ interface RunnerProc {
   readonly log: string;
   readonly stderr: string;
   readonly exited: Promise<number | null>;
+  /** Settles once the runner installed its signal handlers (or exited). */
+  readonly ready: Promise<void>;
   killed: boolean;
   offset: number;
   partial: string;
@@ -127,20 +129,7 @@ function readNew(proc: RunnerProc, into: RunLine[]): void {
 
 function readAll(path: string): string {
   try {
-    const fd = openSync(path, 'r');
-    try {
-      const chunks: Buffer[] = [];
-      const buf = Buffer.alloc(1 << 16);
-      for (let pos = 0; ; ) {
-        const got = readSync(fd, buf, 0, buf.length, pos);
-        if (got === 0) break;
-        chunks.push(Buffer.from(buf.subarray(0, got)));
-        pos += got;
-      }
-      return Buffer.concat(chunks).toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
+    return readFileSync(path, 'utf8');
   } catch {
     return '';
   }
@@ -224,7 +213,7 @@ async function soak(
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', runnerFile, configFile, log, domain, String(CONCURRENCY)],
-      { cwd: repo, stdio: ['ignore', 'ignore', err] },
+      { cwd: repo, stdio: ['ignore', 'pipe', err] },
     );
     closeSync(err);
     children.add(child);
@@ -234,7 +223,26 @@ async function soak(
         resolve(code);
       });
     });
-    const proc: RunnerProc = { spawn: n, child, log, stderr, exited, killed: false, offset: 0, partial: '' };
+    // `ready` once its SIGTERM handler is installed (a SIGTERM before that would just kill it).
+    const ready = new Promise<void>((resolve) => {
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        if (out.includes('ready\n')) resolve();
+      });
+      void exited.then(() => resolve());
+    });
+    const proc: RunnerProc = {
+      spawn: n,
+      child,
+      log,
+      stderr,
+      exited,
+      ready,
+      killed: false,
+      offset: 0,
+      partial: '',
+    };
     procs.push(proc);
     return proc;
   };
@@ -267,7 +275,7 @@ async function soak(
   const chaos = (async () => {
     while (chaosOn) {
       await sleep(rng.int(500, 2500));
-      if (!chaosOn || distinct >= JOBS * 0.9) break;
+      if (!chaosOn || (distinct >= JOBS * 0.9 && kills > 0)) break;
       const victim = rng.pick([...live]);
       victim.killed = true;
       live.delete(victim);
@@ -295,7 +303,8 @@ async function soak(
   for (;;) {
     await sleep(500);
     collect();
-    if (distinct >= JOBS && restarts >= (restarting ? 1 : 0)) {
+    // A chaos run ends only after its first kill, however small SWITCHYARD_CHAOS_JOBS is.
+    if (distinct >= JOBS && restarts >= (restarting ? 1 : 0) && (mode === 'clean' || kills > 0)) {
       last = await patiently(async () => ({
         ready: await queue.getSize(),
         claimed: await queue.getAcquiredCount(),
@@ -318,6 +327,7 @@ async function soak(
 
   // Stop the runners: SIGTERM, each exits 0.
   const survivors = procs.filter((p) => !p.killed);
+  await Promise.all(survivors.map((p) => p.ready));
   for (const p of survivors) p.child.kill('SIGTERM');
   const codes = await Promise.all(survivors.map((p) => p.exited));
   await chron.stop();
