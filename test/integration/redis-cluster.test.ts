@@ -11,6 +11,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { EventBusJobQueue } from '../../src/backends/eventbus/index.js';
 import { RedisJobQueue } from '../../src/backends/redis/index.js';
 import { queueKeys } from '../../src/backends/redis/keys.js';
+import { resolveConfig } from '../../src/container.js';
+import { JobQueueFarm } from '../../src/core/farm.js';
 import type { Job } from '../../src/core/job.js';
 import { type ExecutorHandle, startExecutorFromSection } from '../../src/executor/index.js';
 import { defineHandlers } from '../../src/runner/handlers.js';
@@ -140,6 +142,46 @@ describeIfService(services.redis, 'a Redis Cluster: executor dedup and a master 
       for (const node of nodes) keys = keys.concat(await node.keys(`{CPJQ:${run}:}*`));
       expect(keys.length).toBeGreaterThanOrEqual(200);
     }, 90_000);
+  });
+
+  test('a config connection `cluster: [node URLs]` builds queues on a Cluster client; jobs round-trip', async () => {
+    const urls = (cluster as RedisCluster).nodes.slice(0, 2).map((n) => `redis://${n.host}:${n.port}`);
+    const config = await resolveConfig({
+      connections: { rc: { class: 'redis', cluster: urls } },
+      jobTypeConf: {
+        default: { class: 'redis', connection: 'rc', prefix: `swytest-rccfg-${run}`, claimTTL: 60 },
+      },
+    });
+    const farm = new JobQueueFarm(config);
+    try {
+      const group = farm.group('enwiki');
+      const type = `cfgjob${run}`;
+      await group.push(Array.from({ length: 50 }, (_, n) => ({ type, params: { n } })));
+      const queue = group.get(type) as RedisJobQueue;
+      expect(queue.client.isCluster).toBe(true);
+      const seen: number[] = [];
+      for (let job = await group.pop(type); job; job = await group.pop(type)) {
+        seen.push(job.params.n as number);
+        expect(await group.ack(job)).toBe(true);
+      }
+      expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, n) => n));
+      await queue.delete();
+    } finally {
+      await farm.close();
+    }
+  });
+
+  test('cluster settings are checked when the config loads', async () => {
+    const bad = (settings: Record<string, unknown>) =>
+      resolveConfig({
+        connections: { rc: { class: 'redis', ...settings } },
+        jobTypeConf: { default: { class: 'redis', connection: 'rc' } },
+      });
+    await expect(bad({ cluster: [] })).rejects.toThrow(/connections\.rc\.cluster/);
+    await expect(bad({ cluster: ['redis://127.0.0.1:1', 'http://x'] })).rejects.toThrow(/cluster\[1\]/);
+    await expect(bad({ cluster: ['redis://127.0.0.1:1'], url: 'redis://127.0.0.1:2' })).rejects.toThrow(
+      /one of url, cluster or client/,
+    );
   });
 
   test('the master of a queue killed mid-drain: its replica takes over; the loss is counted', async () => {

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { BackendSettings } from '../../core/backend.js';
 import { redactUrl } from '../../core/checks.js';
 import { configInvalid, ErrorCode, type Issue, SwitchyardError, wrapDriverError } from '../../core/errors.js';
@@ -51,6 +51,13 @@ export interface RedisClientLike {
 export interface RedisSettings {
   /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…`; the backend owns this client. */
   readonly url?: string;
+  /**
+   * A Redis Cluster instead of `url`: some of its nodes as `redis://` or `rediss://` URLs (the
+   * startup nodes; the client learns the rest). Credentials and TLS come from the first URL; the
+   * backend owns the ioredis `Cluster` client. Every key of a queue carries one hash tag, so each
+   * queue's scripts run on one node.
+   */
+  readonly cluster?: readonly string[];
   /** A host-provided ioredis client; never closed by switchyard. */
   readonly client?: RedisClientLike;
   /** Key prefix. Default `swy`. No whitespace, braces or control characters. */
@@ -78,6 +85,7 @@ export const REDIS_DEFAULTS = Object.freeze({
 /** Every setting name, for "is not a setting" messages. */
 export const REDIS_SETTING_KEYS: readonly string[] = Object.freeze([
   'url',
+  'cluster',
   'client',
   'prefix',
   'connectTimeout',
@@ -111,6 +119,28 @@ export function validateRedisSettings(settings: BackendSettings, path: string): 
       } catch {
         issues.push({ path: at('url'), message: 'is not a valid URL' });
       }
+    }
+  }
+  const { cluster } = settings;
+  if (cluster !== undefined) {
+    if (!Array.isArray(cluster) || cluster.length === 0) {
+      issues.push({
+        path: at('cluster'),
+        message: 'must be a non-empty list of redis:// or rediss:// node URLs',
+      });
+    } else {
+      cluster.forEach((node: unknown, i: number) => {
+        if (typeof node !== 'string' || !/^rediss?:\/\//.test(node) || !URL.canParse(node)) {
+          issues.push({
+            path: at(`cluster[${i}]`),
+            message: 'must be a redis:// or rediss:// URL',
+            ...(typeof node === 'string' ? {} : { value: node }),
+          });
+        }
+      });
+    }
+    if (url !== undefined || client !== undefined) {
+      issues.push({ path: at('cluster'), message: 'give one of url, cluster or client' });
     }
   }
   if (client !== undefined && !isClientLike(client)) {
@@ -196,6 +226,48 @@ export function createOwnedClient(url: string, connectTimeoutSeconds: number): R
   // message and keep ioredis from logging "Unhandled error event".
   client.on('error', (err: unknown) => lastErrors.set(client, err));
   return client;
+}
+
+/**
+ * An ioredis `Cluster` over the startup nodes `urls`, owned by the caller, with the same
+ * fail-fast options as {@link createOwnedClient}; user, password, TLS and database come from the
+ * first URL (a cluster has one database, 0).
+ */
+export function createOwnedCluster(urls: readonly string[], connectTimeoutSeconds: number): RedisClientLike {
+  const first = new URL(urls[0] as string);
+  const tls = first.protocol === 'rediss:' ? { tls: {} } : {};
+  const cluster = new Cluster(
+    urls.map((u) => {
+      const n = new URL(u);
+      return { host: n.hostname, port: n.port === '' ? 6379 : Number(n.port) };
+    }),
+    {
+      lazyConnect: true,
+      redisOptions: {
+        connectTimeout: Math.max(1, Math.round(connectTimeoutSeconds * 1000)),
+        maxRetriesPerRequest: 1,
+        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+        ...tls,
+      },
+    },
+  );
+  cluster.on('error', (err: unknown) => lastErrors.set(cluster as unknown as RedisClientLike, err));
+  return cluster as unknown as RedisClientLike;
+}
+
+/** The client that `settings` (with `url` or `cluster`) asks the backend to own. */
+export function createOwnedFrom(settings: RedisSettings, connectTimeoutSeconds: number): RedisClientLike {
+  return settings.cluster !== undefined
+    ? createOwnedCluster(settings.cluster, connectTimeoutSeconds)
+    : createOwnedClient(settings.url as string, connectTimeoutSeconds);
+}
+
+/** How messages name the server(s) of `settings` (passwords redacted). */
+export function describeSettings(settings: RedisSettings): string | null {
+  if (settings.url !== undefined) return redactUrl(settings.url);
+  if (settings.cluster !== undefined) return `cluster ${settings.cluster.map(redactUrl).join(', ')}`;
+  return null;
 }
 
 /** Redis replies that mean the credentials were refused. */

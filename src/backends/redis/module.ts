@@ -14,7 +14,7 @@ import { configInvalid, type Issue } from '../../core/errors.js';
 import type { JobQueue } from '../../core/job-queue.js';
 import {
   closeClient,
-  createOwnedClient,
+  createOwnedFrom,
   isClientLike,
   REDIS_DEFAULTS,
   type RedisClientLike,
@@ -38,8 +38,11 @@ export class RedisConnection {
 
 function validateConnectionSettings(settings: BackendSettings, path: string): Issue[] {
   const issues = validateRedisSettings(settings, path);
-  if (settings.url === undefined && settings.client === undefined) {
-    issues.push({ path: `${path}.url`, message: 'is required (or a client, in a config built in code)' });
+  if (settings.url === undefined && settings.client === undefined && settings.cluster === undefined) {
+    issues.push({
+      path: `${path}.url`,
+      message: 'is required (or cluster, or a client in a config built in code)',
+    });
   }
   return issues;
 }
@@ -77,11 +80,7 @@ export const redisBackend: BackendModule = Object.freeze({
     const s = settings as RedisSettings;
     const handle = isClientLike(s.client)
       ? new RedisConnection(s.client, false, s)
-      : new RedisConnection(
-          createOwnedClient(s.url as string, s.connectTimeout ?? REDIS_DEFAULTS.connectTimeout),
-          true,
-          s,
-        );
+      : new RedisConnection(createOwnedFrom(s, s.connectTimeout ?? REDIS_DEFAULTS.connectTimeout), true, s);
     return {
       handle,
       close: async () => {
@@ -99,11 +98,12 @@ export const redisBackend: BackendModule = Object.freeze({
       );
     }
     const conn = raw ?? null;
-    if (conn && (entry.url !== undefined || entry.client !== undefined)) {
+    const own = (['url', 'cluster', 'client'] as const).find((k) => entry[k] !== undefined);
+    if (conn && own !== undefined) {
       throw configInvalid(
         [
           {
-            path: entry.url !== undefined ? 'url' : 'client',
+            path: own,
             message: `belongs in the connection "${context.connectionName}" this entry names, not in the entry`,
           },
         ],
@@ -116,8 +116,10 @@ export const redisBackend: BackendModule = Object.freeze({
       return new RedisJobQueue({ ...context.queue, ...tail, client: entry.client });
     if (typeof entry.url === 'string')
       return new RedisJobQueue({ ...context.queue, ...tail, url: entry.url });
+    if (Array.isArray(entry.cluster))
+      return new RedisJobQueue({ ...context.queue, ...tail, cluster: entry.cluster as string[] });
     throw configInvalid(
-      [{ path: 'url', message: 'a redis queue needs a connection, a url or a client' }],
+      [{ path: 'url', message: 'a redis queue needs a connection, a url, a cluster or a client' }],
       `redis queue "${context.queue.type}"`,
     );
   },

@@ -17,6 +17,8 @@ export interface RedisJobQueueOptions extends JobQueueOptions {
   readonly client?: RedisClientLike;
   /** A Redis URL; the queue opens (lazily) and owns this client, and closes it on `close()`. */
   readonly url?: string;
+  /** Startup nodes of a Redis Cluster (URLs) instead of `url`; the queue owns the `Cluster` client. */
+  readonly cluster?: readonly string[];
   /** Key prefix. Default `swy`. */
   readonly prefix?: string;
   /** Seconds to wait for a usable connection before `SWITCHYARD_CONNECTION_LOST`. Default 10. */

@@ -22,11 +22,11 @@ import { type ClaimDecoding, decodeClaims } from './claims.js';
 import { encodeJob } from './codec.js';
 import {
   closeClient,
-  createOwnedClient,
+  createOwnedFrom,
   describeClient,
+  describeSettings,
   REDIS_DEFAULTS,
   type RedisClientLike,
-  redactUrl,
   validateRedisSettings,
 } from './connection.js';
 import { Exchange, type ExchangeReply } from './exchange.js';
@@ -71,17 +71,25 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 
   /**
    * @throws `SWITCHYARD_CONFIG_INVALID` naming every bad option or setting (e.g. a prefix with
-   *   spaces, neither `client` nor `url`, an order other than fifo / any).
+   *   spaces, none of `client`, `url` or `cluster`, an order other than fifo / any).
    */
   constructor(options: RedisJobQueueOptions) {
     super('redis', redisSupports, options);
     const settings: Record<string, unknown> = {};
-    for (const key of ['client', 'url', 'prefix', 'connectTimeout', 'compressAbove', 'prefetch'] as const) {
+    for (const key of [
+      'client',
+      'url',
+      'cluster',
+      'prefix',
+      'connectTimeout',
+      'compressAbove',
+      'prefetch',
+    ] as const) {
       if (options[key] !== undefined) settings[key] = options[key];
     }
     const issues = validateRedisSettings(settings, '');
-    if (options.client === undefined && options.url === undefined) {
-      issues.push({ path: 'client', message: 'a redis queue needs a client or a url' });
+    if (options.client === undefined && options.url === undefined && options.cluster === undefined) {
+      issues.push({ path: 'client', message: 'a redis queue needs a client, a url or a cluster' });
     }
     if (issues.length > 0) throw configInvalid(issues, `options of redis queue "${options.type}"`);
     this.#prefix = options.prefix ?? REDIS_DEFAULTS.prefix;
@@ -90,10 +98,10 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       this.#client = options.client;
       this.#owned = false;
     } else {
-      this.#client = createOwnedClient(options.url as string, this.#timeoutMs / 1000);
+      this.#client = createOwnedFrom(options, this.#timeoutMs / 1000);
       this.#owned = true;
     }
-    this.#where = options.url !== undefined ? redactUrl(options.url) : describeClient(this.#client);
+    this.#where = describeSettings(options) ?? describeClient(this.#client);
     this.#link = new RedisLink(this.#client, this.#timeoutMs, this.#where);
     this.#compressAbove = options.compressAbove ?? null;
     this.#onError = options.onError ?? null;
