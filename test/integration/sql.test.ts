@@ -523,6 +523,31 @@ describe('sql backend on SQLite', () => {
     expect(database.closed).toBe(true);
   });
 
+  test("an entry's maxJobBytes overrides its connection's (it used to be dropped)", async () => {
+    const filename = join(dir, 'limits.sqlite');
+    const config = await resolveConfig(
+      {
+        connections: { main: { class: 'sql', filename, prefix: 'lim_' } },
+        jobTypeConf: {
+          default: { class: 'sql', connection: 'main' },
+          small: { class: 'sql', connection: 'main', maxJobBytes: 4096 },
+        },
+      },
+      { registry: createRegistry() },
+    );
+    const farm = new JobQueueFarm(config);
+    try {
+      const group = farm.group('wiki1');
+      const big = { blob: 'x'.repeat(5000) };
+      const error = await rejection(() => group.push({ type: 'small', params: big }));
+      expect(error.code).toBe(ErrorCode.INVALID_JOB);
+      expect(error.message).toMatch(/maxJobBytes/);
+      expect((await group.push({ type: 'other', params: big })).inserted).toBe(1);
+    } finally {
+      await farm.close();
+    }
+  });
+
   test("a first push inside a host transaction migrates through it (the pool's one connection is the host's)", async () => {
     const prefix = newPrefix();
     trackPrefix(target, prefix);

@@ -46,9 +46,11 @@ function createQueue(context: BackendContext): JobQueue {
     }
   }
   if (issues.length > 0) throw configInvalid(issues, `sql queue "${context.queue.type}"`);
-  const overrides: { prefix?: string; migrate?: MigrateMode } = {};
+  const overrides: { prefix?: string; migrate?: MigrateMode; maxJobBytes?: number } = {};
   if (settings.prefix !== undefined) overrides.prefix = settings.prefix;
   if (settings.migrate !== undefined) overrides.migrate = settings.migrate;
+  // The entry's limit wins over the connection's (found by the chaos suite's job fuzzing: it was dropped).
+  if (settings.maxJobBytes !== undefined) overrides.maxJobBytes = settings.maxJobBytes;
   return new SqlJobQueue({ ...context.queue, ...overrides, database: handle as SqlDatabase });
 }
 
