@@ -13,7 +13,13 @@ import type { ResolvedConfig } from '../core/config-types.js';
 import type { JobQueue } from '../core/job-queue.js';
 import type { JobQueueGroup } from '../core/job-queue-group.js';
 import type { HandlerRegistry } from '../runner/handlers.js';
-import { JobRunner, type JobRunRecord, type JobRunStatus, type RunReached } from '../runner/runner.js';
+import {
+  emptyRunCounts,
+  JobRunner,
+  type JobRunRecord,
+  type JobRunStatus,
+  type RunReached,
+} from '../runner/runner.js';
 import { RunnerService } from '../runner/service.js';
 import { parseBackoffThrottlingSection } from '../runner/service-config.js';
 import { installSignalHandlers } from '../runner/signals.js';
@@ -56,15 +62,7 @@ export interface RunnerOptions extends CommonOptions {
 
 type Counts = Record<JobRunStatus, number>;
 
-const emptyCounts = (): Counts => ({
-  ok: 0,
-  failed: 0,
-  retried: 0,
-  abandoned: 0,
-  duplicate: 0,
-  timeout: 0,
-  cancelled: 0,
-});
+const emptyCounts = (): Counts => emptyRunCounts();
 
 const failedCount = (c: Counts): number => c.failed + c.abandoned + c.timeout;
 

@@ -98,6 +98,22 @@ export type JobRunStatus =
   /** Cancelled while it ran (or its claim was lost): neither acked nor retried. */
   | 'cancelled';
 
+/** Every {@link JobRunStatus}, for tallies. */
+export const JOB_RUN_STATUSES: readonly JobRunStatus[] = Object.freeze([
+  'ok',
+  'failed',
+  'retried',
+  'abandoned',
+  'duplicate',
+  'timeout',
+  'cancelled',
+]);
+
+/** A tally of jobs per {@link JobRunStatus}, all zero. */
+export function emptyRunCounts(): Record<JobRunStatus, number> {
+  return Object.fromEntries(JOB_RUN_STATUSES.map((s) => [s, 0])) as Record<JobRunStatus, number>;
+}
+
 /** One job's outcome in a {@link RunResult}. */
 export interface JobRunRecord {
   readonly id: string;

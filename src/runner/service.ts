@@ -23,7 +23,13 @@ import type { JobTracer } from '../core/tracing.js';
 import { type PeriodicEntry, parsePeriodicSection } from '../periodic/config.js';
 import { PeriodicScheduler } from '../periodic/scheduler.js';
 import { consoleLogger, HandlerRegistry, type JobHandler, type RunnerLogger } from './handlers.js';
-import { type BackoffOptions, JobRunner, type JobRunStatus, type RunResult } from './runner.js';
+import {
+  type BackoffOptions,
+  emptyRunCounts,
+  JobRunner,
+  type JobRunStatus,
+  type RunResult,
+} from './runner.js';
 import {
   parseBackoffThrottlingSection,
   parseRunnersSection,
@@ -299,15 +305,7 @@ export class RunnerService {
       left: options.maxJobs ?? Number.POSITIVE_INFINITY,
       slots: this.#groups.reduce((n, g) => n + g.conf.runners, 0),
     };
-    const jobs: Record<JobRunStatus, number> = {
-      ok: 0,
-      failed: 0,
-      retried: 0,
-      abandoned: 0,
-      duplicate: 0,
-      timeout: 0,
-      cancelled: 0,
-    };
+    const jobs = emptyRunCounts();
     const stats = { errors: 0 };
     const slots: Promise<void>[] = [];
     for (const group of this.#groups) {
