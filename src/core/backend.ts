@@ -103,6 +103,12 @@ export interface BackendModule {
   ): Promise<ResolvedSettings>;
   /** Checks a `connections` entry of this class; `path` prefixes each issue. */
   validateConnection?(settings: BackendSettings, path: string): Issue[];
+  /**
+   * Settings that belong on a `connections` entry: a `jobTypeConf` entry that names a connection
+   * may not set them (`loadConfig` reports each at its path, so a queue is never built from
+   * such an entry). Optional.
+   */
+  readonly connectionKeys?: readonly string[];
   /** Opens a shared connection from a validated `connections` entry. */
   openConnection?(settings: BackendSettings): BackendConnection;
   /** Builds one queue. Must not do I/O before the first call on the queue. */

@@ -61,9 +61,19 @@ export {
   validateEventBusSettings,
 } from './settings.js';
 
+/** Settings that belong on a `connections` entry, not on an entry that names one. */
+const EVENTBUS_CONNECTION_KEYS: readonly string[] = Object.freeze([
+  'brokers',
+  'producer',
+  'client',
+  'tls',
+  'sasl',
+]);
+
 /** The eventbus backend module, as the registry loads it. */
 export const eventbusBackend: BackendModule = Object.freeze({
   name: 'eventbus',
+  connectionKeys: EVENTBUS_CONNECTION_KEYS,
   supports: eventbusSupports,
   validateSettings: validateEventBusSettings,
   validateConnection: validateEventBusConnection,
@@ -81,9 +91,7 @@ export const eventbusBackend: BackendModule = Object.freeze({
       );
     }
     if (raw) {
-      const own = (['brokers', 'producer', 'client', 'tls', 'sasl'] as const).find(
-        (k) => entry[k] !== undefined,
-      );
+      const own = EVENTBUS_CONNECTION_KEYS.find((k) => (entry as Record<string, unknown>)[k] !== undefined);
       if (own !== undefined) {
         throw configInvalid(
           [

@@ -68,12 +68,16 @@ type RedisJobQueueOptionsTail = Pick<
   'prefix' | 'connectTimeout' | 'compressAbove' | 'prefetch'
 >;
 
+/** Settings that belong on a `connections` entry, not on an entry that names one. */
+const REDIS_CONNECTION_KEYS: readonly string[] = Object.freeze(['url', 'cluster', 'client']);
+
 /** The redis backend as the registry loads it. */
 export const redisBackend: BackendModule = Object.freeze({
   name: 'redis',
   supports: redisSupports,
   validateSettings: validateRedisSettings,
   validateConnection: validateConnectionSettings,
+  connectionKeys: REDIS_CONNECTION_KEYS,
   openConnection(settings: BackendSettings): BackendConnection {
     const issues = validateConnectionSettings(settings, 'connection');
     if (issues.length > 0) throw configInvalid(issues, 'redis connection');
@@ -98,7 +102,7 @@ export const redisBackend: BackendModule = Object.freeze({
       );
     }
     const conn = raw ?? null;
-    const own = (['url', 'cluster', 'client'] as const).find((k) => entry[k] !== undefined);
+    const own = REDIS_CONNECTION_KEYS.find((k) => entry[k] !== undefined);
     if (conn && own !== undefined) {
       throw configInvalid(
         [

@@ -37,7 +37,7 @@ function createQueue(context: BackendContext): JobQueue {
       value: context.connectionName,
     });
   }
-  for (const key of [...CONNECTION_KEYS, 'knex']) {
+  for (const key of SQL_CONNECTION_KEYS) {
     if (settings[key] !== undefined) {
       issues.push({
         path: `${where}.${key}`,
@@ -54,12 +54,16 @@ function createQueue(context: BackendContext): JobQueue {
   return new SqlJobQueue({ ...context.queue, ...overrides, database: handle as SqlDatabase });
 }
 
+/** Settings that belong on a `connections` entry, not on an entry that names one. */
+const SQL_CONNECTION_KEYS: readonly string[] = Object.freeze([...CONNECTION_KEYS, 'knex']);
+
 /** The sql backend as the registry loads it (`class: sql`). */
 export const sqlBackend: BackendModule = Object.freeze({
   name: 'sql',
   supports: sqlSupports,
   validateSettings: (settings: BackendSettings, path: string) => validateSqlSettings(settings, path),
   validateConnection: (settings: BackendSettings, path: string) => validateSqlSettings(settings, path),
+  connectionKeys: SQL_CONNECTION_KEYS,
   openConnection,
   createQueue,
 });

@@ -358,6 +358,15 @@ async function resolveEntry(
       )
     : [];
   issues.push(...settingIssues);
+  if (connection !== null) {
+    for (const key of ref.backend.connectionKeys ?? []) {
+      if (settings[key] === undefined) continue;
+      issues.push({
+        path: join(path, key),
+        message: `belongs on the connection entry (connections.${connection}), not next to connection`,
+      });
+    }
+  }
   let finalSettings: Record<string, unknown> = settings;
   if (ref.backend.resolveSettings && settingIssues.length === 0) {
     const r = await callResolver(ref.backend, settings, path, cx.settingsResolver);
