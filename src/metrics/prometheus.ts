@@ -235,7 +235,7 @@ export class PrometheusMetrics implements MetricsSink {
     });
     this.#runnerJobs = new Counter({
       name: `${this.prefix}runner_jobs_total`,
-      help: 'Jobs the runner ran, by outcome (ok, failed, retried, abandoned, duplicate, timeout)',
+      help: 'Jobs the runner ran, by outcome (ok, failed, retried, abandoned, duplicate, timeout, cancelled)',
       labelNames: ['domain', 'type', 'status'],
       registers,
     });
