@@ -17,7 +17,10 @@ describeIfService(services.postgres, 'PostgreSQL: driver notices in the CLI', (u
     const prefix = uniquePrefix();
     const conn = `${url}${url.includes('?') ? '&' : '?'}application_name=${app}`;
     const { config } = withConfig(
-      `connections:\n  db: { class: sql, connection: ${JSON.stringify(conn)}, prefix: ${prefix} }\n` +
+      // One pooled connection: a second one, busy at the kill and so spared, could serve every
+      // later query and leave the dead one unvalidated (no notice) until the runner exits; the
+      // runner's once-a-second claim check made that second connection likely.
+      `connections:\n  db: { class: sql, connection: ${JSON.stringify(conn)}, prefix: ${prefix}, pool: { min: 0, max: 1 } }\n` +
         `jobTypeConf:\n  default: { class: sql, connection: db }\n${SHARED_YAML}`,
     );
     const killer = SqlDatabase.open({ connection: url, pool: { min: 0, max: 1 } });

@@ -205,11 +205,22 @@ export async function waitForWake(
     woken = true;
     wake?.();
   });
-  // A wake is a hint: a push to a paused queue publishes too, and on a Redis Cluster the message
-  // can arrive after this wait began (the cluster bus forwards it). While paused, only resume()
-  // (which clears the flag, then publishes) may end the wait.
-  const stillPaused = async (): Promise<boolean> =>
-    Number(await target.link.command('EXISTS', [target.keys.paused]).catch(() => 0)) === 1;
+  // A wake is a hint, never taken on trust: a push to a paused queue publishes too, and on a Redis
+  // Cluster a message can arrive well after it was published (the cluster bus forwards it): a
+  // push's wake after that job was popped already. Each wake looks at the queue again (a wake is
+  // rare: only an empty → non-empty ready list publishes). While paused nothing is ready, so only
+  // resume() (which clears the flag, then publishes) ends the wait.
+  const readyNow = async (): Promise<boolean> => {
+    try {
+      const [size, flag] = await Promise.all([
+        target.link.eval(scripts().size, target.sizeKeys, [target.now()]),
+        target.link.command('EXISTS', [target.keys.paused]),
+      ]);
+      return Number(flag) !== 1 && Number(size) > 0;
+    } catch {
+      return true; // cannot tell: a spurious wake costs the caller one empty pop, a lost one a timeout
+    }
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     if (signal.aborted) return false;
@@ -222,7 +233,6 @@ export async function waitForWake(
     ])) as [unknown, unknown[], unknown];
     // Paused: ready jobs do not count and no delayed job is awaited; resume() publishes.
     const paused = Number(pausedFlag) === 1;
-    if (woken && !paused) return true;
     if (!paused && Number(ready) > 0) return true;
     if (signal.aborted) return false;
     return await new Promise<boolean>((resolve) => {
@@ -231,16 +241,14 @@ export async function waitForWake(
         const ms = Math.max(0, due - target.now());
         if (ms <= timeoutMs) timer = setTimeout(() => resolve(true), ms);
       }
-      wake = paused
-        ? () => {
-            void stillPaused().then((p) => {
-              if (!p) resolve(true);
-            });
-          }
-        : () => resolve(true);
+      wake = () => {
+        void readyNow().then((ready) => {
+          if (ready) resolve(true);
+        });
+      };
       signal.addEventListener('abort', () => resolve(false), { once: true });
-      // A wake that came while the state was read may have been resume()'s: look again.
-      if (woken && paused) wake();
+      // A wake that came while the state was read (a push or a resume() just after it): look again.
+      if (woken) wake();
     });
   } finally {
     clearTimeout(timer);
