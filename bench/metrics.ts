@@ -11,9 +11,15 @@
  * user + system time over the drain), which a busy neighbour on a shared box moves far less than
  * the wall-clock rate; both are printed.
  *
+ * `--instructions` counts instructions instead, which no neighbour moves: each child runs under
+ * `valgrind --tool=callgrind` with `node --predictable` (one V8 thread, deterministic GC; the same
+ * run repeats within ~1 %), once with a tenth of the jobs and once with all of them, and the slope
+ * between the two is the instructions per job of push + pop + ack (start-up, imports and the JIT's
+ * compile work cancel out). Slow: about a minute per child.
+ *
  * @packageDocumentation
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -29,6 +35,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
     shared: { type: 'boolean', default: false },
+    instructions: { type: 'boolean', default: false },
     child: { type: 'string' },
     mode: { type: 'string' },
   },
@@ -164,6 +171,58 @@ if (values.child !== undefined) {
   if (t === undefined) throw new Error(`bench:metrics --child: no target ${values.child}`);
   await run(t, values.mode === 'on'); // warm-up in this process
   process.stdout.write(`${JSON.stringify(await run(t, values.mode === 'on'))}\n`);
+  process.exit(0);
+}
+
+/** Instructions of one whole child process under callgrind (see the header). */
+function countInstructions(t: Target, on: boolean, jobs: number): number {
+  const args = [
+    '--tool=callgrind',
+    '--smc-check=all-non-file',
+    '--callgrind-out-file=/dev/null',
+    process.execPath,
+    '--predictable',
+    ...process.execArgv,
+    process.argv[1] as string,
+    '--child',
+    t.name,
+    '--mode',
+    on ? 'on' : 'off',
+    t.name.startsWith('memory') ? '--memory' : '--redis',
+    String(jobs),
+    '--concurrency',
+    String(CONCURRENCY),
+  ];
+  const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr ?? '');
+  if (r.status !== 0 || m === null) {
+    throw new Error(
+      `bench:metrics --instructions: valgrind failed (is it installed?): ${r.stderr?.slice(-500)}`,
+    );
+  }
+  return Number((m[1] as string).replace(/,/g, ''));
+}
+
+if (values.instructions) {
+  const lines: string[] = [];
+  for (const t of targets) {
+    const small = Math.max(1, Math.round(t.jobs / 10));
+    // The child runs a warm-up and a measured run: 2 × jobs per process.
+    const perJob = (on: boolean): number =>
+      (countInstructions(t, on, t.jobs) - countInstructions(t, on, small)) / (2 * (t.jobs - small));
+    const off = perJob(false);
+    const on = perJob(true);
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'metrics', target: t.name, jobs: t.jobs, instructionsPerJobOff: Math.round(off), instructionsPerJobOn: Math.round(on) })}\n`,
+    );
+    lines.push(
+      `| ${t.name} | ${t.jobs} | ${Math.round(off)} | ${Math.round(on)} | ${((on / off - 1) * 100).toFixed(1)} % |`,
+    );
+  }
+  process.stdout.write(
+    `\n| workload (push + pop + ack) | jobs | instructions/job off | instructions/job on | overhead |\n|---|---|---|---|---|\n${lines.join('\n')}\n`,
+  );
+  if (redisUrl === undefined) process.stdout.write('(redis skipped: set SWITCHYARD_REDIS_URL)\n');
   process.exit(0);
 }
 

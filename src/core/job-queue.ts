@@ -35,11 +35,17 @@ import {
   type CounterSource,
   type MetricLabels,
   type MetricsSink,
+  newHistogram,
   noopMetrics,
+  observeInto,
+  type QueueHistograms,
 } from './metrics.js';
 import { type JobQueueOptions, QUEUE_DEFAULTS, validateQueueOptions } from './queue-options.js';
 import { defineSupports, type Order, type Supports } from './supports.js';
 import { type JobTracer, noopTracer } from './tracing.js';
+
+/** Counter indexes by name, read as constant-name property loads (see `#count`). */
+const C = COUNTER_INDEX;
 
 // The options' type, table, defaults and validation live in queue-options.ts; re-exported for backends.
 export {
@@ -179,6 +185,8 @@ export abstract class JobQueue<T extends string = JobType> {
   #labels: MetricLabels;
   /** This queue's own counters when the sink pulls them (see `MetricsSink.attachCounters`). */
   readonly #counters: CounterSource | null = null;
+  /** `#counters.histograms`, or null when the sink takes every observation itself. */
+  readonly #histograms: QueueHistograms | null = null;
   /** `#labels` plus `op`, one frozen object per public method (metrics sinks may key on identity). */
   readonly #opLabels = new Map<string, MetricLabels>();
   /** From the sink's `callTimeEvery` (1: time every call). */
@@ -222,7 +230,23 @@ export abstract class JobQueue<T extends string = JobType> {
     this.aggregator = options.aggregator ?? null;
     this.#labels = Object.freeze({ domain: this.domain, type: this.type, backend: backendName });
     if (this.metrics.attachCounters !== undefined) {
-      this.#counters = { labels: this.#labels, values: new Float64Array(COUNTER_NAMES.length) };
+      const bounds = this.metrics.histogramBoundsMs;
+      let histograms: QueueHistograms | null = null;
+      if (bounds !== undefined) {
+        const boundsMs = Float64Array.from(bounds);
+        histograms = {
+          boundsMs,
+          pickup_delay: newHistogram(boundsMs),
+          root_job_age: newHistogram(boundsMs),
+          call_time: new Map(),
+        };
+      }
+      this.#counters = {
+        labels: this.#labels,
+        values: new Float64Array(COUNTER_NAMES.length),
+        histograms,
+      };
+      this.#histograms = histograms;
       this.metrics.attachCounters(this.#counters);
     }
   }
@@ -312,9 +336,9 @@ export abstract class JobQueue<T extends string = JobType> {
     const unique = collapseBatchDuplicates(jobs);
     const collapsed = jobs.length - unique.length;
     const result = await this.#timed('push', () => this.doBatchPush(unique, { atomic, transaction }));
-    this.#count('inserts', jobs.length);
-    this.#count('actual_inserts', result.inserted);
-    this.#count('dupe_inserts', result.duplicates + collapsed);
+    this.#count(C.inserts, jobs.length);
+    this.#count(C.actual_inserts, result.inserted);
+    this.#count(C.dupe_inserts, result.duplicates + collapsed);
     if (this.supports.rootJobs) {
       const roots = newestRoots(unique);
       if (roots.length > 0) await this.doRegisterRootJobs(roots, { transaction });
@@ -349,7 +373,7 @@ export abstract class JobQueue<T extends string = JobType> {
       await this.#notifyEmpty(startedAt);
       return null;
     }
-    this.#count('pops', 1);
+    this.#count(C.pops, 1);
     return this.#deliver(claimed);
   }
 
@@ -372,7 +396,7 @@ export abstract class JobQueue<T extends string = JobType> {
       await this.#notifyEmpty(startedAt);
       return [];
     }
-    this.#count('pops', claimed.length);
+    this.#count(C.pops, claimed.length);
     const out: Job<T>[] = [];
     for (const c of claimed) {
       const job = this.#deliver(c);
@@ -392,16 +416,21 @@ export abstract class JobQueue<T extends string = JobType> {
    */
   #deliver(claimed: ClaimedJob): Job<T> | Promise<Job<T>> {
     const job = claimed as ClaimedJob & { isDuplicate: boolean };
+    const h = this.#histograms;
     if (this.metrics !== noopMetrics) {
       const readyAt = Math.max(claimed.enqueuedAt, claimed.releaseTimestamp ?? 0);
-      this.metrics.observe('pickup_delay', this.#labels, Math.max(0, claimed.claimedAt - readyAt));
+      const ms = Math.max(0, claimed.claimedAt - readyAt);
+      if (h !== null) observeInto(h.pickup_delay, h.boundsMs, ms);
+      else this.metrics.observe('pickup_delay', this.#labels, ms);
     }
     job.isDuplicate = false;
     const root = claimed.rootJob;
     if (!root) return job as Job<T>;
-    this.metrics.observe('root_job_age', this.#labels, Math.max(0, claimed.claimedAt - root.timestamp));
+    const age = Math.max(0, claimed.claimedAt - root.timestamp);
+    if (h !== null) observeInto(h.root_job_age, h.boundsMs, age);
+    else this.metrics.observe('root_job_age', this.#labels, age);
     return this.#checkRootDuplicate(claimed).then((isDuplicate) => {
-      if (isDuplicate) this.#count('dupe_pops', 1);
+      if (isDuplicate) this.#count(C.dupe_pops, 1);
       job.isDuplicate = isDuplicate;
       return job as Job<T>;
     });
@@ -417,7 +446,7 @@ export abstract class JobQueue<T extends string = JobType> {
       return await this.#isSuperseded(job.rootJob);
     } catch {
       // A failure of this check never loses the job (P-14): run it.
-      this.#count('errors', 1, 'root_job_check');
+      this.#count(C.errors, 1, 'root_job_check');
       return false;
     }
   }
@@ -441,7 +470,7 @@ export abstract class JobQueue<T extends string = JobType> {
       this.#failed('ack');
       throw error;
     }
-    this.#count(ok ? 'acks' : 'acks_stale', 1);
+    this.#count(ok ? C.acks : C.acks_stale, 1);
     return ok;
   }
 
@@ -456,8 +485,8 @@ export abstract class JobQueue<T extends string = JobType> {
       jobs.length === 1 ? this.doAck(jobs[0] as ClaimRef).then((r) => [r]) : this.doBatchAck(jobs),
     );
     const acked = results.filter(Boolean).length;
-    this.#count('acks', acked);
-    if (acked < jobs.length) this.#count('acks_stale', jobs.length - acked);
+    this.#count(C.acks, acked);
+    if (acked < jobs.length) this.#count(C.acks_stale, jobs.length - acked);
     return results;
   }
 
@@ -480,9 +509,9 @@ export abstract class JobQueue<T extends string = JobType> {
       this.doRelease(job, { delayMs: Math.round(delay * 1000) }),
     );
     if (outcome === 'released') {
-      this.#count('releases', 1);
+      this.#count(C.releases, 1);
       if (delay === 0) await this.#notifyNonEmpty();
-    } else if (outcome === 'abandoned') this.#count('abandons', 1);
+    } else if (outcome === 'abandoned') this.#count(C.abandons, 1);
     return outcome;
   }
 
@@ -579,7 +608,7 @@ export abstract class JobQueue<T extends string = JobType> {
       throw new TypeError(`cancel(id): id must be a non-empty string, got ${JSON.stringify(id)}`);
     }
     const state = await this.#timed('cancel', () => this.doCancel(id));
-    if (state !== null) this.#count('cancels', 1);
+    if (state !== null) this.#count(C.cancels, 1);
     return state;
   }
 
@@ -602,7 +631,7 @@ export abstract class JobQueue<T extends string = JobType> {
     });
     const sha1 = (job as NormalizedJob).sha1 as string;
     const n = await this.#timed('cancel', () => this.doCancelByDedupKey(sha1));
-    this.#count('cancels', n);
+    this.#count(C.cancels, n);
     return n;
   }
 
@@ -714,10 +743,10 @@ export abstract class JobQueue<T extends string = JobType> {
     const now = this.clock.now();
     this.#lastMaintenance = now;
     const r = await this.#timed('maintenance', () => this.doRunMaintenance({ now }));
-    this.#count('recycles', r.recycled);
-    this.#count('abandons', r.abandoned);
-    this.#count('pruned', r.pruned);
-    this.#count('delayed_released', r.released);
+    this.#count(C.recycles, r.recycled);
+    this.#count(C.abandons, r.abandoned);
+    this.#count(C.pruned, r.pruned);
+    this.#count(C.delayed_released, r.released);
     if (r.recycled + r.released > 0) await this.#notifyNonEmpty();
     return r;
   }
@@ -813,7 +842,7 @@ export abstract class JobQueue<T extends string = JobType> {
         (r) => r === true,
         () => {
           // A failure after the wait ended (e.g. the subscriber closed under it) is no error.
-          if (!stop.signal.aborted) this.#count('errors', 1, 'wait');
+          if (!stop.signal.aborted) this.#count(C.errors, 1, 'wait');
           return stopped;
         },
       );
@@ -1118,7 +1147,7 @@ export abstract class JobQueue<T extends string = JobType> {
     try {
       await this.aggregator.notifyQueueNonEmpty(this.domain, this.type);
     } catch {
-      this.#count('errors', 1, 'aggregator');
+      this.#count(C.errors, 1, 'aggregator');
     }
   }
 
@@ -1128,7 +1157,7 @@ export abstract class JobQueue<T extends string = JobType> {
     try {
       await this.aggregator.notifyQueueEmpty(this.domain, this.type, observedAt);
     } catch {
-      this.#count('errors', 1, 'aggregator');
+      this.#count(C.errors, 1, 'aggregator');
     }
   }
 
@@ -1137,13 +1166,19 @@ export abstract class JobQueue<T extends string = JobType> {
     return this.clock.now() - this.#lastMaintenance >= this.maintenanceInterval * 1000;
   }
 
-  #count(name: CounterName, value: number, op?: string): void {
+  /**
+   * Adds to counter `index` (`C.<name>`). Callers pass the index, not the name: a keyed lookup by
+   * a name that varies per call site is a megamorphic load on every pop and ack.
+   */
+  #count(index: number, value: number, op?: string): void {
     if (value <= 0) return;
     const counters = this.#counters;
     if (counters !== null && op === undefined) {
-      const i = COUNTER_INDEX[name];
-      counters.values[i] = (counters.values[i] as number) + value;
-    } else this.metrics.increment(name, op ? { ...this.#labels, op } : this.#labels, value);
+      counters.values[index] = (counters.values[index] as number) + value;
+    } else {
+      const name = COUNTER_NAMES[index] as CounterName;
+      this.metrics.increment(name, op ? { ...this.#labels, op } : this.#labels, value);
+    }
   }
 
   #timed<R>(op: string, fn: () => Promise<R>): Promise<R> {
@@ -1204,14 +1239,28 @@ export abstract class JobQueue<T extends string = JobType> {
     }
     pending.then(
       () => {
-        this.metrics.observe('call_time', opLabels, performance.now() - start);
+        this.#observeCallTime(op, opLabels, performance.now() - start);
       },
       () => {
-        this.metrics.observe('call_time', opLabels, performance.now() - start);
+        this.#observeCallTime(op, opLabels, performance.now() - start);
         if (countErrors) this.metrics.increment('errors', opLabels, 1);
       },
     );
     return pending;
+  }
+
+  #observeCallTime(op: string, opLabels: MetricLabels, ms: number): void {
+    const h = this.#histograms;
+    if (h === null) {
+      this.metrics.observe('call_time', opLabels, ms);
+      return;
+    }
+    let calls = h.call_time.get(op);
+    if (calls === undefined) {
+      calls = newHistogram(h.boundsMs);
+      h.call_time.set(op, calls);
+    }
+    observeInto(calls, h.boundsMs, ms);
   }
 }
 

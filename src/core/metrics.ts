@@ -56,6 +56,41 @@ export interface CounterSource {
   /** The queue's labels (no `op`). */
   readonly labels: MetricLabels;
   readonly values: Float64Array;
+  /**
+   * The queue's own histograms, when the sink declared {@link MetricsSink.histogramBoundsMs}: the
+   * queue observes `pickup_delay`, `root_job_age` and `call_time` into them instead of calling
+   * {@link MetricsSink.observe}.
+   */
+  readonly histograms: QueueHistograms | null;
+}
+
+/**
+ * One queue's histograms as plain arrays (see {@link CounterSource.histograms}). Each histogram is
+ * a `Float64Array` of `boundsMs.length + 3` numbers: the count per bucket (the last bucket is
+ * +Inf; not cumulative), then the sum of the observed values (ms), then their count.
+ */
+export interface QueueHistograms {
+  /** Bucket upper bounds, ms, ascending (the sink's). */
+  readonly boundsMs: Float64Array;
+  readonly pickup_delay: Float64Array;
+  readonly root_job_age: Float64Array;
+  /** `call_time` per public method (`op`); a method's entry appears at its first timed call. */
+  readonly call_time: Map<string, Float64Array>;
+}
+
+/** A new, empty histogram array for `boundsMs` (see {@link QueueHistograms}). */
+export function newHistogram(boundsMs: Float64Array): Float64Array {
+  return new Float64Array(boundsMs.length + 3);
+}
+
+/** Adds one observation of `ms` to histogram `h` (see {@link QueueHistograms}). */
+export function observeInto(h: Float64Array, boundsMs: Float64Array, ms: number): void {
+  const n = boundsMs.length;
+  let k = 0;
+  while (k < n && ms > (boundsMs[k] as number)) k++;
+  h[k] = (h[k] as number) + 1;
+  h[n + 1] = (h[n + 1] as number) + ms;
+  h[n + 2] = (h[n + 2] as number) + 1;
 }
 
 /** Histogram names (milliseconds), per (domain, type). */
@@ -86,6 +121,13 @@ export interface MetricsSink {
    * instead of calling {@link MetricsSink.increment}; the sink reads the totals when scraped.
    */
   attachCounters?(source: CounterSource): void;
+  /**
+   * Optional, with {@link attachCounters}: histogram bucket upper bounds in ms. When set, an
+   * attached queue also keeps its own histograms ({@link CounterSource.histograms}) and the sink
+   * reads them when scraped; `run_time` and observations from elsewhere still come through
+   * {@link observe}.
+   */
+  readonly histogramBoundsMs?: readonly number[];
   /** The queue closed: fold the source's totals in for good and drop the reference. */
   detachCounters?(source: CounterSource): void;
 }

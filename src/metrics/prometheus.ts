@@ -82,6 +82,14 @@ interface HistogramState {
   count: number;
 }
 
+/** A queue counting into its own arrays, with what was folded from them so far. */
+interface Attached {
+  readonly series: Series;
+  readonly seen: Float64Array;
+  /** Per histogram of the queue (`pickup_delay`, `root_job_age`, `call_time\u0000<op>`). */
+  readonly seenHistograms: Map<string, Float64Array>;
+}
+
 interface Series {
   readonly labels: Record<string, string>;
   readonly counters: Float64Array;
@@ -188,7 +196,9 @@ export class PrometheusMetrics implements MetricsSink {
   #sampling: Promise<void> | null = null;
   readonly #gauges = new Map<string, Gauge<string>>();
   /** Queues that count into their own arrays, with the totals folded so far. */
-  readonly #attached = new Map<CounterSource, { series: Series; seen: Float64Array }>();
+  readonly #attached = new Map<CounterSource, Attached>();
+  /** The histogram bucket bounds in ms, for attached queues (see `MetricsSink.histogramBoundsMs`). */
+  readonly histogramBoundsMs: readonly number[];
 
   constructor(options: PrometheusMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
@@ -199,6 +209,7 @@ export class PrometheusMetrics implements MetricsSink {
     this.#gaugeCacheMs = options.gaugeCacheMs ?? 5000;
     const buckets = [...(options.buckets ?? DEFAULT_BUCKETS)];
     this.#buckets = buckets;
+    this.histogramBoundsMs = Object.freeze(buckets.map((b) => b * 1000));
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     const self = this;
@@ -224,11 +235,13 @@ export class PrometheusMetrics implements MetricsSink {
         new SeriesHistogram(
           `${this.prefix}queue_${name}_seconds`,
           `Queue ${name.replace(/_/g, ' ')}, seconds`,
-          () =>
-            [...this.#series.values()].flatMap((s) => {
+          () => {
+            this.#foldAttached();
+            return [...this.#series.values()].flatMap((s) => {
               const h = s.timings[index];
               return h === undefined ? [] : [{ labels: s.labels, h }];
-            }),
+            });
+          },
           this.#buckets,
         ),
       );
@@ -299,6 +312,7 @@ export class PrometheusMetrics implements MetricsSink {
     this.#attached.set(source, {
       series: this.#resolve(source.labels),
       seen: new Float64Array(source.values.length),
+      seenHistograms: new Map(),
     });
   }
 
@@ -309,7 +323,17 @@ export class PrometheusMetrics implements MetricsSink {
 
   /** Adds each attached queue's counts since the last fold to its series. */
   #foldAttached(): void {
-    for (const [source, { series, seen }] of this.#attached) {
+    for (const [source, attached] of this.#attached) {
+      const { series, seen } = attached;
+      const hs = source.histograms;
+      if (hs !== null) {
+        this.#foldHistogram(attached, 'pickup_delay', series, 'pickup_delay', hs.pickup_delay);
+        this.#foldHistogram(attached, 'root_job_age', series, 'root_job_age', hs.root_job_age);
+        for (const [op, h] of hs.call_time) {
+          const opSeries = this.#resolve({ ...source.labels, op });
+          this.#foldHistogram(attached, `call_time\u0000${op}`, opSeries, 'call_time', h);
+        }
+      }
       const values = source.values;
       // The source and the series index counters alike (COUNTER_NAMES).
       for (let k = 0; k < values.length; k++) {
@@ -322,6 +346,35 @@ export class PrometheusMetrics implements MetricsSink {
     }
   }
 
+  /** Adds what queue histogram `h` (ms; see `QueueHistograms`) gained since the last fold. */
+  #foldHistogram(attached: Attached, key: string, series: Series, name: TimingName, h: Float64Array): void {
+    const n = this.#buckets.length;
+    let seen = attached.seenHistograms.get(key);
+    if (seen === undefined) {
+      seen = new Float64Array(h.length);
+      attached.seenHistograms.set(key, seen);
+    }
+    const count = (h[n + 2] as number) - (seen[n + 2] as number);
+    if (count === 0) return;
+    const state = this.#histogram(series, name);
+    for (let k = 0; k <= n; k++) {
+      state.counts[k] = (state.counts[k] as number) + (h[k] as number) - (seen[k] as number);
+    }
+    state.sum += ((h[n + 1] as number) - (seen[n + 1] as number)) / 1000;
+    state.count += count;
+    seen.set(h);
+  }
+
+  #histogram(series: Series, name: TimingName): HistogramState {
+    const i = TIMING_INDEX[name] as number;
+    let h = series.timings[i];
+    if (h === undefined) {
+      h = { counts: new Float64Array(this.#buckets.length + 1), sum: 0, count: 0 };
+      series.timings[i] = h;
+    }
+    return h;
+  }
+
   increment(name: CounterName, labels: MetricLabels, value: number): void {
     const i = COUNTER_INDEX[name];
     if (i === undefined) return;
@@ -332,12 +385,7 @@ export class PrometheusMetrics implements MetricsSink {
   observe(name: TimingName, labels: MetricLabels, ms: number): void {
     const i = TIMING_INDEX[name];
     if (i === undefined) return;
-    const s = this.#resolve(labels);
-    let h = s.timings[i];
-    if (h === undefined) {
-      h = { counts: new Float64Array(this.#buckets.length + 1), sum: 0, count: 0 };
-      s.timings[i] = h;
-    }
+    const h = this.#histogram(this.#resolve(labels), name);
     const seconds = ms / 1000;
     const b = this.#buckets;
     let k = 0;

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
+import { MemoryJobQueue } from '../../src/backends/memory/index.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { createJobQueueGroup } from '../../src/core/farm.js';
 import { type ExecutorCounter, ExecutorMetrics } from '../../src/executor/metrics.js';
 import { OTHER_LABEL, PrometheusMetrics } from '../../src/metrics/prometheus.js';
@@ -165,4 +167,43 @@ test('the Grafana dashboard is valid JSON and every query names only metrics we 
     for (const n of metricNames(JSON.stringify(v.query ?? ''))) used.add(n);
   const unknown = [...used].filter((n) => !exported.has(n));
   expect(unknown).toEqual([]);
+});
+
+test('a queue observes into its own histograms; each scrape folds only what changed, and close folds the rest', async () => {
+  const prom = new PrometheusMetrics({ buckets: [1, 10], callTimeEvery: 1 });
+  expect(prom.histogramBoundsMs).toEqual([1000, 10000]);
+  const clock = new ManualClock(1_000_000);
+  const queue = new MemoryJobQueue({ type: 't', domain: 'd', clock, metrics: prom });
+  const l = ['domain="d"', 'type="t"', 'backend="memory"'];
+  const bucket = (text: string, le: string): number =>
+    sum(text, 'switchyard_queue_pickup_delay_seconds_bucket', ...l, `le="${le}"`);
+  await queue.push([
+    { type: 't', params: { n: 1 } },
+    { type: 't', params: { n: 2 } },
+    { type: 't', params: { n: 3 } },
+  ]);
+  clock.advance(500); // 0.5 s: the first bucket
+  const a = await queue.pop();
+  if (a) await queue.ack(a);
+  let text = await prom.metrics();
+  expect([bucket(text, '1'), bucket(text, '10'), bucket(text, '+Inf')]).toEqual([1, 1, 1]);
+  expect(sum(text, 'switchyard_queue_pickup_delay_seconds_sum', ...l)).toBeCloseTo(0.5, 9);
+  expect(sum(text, 'switchyard_queue_call_time_seconds_count', ...l, 'op="push"')).toBe(1);
+  expect(sum(text, 'switchyard_queue_call_time_seconds_count', ...l, 'op="pop"')).toBe(1);
+  expect(sum(text, 'switchyard_queue_call_time_seconds_count', ...l, 'op="ack"')).toBe(1);
+  clock.advance(4500); // 5 s since the push: the second bucket
+  const b = await queue.pop();
+  if (b) await queue.ack(b);
+  text = await prom.metrics(); // a second scrape adds only the new observation
+  expect([bucket(text, '1'), bucket(text, '10'), bucket(text, '+Inf')]).toEqual([1, 2, 2]);
+  expect(sum(text, 'switchyard_queue_pickup_delay_seconds_sum', ...l)).toBeCloseTo(5.5, 9);
+  clock.advance(60_000); // 65 s: +Inf only
+  const c = await queue.pop();
+  if (c) await queue.ack(c);
+  await queue.close(); // folds what the queue counted since the last scrape
+  text = await prom.metrics();
+  expect([bucket(text, '1'), bucket(text, '10'), bucket(text, '+Inf')]).toEqual([1, 2, 3]);
+  expect(sum(text, 'switchyard_queue_pickup_delay_seconds_count', ...l)).toBe(3);
+  expect(sum(text, 'switchyard_queue_pops_total', ...l)).toBe(3);
+  expect(sum(text, 'switchyard_queue_call_time_seconds_count', ...l, 'op="pop"')).toBe(3);
 });
