@@ -115,6 +115,7 @@ export {
   type PushHookOptions,
   type PushOptions,
   type PushResult,
+  type QueueStats,
   type ReleaseHookOptions,
   type ReleaseOutcome,
   type StoredQueue,

@@ -7,7 +7,7 @@
  */
 import type { Clock } from './clock.js';
 import type { Job } from './job.js';
-import type { JobQueue } from './job-queue.js';
+import type { JobQueue, QueueStats } from './job-queue.js';
 
 /** The queue of a type (built on first use). */
 export type QueueOf = (type: string) => JobQueue;
@@ -96,6 +96,31 @@ export async function queueSizes(queueOf: QueueOf, types: readonly string[]): Pr
     },
   );
   return sizes;
+}
+
+/** {@link QueueStats} of the poppable, countable queues of `types`, one sibling query per store. */
+export async function queueStats(
+  queueOf: QueueOf,
+  types: readonly string[],
+): Promise<Map<string, QueueStats>> {
+  const stats = new Map<string, QueueStats>();
+  await perStore(
+    queueOf,
+    types,
+    async (rep, batch) => {
+      const answer = await rep.getSiblingQueueStats(batch);
+      if (answer === null) return false;
+      for (const type of batch) {
+        const s = answer[type];
+        if (s !== undefined) stats.set(type, s);
+      }
+      return true;
+    },
+    async (queue) => {
+      stats.set(queue.type, await queue.getQueueStats());
+    },
+  );
+  return stats;
 }
 
 /**

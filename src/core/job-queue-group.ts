@@ -9,7 +9,7 @@ import type { JobQueueAggregator } from './aggregator.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ResolvedConfig } from './config-types.js';
 import { ErrorCode, notSupported, queueClosed, readOnly, SwitchyardError } from './errors.js';
-import { MaintenanceSweep, popFirst, queueSizes, typesWithJobs } from './group-pop.js';
+import { MaintenanceSweep, popFirst, queueSizes, queueStats, typesWithJobs } from './group-pop.js';
 import { type Batches, PushBuffer, pushBatches, splitByType } from './group-push.js';
 import { type ConnectionProvider, GroupQueues } from './group-queues.js';
 import type { Job, JobSpecification, JobType } from './job.js';
@@ -19,6 +19,7 @@ import {
   type JobQueue,
   type PushOptions,
   type PushResult,
+  type QueueStats,
   type ReleaseOutcome,
 } from './job-queue.js';
 import { type MetricsSink, noopMetrics } from './metrics.js';
@@ -326,6 +327,25 @@ export class JobQueueGroup {
   async getQueuesWithJobs(): Promise<string[]> {
     this.#assertOpen();
     return typesWithJobs(this.#queue, this.#queues.knownTypes(), false);
+  }
+
+  /**
+   * {@link QueueStats} (the four counts and the oldest ready job) of the known types, one sibling
+   * query per store where the backend has one (else each queue's four counts). Push-only queues
+   * and queues without sizes are left out.
+   *
+   * @throws `SWITCHYARD_QUEUE_CLOSED`; store errors propagate.
+   */
+  async getQueueStats(): Promise<Record<string, QueueStats>> {
+    this.#assertOpen();
+    const types = this.#queues.knownTypes();
+    const stats = await queueStats(this.#queue, types);
+    const out: Record<string, QueueStats> = {};
+    for (const type of types) {
+      const s = stats.get(type);
+      if (s !== undefined) out[type] = s;
+    }
+    return out;
   }
 
   /**

@@ -59,6 +59,22 @@ export {
 /** The key of {@link JobQueue}'s package-private push of already-normalised jobs (used by the group). */
 export const pushNormalized: unique symbol = Symbol('switchyard.pushNormalized');
 
+/**
+ * A queue's counts, read together, and when its oldest ready job became ready: what the metrics
+ * gauges sample ({@link JobQueue.getQueueStats}, {@link JobQueue.getSiblingQueueStats}).
+ */
+export interface QueueStats {
+  readonly ready: number;
+  readonly claimed: number;
+  readonly delayed: number;
+  readonly abandoned: number;
+  /**
+   * When the job that has waited longest among the ready ones became ready (its release time, else
+   * its enqueue time; Unix ms), or null when none is ready or the backend cannot tell.
+   */
+  readonly oldestReadyAt: number | null;
+}
+
 /** A (domain, type) found in a store by {@link JobQueue.listStoredQueues}. */
 export interface StoredQueue {
   readonly domain: string;
@@ -780,6 +796,35 @@ export abstract class JobQueue<T extends string = JobType> {
   }
 
   /**
+   * {@link QueueStats} of `types` (in this queue's domain and store) in one store call; null when
+   * the backend cannot answer for siblings, or not in one call (ask {@link getQueueStats} per queue).
+   */
+  async getSiblingQueueStats(types: readonly string[]): Promise<Record<string, QueueStats> | null> {
+    this.#assertOpen();
+    if (!this.supports.siblingQueries || this.supports.sizes === 'none') return null;
+    return this.#timed('siblings', () => this.doGetSiblingQueueStats(types));
+  }
+
+  /**
+   * This queue's {@link QueueStats}: one sibling call where the backend has it, else the four
+   * counts (run together) with `oldestReadyAt` null.
+   *
+   * @throws `SWITCHYARD_NOT_SUPPORTED` without pop or sizes.
+   */
+  async getQueueStats(): Promise<QueueStats> {
+    const one = await this.getSiblingQueueStats([this.type]);
+    const stats = one?.[this.type];
+    if (stats !== undefined) return stats;
+    const [ready, claimed, delayed, abandoned] = await Promise.all([
+      this.getSize(),
+      this.getAcquiredCount(),
+      this.getDelayedCount(),
+      this.getAbandonedCount(),
+    ]);
+    return { ready, claimed, delayed, abandoned, oldestReadyAt: null };
+  }
+
+  /**
    * Every (domain, type) that has at least one job, in any state, in this queue's store (every
    * domain, not just this queue's): what an operator tool lists when types were pushed without
    * being declared in `jobTypes`. Null when the backend cannot enumerate its store.
@@ -1023,6 +1068,14 @@ export abstract class JobQueue<T extends string = JobType> {
   /** Sibling query. Mandatory when `supports.siblingQueries`. */
   protected doGetSiblingQueueSizes(_types: readonly string[]): Promise<Record<string, number>> {
     return Promise.reject(notSupported('sibling queries', String(this)));
+  }
+
+  /**
+   * Stats of `types` in one store call (see {@link JobQueue.getSiblingQueueStats}). Backend
+   * authors: optional; the default answers null and callers fall back to the four counts.
+   */
+  protected doGetSiblingQueueStats(_types: readonly string[]): Promise<Record<string, QueueStats> | null> {
+    return Promise.resolve(null);
   }
 
   /**

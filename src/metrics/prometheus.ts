@@ -12,6 +12,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobQueueFarm } from '../core/farm.js';
+import type { QueueStats } from '../core/job-queue.js';
 import {
   COUNTER_INDEX,
   COUNTER_NAMES,
@@ -59,7 +60,7 @@ export const QUEUE_COUNTERS: readonly CounterName[] = COUNTER_NAMES;
 export const QUEUE_TIMINGS: readonly TimingName[] = ['run_time', 'pickup_delay', 'root_job_age', 'call_time'];
 
 /** Store gauges, exported as `<prefix>queue_<name>` per domain / type. */
-export const STORE_GAUGES = ['ready', 'claimed', 'delayed', 'abandoned'] as const;
+export const STORE_GAUGES = ['ready', 'claimed', 'delayed', 'abandoned', 'oldest_ready_age_seconds'] as const;
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400];
 
@@ -264,7 +265,10 @@ export class PrometheusMetrics implements MetricsSink {
         name,
         new Gauge({
           name: `${this.prefix}queue_${name}`,
-          help: `Jobs ${name} per queue, sampled from the store (cached)`,
+          help:
+            name === 'oldest_ready_age_seconds'
+              ? 'Seconds the longest-waiting ready job has been ready, per queue, sampled from the store (cached)'
+              : `Jobs ${name} per queue, sampled from the store (cached)`,
           labelNames: ['domain', 'type', 'backend'],
           registers,
           async collect() {
@@ -433,30 +437,36 @@ export class PrometheusMetrics implements MetricsSink {
       const m = values.get(gauge) as Map<string, { labels: Record<string, string>; value: number }>;
       const key = `${labels.domain}\u0000${labels.type}\u0000${labels.backend}`;
       const prev = m.get(key);
-      if (prev) prev.value += value;
+      // Queues folded into one label set (`_other`) add up their counts and keep the oldest age.
+      if (prev)
+        prev.value = gauge === 'oldest_ready_age_seconds' ? Math.max(prev.value, value) : prev.value + value;
       else m.set(key, { labels, value });
     };
     const domains = farm.config.domains.length > 0 ? farm.config.domains : [farm.config.defaultDomain];
+    const now = Date.now();
     for (const domain of domains) {
       const group = farm.group(domain);
-      for (const type of group.getQueueTypes()) {
-        const queue = group.get(type);
+      let stats: Record<string, QueueStats>;
+      try {
+        // One sibling query per store (each queue's four counts where a backend has none).
+        stats = await group.getQueueStats();
+      } catch {
+        continue; // a store that cannot answer leaves its gauges out of this scrape
+      }
+      for (const [type, s] of Object.entries(stats)) {
         const labels = {
           domain: this.#domains.map(domain),
           type: this.#types.map(type),
-          backend: queue.backendName,
+          backend: group.get(type).backendName,
         };
-        // One round of the four size calls per queue, run together; unsupported sizes are skipped.
-        const [ready, claimed, delayed, abandoned] = await Promise.allSettled([
-          queue.getSize(),
-          queue.getAcquiredCount(),
-          queue.getDelayedCount(),
-          queue.getAbandonedCount(),
-        ]);
-        if (ready.status === 'fulfilled') add('ready', labels, ready.value);
-        if (claimed.status === 'fulfilled') add('claimed', labels, claimed.value);
-        if (delayed.status === 'fulfilled') add('delayed', labels, delayed.value);
-        if (abandoned.status === 'fulfilled') add('abandoned', labels, abandoned.value);
+        add('ready', labels, s.ready);
+        add('claimed', labels, s.claimed);
+        add('delayed', labels, s.delayed);
+        add('abandoned', labels, s.abandoned);
+        if (s.ready === 0) add('oldest_ready_age_seconds', labels, 0);
+        else if (s.oldestReadyAt !== null) {
+          add('oldest_ready_age_seconds', labels, Math.max(0, now - s.oldestReadyAt) / 1000);
+        }
       }
     }
     for (const [name, m] of values) {

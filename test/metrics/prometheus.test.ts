@@ -76,6 +76,11 @@ test('store gauges are sampled at scrape time and cached for gaugeCacheMs', asyn
   expect(sum(text, 'switchyard_queue_claimed', 'type="a"')).toBe(1);
   expect(sum(text, 'switchyard_queue_delayed', 'type="a"')).toBe(1);
   expect(sum(text, 'switchyard_queue_abandoned', 'type="a"')).toBe(0);
+  // The one ready job was pushed just now: its age is small, and present.
+  expect(text).toMatch(/switchyard_queue_oldest_ready_age_seconds\{[^}]*type="a"[^}]*\} /);
+  const age = sum(text, 'switchyard_queue_oldest_ready_age_seconds', 'type="a"');
+  expect(age).toBeGreaterThanOrEqual(0);
+  expect(age).toBeLessThan(60);
   await group.push({ type: 'a', params: { n: 4 } });
   text = await prom.metrics();
   expect(sum(text, 'switchyard_queue_ready', 'type="a"')).toBe(1); // cached

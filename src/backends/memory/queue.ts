@@ -14,6 +14,7 @@ import {
   type MaintenanceResult,
   type PushHookOptions,
   type PushResult,
+  type QueueStats,
   type ReleaseHookOptions,
   type ReleaseOutcome,
   type StoredQueue,
@@ -428,6 +429,35 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       q.promoteDue(now);
       return q.ready.size > 0;
     });
+  }
+
+  /** The counts of each type's state, and the oldest ready job found by one pass over the ready ones. */
+  protected override async doGetSiblingQueueStats(
+    types: readonly string[],
+  ): Promise<Record<string, QueueStats>> {
+    const now = this.clock.now();
+    const out: Record<string, QueueStats> = {};
+    for (const type of types) {
+      const q = this.#store.existing(this.domain, type);
+      if (!q) {
+        out[type] = { ready: 0, claimed: 0, delayed: 0, abandoned: 0, oldestReadyAt: null };
+        continue;
+      }
+      q.promoteDue(now);
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const rec of q.ready.values()) {
+        const readyAt = Math.max(rec.enqueuedAt, rec.releaseTimestamp ?? 0);
+        if (readyAt < oldest) oldest = readyAt;
+      }
+      out[type] = {
+        ready: q.ready.size,
+        claimed: q.claimed.size,
+        delayed: q.delayed.size,
+        abandoned: q.abandoned.size,
+        oldestReadyAt: q.ready.size > 0 ? oldest : null,
+      };
+    }
+    return out;
   }
 
   protected override async doGetSiblingQueueSizes(types: readonly string[]): Promise<Record<string, number>> {

@@ -80,6 +80,8 @@ export interface ScriptKeys {
   readonly resume: readonly string[];
   /** size-2. */
   readonly size: readonly string[];
+  /** stats-5. */
+  readonly stats: readonly string[];
   readonly promote: readonly string[];
   readonly tick: readonly string[];
   /** cancel-8: the same keys as delete-8. */
@@ -101,6 +103,7 @@ export function scriptKeys(k: QueueKeys): ScriptKeys {
     repush: [k.abandoned, k.data, k.attempts, k.ready, k.dedup],
     resume: [k.paused, k.ready, k.delayed],
     size: [k.ready, k.delayed],
+    stats: [k.ready, k.delayed, k.claimed, k.abandoned, k.data],
     promote: [k.delayed, k.ready],
     tick: [k.ticks],
     cancel: [k.ready, k.delayed, k.claimed, k.abandoned, k.data, k.attempts, k.tokens, k.dedup],

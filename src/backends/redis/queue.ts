@@ -15,6 +15,7 @@ import {
   type MaintenanceResult,
   type PushHookOptions,
   type PushResult,
+  type QueueStats,
   type ReleaseHookOptions,
   type ReleaseOutcome,
 } from '../../core/job-queue.js';
@@ -540,6 +541,35 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const out: Record<string, number> = {};
     types.forEach((type, i) => {
       out[type] = Number(sizes[i]);
+    });
+    return out;
+  }
+
+  /**
+   * One read-only stats script per type, pipelined (one round trip), as the sibling sizes. This
+   * handle's prefetched jobs count as ready in its own queue, as in {@link doGetSize}.
+   */
+  protected override async doGetSiblingQueueStats(
+    types: readonly string[],
+  ): Promise<Record<string, QueueStats>> {
+    const now = this.clock.now();
+    const replies = await Promise.all(
+      types.map((type) =>
+        this.#link.eval(scripts().stats, scriptKeys(queueKeys(this.#prefix, this.domain, type)).stats, [now]),
+      ),
+    );
+    const out: Record<string, QueueStats> = {};
+    types.forEach((type, i) => {
+      const r = replies[i] as unknown[];
+      const buffered = type === this.type ? this.#exchange.buffered : 0;
+      const oldest = String(r[4] ?? '');
+      out[type] = {
+        ready: Number(r[0]) + buffered,
+        claimed: Math.max(0, Number(r[1]) - buffered),
+        delayed: Number(r[2]),
+        abandoned: Number(r[3]),
+        oldestReadyAt: oldest === '' ? null : Number(oldest),
+      };
     });
     return out;
   }

@@ -81,6 +81,7 @@ export interface Scripts {
   readonly registerRoot: LuaScript;
   readonly promote: LuaScript;
   readonly size: LuaScript;
+  readonly stats: LuaScript;
   readonly ackPop: LuaScript;
   readonly giveBack: LuaScript;
   readonly resume: LuaScript;
@@ -110,6 +111,7 @@ export function scripts(): Scripts {
     registerRoot: load(dir, 'register-root-1'),
     promote: load(dir, 'promote-2'),
     size: load(dir, 'size-2'),
+    stats: load(dir, 'stats-5'),
     ackPop: load(dir, 'ackpop-8'),
     resume: load(dir, 'resume-3'),
     tick: load(dir, 'tick-1'),

@@ -799,6 +799,25 @@ export function readyCountsByType(
   };
 }
 
+/**
+ * The four counts of each of `types` and the earliest release time of its ready jobs, in one
+ * grouped scan (the claim index holds state and release_at: index-only where the dialect can).
+ */
+export function statsByType(t: Tables, domain: string, types: readonly string[], now: number): Query {
+  const ready = `state = ${State.QUEUED} AND release_at <= ?`;
+  return {
+    sql:
+      `SELECT type,` +
+      ` SUM(CASE WHEN ${ready} THEN 1 ELSE 0 END) AS n_ready,` +
+      ` SUM(CASE WHEN state = ${State.QUEUED} AND release_at > ? THEN 1 ELSE 0 END) AS n_delayed,` +
+      ` SUM(CASE WHEN state = ${State.CLAIMED} THEN 1 ELSE 0 END) AS n_claimed,` +
+      ` SUM(CASE WHEN state = ${State.ABANDONED} THEN 1 ELSE 0 END) AS n_abandoned,` +
+      ` MIN(CASE WHEN ${ready} THEN release_at END) AS n_oldest` +
+      ` FROM ${t.jobs} WHERE domain = ? AND type IN (${placeholders(types.length)}) GROUP BY type`,
+    bindings: [now, now, now, domain, ...types],
+  };
+}
+
 /** Every (domain, type) with a job in any state (an index-only scan of the dedup index). */
 export function storedQueues(t: Tables): Query {
   return { sql: `SELECT DISTINCT domain, type FROM ${t.jobs}`, bindings: [] };

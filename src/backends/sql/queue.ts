@@ -15,6 +15,7 @@ import {
   type MaintenanceResult,
   type PushHookOptions,
   type PushResult,
+  type QueueStats,
   type ReleaseHookOptions,
   type ReleaseOutcome,
   type StoredQueue,
@@ -556,6 +557,31 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
   protected override async doGetSiblingQueuesWithJobs(types: readonly string[]): Promise<string[]> {
     const counts = await this.#readyCounts(types, true);
     return types.filter((type) => (counts.get(type) ?? 0) > 0);
+  }
+
+  protected override async doGetSiblingQueueStats(
+    types: readonly string[],
+  ): Promise<Record<string, QueueStats>> {
+    const out: Record<string, QueueStats> = {};
+    for (const type of types)
+      out[type] = { ready: 0, claimed: 0, delayed: 0, abandoned: 0, oldestReadyAt: null };
+    if (types.length === 0) return out;
+    const now = this.clock.now();
+    const rows = await this.#run('sibling stats', async (knex) => {
+      return this.#rows(knex, Q.statsByType(this.#t, this.domain, types, now));
+    });
+    for (const row of rows) {
+      const type = String(row.type);
+      if (!(type in out)) continue;
+      out[type] = {
+        ready: Number(row.n_ready ?? 0),
+        claimed: Number(row.n_claimed ?? 0),
+        delayed: Number(row.n_delayed ?? 0),
+        abandoned: Number(row.n_abandoned ?? 0),
+        oldestReadyAt: row.n_oldest === null || row.n_oldest === undefined ? null : Number(row.n_oldest),
+      };
+    }
+    return out;
   }
 
   protected override async doGetSiblingQueueSizes(types: readonly string[]): Promise<Record<string, number>> {

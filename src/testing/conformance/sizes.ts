@@ -108,6 +108,54 @@ export function all(suite: Suite): void {
       });
     }
 
+    suite.test(
+      'stats: getQueueStats() gives the four counts and when the next ready job became ready',
+      async (h) => {
+        const q = await h.queue({ claimTTL: 60, maxTries: 1 });
+        assert.deepEqual(await q.getQueueStats(), {
+          ready: 0,
+          claimed: 0,
+          delayed: 0,
+          abandoned: 0,
+          oldestReadyAt: null,
+        });
+        const t0 = h.clock.now();
+        await q.push(h.jobs(3));
+        h.clock.advance(1000);
+        await q.push(h.job({ n: 3 }));
+        if (supports.delayedJobs) await q.push(h.job({ n: 4 }, { releaseTimestamp: t0 + 60_000 }));
+        await q.pop();
+        const s = await q.getQueueStats();
+        assert.equal(s.ready, 3);
+        assert.equal(s.claimed, supports.ack ? 1 : 0);
+        assert.equal(s.delayed, supports.delayedJobs ? 1 : 0);
+        assert.equal(s.abandoned, 0);
+        if (s.oldestReadyAt !== null) {
+          // FIFO backends: the next job was pushed at t0; others: some ready job's time.
+          assert.ok(
+            s.oldestReadyAt >= t0 && s.oldestReadyAt <= t0 + 1000,
+            `oldestReadyAt ${s.oldestReadyAt}`,
+          );
+        }
+        if (supports.siblingQueries) {
+          const other = await h.queue({ type: `${h.type}_b` });
+          await other.push({ type: `${h.type}_b`, params: { n: 0 } });
+          const both = await q.getSiblingQueueStats([h.type, `${h.type}_b`, `${h.type}_none`]);
+          assert.ok(both !== null);
+          assert.equal(both[h.type]?.ready, 3);
+          assert.equal(both[`${h.type}_b`]?.ready, 1);
+          assert.equal(both[`${h.type}_b`]?.oldestReadyAt, h.clock.now());
+          assert.deepEqual(both[`${h.type}_none`], {
+            ready: 0,
+            claimed: 0,
+            delayed: 0,
+            abandoned: 0,
+            oldestReadyAt: null,
+          });
+        }
+      },
+    );
+
     suite.test('P-17 counts are of this queue only', async (h) => {
       const q = await h.queue();
       const otherType = await h.queue({ type: `${h.type}_b` });
