@@ -143,22 +143,26 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
-/** One run in a fresh child process (this script with `--child`). */
-function runIsolated(t: Target, on: boolean): RunResult {
-  const args = [
-    ...process.execArgv,
+/** This script's arguments for a `--child` run of `t` with these job counts. */
+function childArgs(t: Target, on: boolean, memoryJobs: number, redisJobs: number): string[] {
+  return [
     process.argv[1] as string,
     '--child',
     t.name,
     '--mode',
     on ? 'on' : 'off',
     '--memory',
-    String(values.memory),
+    String(memoryJobs),
     '--redis',
-    String(values.redis),
+    String(redisJobs),
     '--concurrency',
     String(CONCURRENCY),
   ];
+}
+
+/** One run in a fresh child process (this script with `--child`). */
+function runIsolated(t: Target, on: boolean): RunResult {
+  const args = [...process.execArgv, ...childArgs(t, on, Number(values.memory), Number(values.redis))];
   const out = execFileSync(process.execPath, args, {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -183,15 +187,8 @@ function countInstructions(t: Target, on: boolean, jobs: number): number {
     process.execPath,
     '--predictable',
     ...process.execArgv,
-    process.argv[1] as string,
-    '--child',
-    t.name,
-    '--mode',
-    on ? 'on' : 'off',
-    t.name.startsWith('memory') ? '--memory' : '--redis',
-    String(jobs),
-    '--concurrency',
-    String(CONCURRENCY),
+    // The child reads only its own target's count.
+    ...childArgs(t, on, jobs, jobs),
   ];
   const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr ?? '');

@@ -106,6 +106,7 @@ export type { JobQueueHooks } from './core/job-queue.js';
 export {
   type ClaimedJob,
   type ClaimRef,
+  EMPTY_QUEUE_STATS,
   JobQueue,
   MAX_WAIT_MS,
   type MaintenanceHookOptions,

@@ -75,6 +75,15 @@ export interface QueueStats {
   readonly oldestReadyAt: number | null;
 }
 
+/** The stats of a queue with no job in any state. */
+export const EMPTY_QUEUE_STATS: QueueStats = Object.freeze({
+  ready: 0,
+  claimed: 0,
+  delayed: 0,
+  abandoned: 0,
+  oldestReadyAt: null,
+});
+
 /** A (domain, type) found in a store by {@link JobQueue.listStoredQueues}. */
 export interface StoredQueue {
   readonly domain: string;
@@ -201,8 +210,6 @@ export abstract class JobQueue<T extends string = JobType> {
   #labels: MetricLabels;
   /** This queue's own counters when the sink pulls them (see `MetricsSink.attachCounters`). */
   readonly #counters: CounterSource | null = null;
-  /** `#counters.histograms`, or null when the sink takes every observation itself. */
-  readonly #histograms: QueueHistograms | null = null;
   /** `#labels` plus `op`, one frozen object per public method (metrics sinks may key on identity). */
   readonly #opLabels = new Map<string, MetricLabels>();
   /** From the sink's `callTimeEvery` (1: time every call). */
@@ -262,7 +269,6 @@ export abstract class JobQueue<T extends string = JobType> {
         values: new Float64Array(COUNTER_NAMES.length),
         histograms,
       };
-      this.#histograms = histograms;
       this.metrics.attachCounters(this.#counters);
     }
   }
@@ -432,7 +438,7 @@ export abstract class JobQueue<T extends string = JobType> {
    */
   #deliver(claimed: ClaimedJob): Job<T> | Promise<Job<T>> {
     const job = claimed as ClaimedJob & { isDuplicate: boolean };
-    const h = this.#histograms;
+    const h = this.#counters?.histograms ?? null;
     if (this.metrics !== noopMetrics) {
       const readyAt = Math.max(claimed.enqueuedAt, claimed.releaseTimestamp ?? 0);
       const ms = Math.max(0, claimed.claimedAt - readyAt);
@@ -1303,7 +1309,7 @@ export abstract class JobQueue<T extends string = JobType> {
   }
 
   #observeCallTime(op: string, opLabels: MetricLabels, ms: number): void {
-    const h = this.#histograms;
+    const h = this.#counters?.histograms ?? null;
     if (h === null) {
       this.metrics.observe('call_time', opLabels, ms);
       return;

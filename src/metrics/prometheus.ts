@@ -13,6 +13,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobQueueFarm } from '../core/farm.js';
 import type { QueueStats } from '../core/job-queue.js';
+import type { JobQueueGroup } from '../core/job-queue-group.js';
 import {
   COUNTER_INDEX,
   COUNTER_NAMES,
@@ -158,6 +159,21 @@ class SeriesHistogram extends Histogram<string> {
   async getForPromString(): Promise<Awaited<ReturnType<Histogram<string>['get']>>> {
     return this.get();
   }
+}
+
+/** Each queue's stats asked alone; a queue whose store (or backend) cannot answer is left out. */
+async function statsQueueByQueue(group: JobQueueGroup): Promise<Record<string, QueueStats>> {
+  const out: Record<string, QueueStats> = {};
+  await Promise.all(
+    group.getQueueTypes().map(async (type) => {
+      try {
+        out[type] = await group.get(type).getQueueStats();
+      } catch {
+        // left out of this scrape
+      }
+    }),
+  );
+  return out;
 }
 
 class LabelCap {
@@ -451,7 +467,8 @@ export class PrometheusMetrics implements MetricsSink {
         // One sibling query per store (each queue's four counts where a backend has none).
         stats = await group.getQueueStats();
       } catch {
-        continue; // a store that cannot answer leaves its gauges out of this scrape
+        // A store failed: ask queue by queue, so only the queues that cannot answer go missing.
+        stats = await statsQueueByQueue(group);
       }
       for (const [type, s] of Object.entries(stats)) {
         const labels = {

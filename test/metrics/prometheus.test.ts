@@ -212,3 +212,22 @@ test('a queue observes into its own histograms; each scrape folds only what chan
   expect(sum(text, 'switchyard_queue_pops_total', ...l)).toBe(3);
   expect(sum(text, 'switchyard_queue_call_time_seconds_count', ...l, 'op="pop"')).toBe(3);
 });
+
+test('when a store fails the sibling query, the gauges of the queues that still answer are kept', async () => {
+  const prom = new PrometheusMetrics();
+  const stats = { ready: 2, claimed: 1, delayed: 0, abandoned: 0, oldestReadyAt: Date.now() };
+  const group = {
+    getQueueStats: () => Promise.reject(new Error('store down')),
+    getQueueTypes: () => ['up', 'down'],
+    get: (type: string) => ({
+      backendName: 'sql',
+      getQueueStats: () => (type === 'up' ? Promise.resolve(stats) : Promise.reject(new Error('down'))),
+    }),
+  };
+  const farm = { config: { domains: ['enwiki'], defaultDomain: 'enwiki' }, group: () => group };
+  prom.watchFarm(farm as unknown as Parameters<PrometheusMetrics['watchFarm']>[0]);
+  const text = await prom.metrics();
+  expect(sum(text, 'switchyard_queue_ready', 'type="up"')).toBe(2);
+  expect(sum(text, 'switchyard_queue_claimed', 'type="up"')).toBe(1);
+  expect(text).not.toContain('type="down"');
+});

@@ -9,6 +9,7 @@ import type { JobState, ListedJob, NormalizedJob, RootJob } from '../../core/job
 import {
   type ClaimedJob,
   type ClaimRef,
+  EMPTY_QUEUE_STATS,
   JobQueue,
   type MaintenanceHookOptions,
   type MaintenanceResult,
@@ -440,7 +441,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     for (const type of types) {
       const q = this.#store.existing(this.domain, type);
       if (!q) {
-        out[type] = { ready: 0, claimed: 0, delayed: 0, abandoned: 0, oldestReadyAt: null };
+        out[type] = EMPTY_QUEUE_STATS;
         continue;
       }
       q.promoteDue(now);

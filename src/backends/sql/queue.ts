@@ -9,6 +9,7 @@ import type { JobState, ListedJob, NormalizedJob, RootJob } from '../../core/job
 import {
   type ClaimedJob,
   type ClaimRef,
+  EMPTY_QUEUE_STATS,
   JobQueue,
   type JobQueueOptions,
   type MaintenanceHookOptions,
@@ -563,8 +564,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     types: readonly string[],
   ): Promise<Record<string, QueueStats>> {
     const out: Record<string, QueueStats> = {};
-    for (const type of types)
-      out[type] = { ready: 0, claimed: 0, delayed: 0, abandoned: 0, oldestReadyAt: null };
+    for (const type of types) out[type] = EMPTY_QUEUE_STATS;
     if (types.length === 0) return out;
     const now = this.clock.now();
     const rows = await this.#run('sibling stats', async (knex) => {
@@ -572,7 +572,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     });
     for (const row of rows) {
       const type = String(row.type);
-      if (!(type in out)) continue;
+      if (!Object.hasOwn(out, type)) continue;
       out[type] = {
         ready: Number(row.n_ready ?? 0),
         claimed: Number(row.n_claimed ?? 0),
