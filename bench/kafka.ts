@@ -185,6 +185,7 @@ const [sample] = sampleQueue.buildEvents([
     sha1: null,
     rootJob: null,
     requestId: null,
+    priority: 0,
   },
 ]);
 await sampleQueue.close();

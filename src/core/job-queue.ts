@@ -1405,7 +1405,7 @@ const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed
  */
 export function checkPush(
   queue: Pick<JobQueue, 'closed' | 'readOnlyReason' | 'supports'>,
-  jobs: readonly { readonly releaseTimestamp?: unknown }[],
+  jobs: readonly { readonly releaseTimestamp?: unknown; readonly priority?: unknown }[],
   options: PushOptions,
 ): void {
   if (queue.closed) throw queueClosed(String(queue));
@@ -1417,6 +1417,12 @@ export function checkPush(
   }
   if (!s.delayedJobs && jobs.some((j) => j.releaseTimestamp !== undefined && j.releaseTimestamp !== null)) {
     throw notSupported('delayed jobs (releaseTimestamp)', String(queue));
+  }
+  if (
+    !s.priorities &&
+    jobs.some((j) => j.priority !== undefined && j.priority !== null && j.priority !== 0)
+  ) {
+    throw notSupported('job priorities (priority)', String(queue));
   }
 }
 

@@ -73,7 +73,18 @@ export interface JobSpecification<T extends string = JobType> {
   readonly rootJob?: RootJob;
   /** Request id for tracing; not part of the dedup key. */
   readonly requestId?: string;
+  /**
+   * Pop priority within the queue: an integer from {@link MIN_PRIORITY} to {@link MAX_PRIORITY},
+   * higher first, the queue's order within one priority. Default 0. Needs `supports.priorities`
+   * for anything but 0. Not part of the dedup key: a duplicate with another priority is skipped.
+   */
+  readonly priority?: number;
 }
+
+/** The lowest job priority. */
+export const MIN_PRIORITY = -1_000_000;
+/** The highest job priority. */
+export const MAX_PRIORITY = 1_000_000;
 
 /**
  * A specification after validation and normalisation: what every backend hook receives.
@@ -90,6 +101,8 @@ export interface NormalizedJob {
   readonly sha1: string | null;
   readonly rootJob: RootJob | null;
   readonly requestId: string | null;
+  /** The pop priority (0 unless the spec set one). */
+  readonly priority: number;
   /** The spec's `removeDuplicatesIgnoreParams`, when given (a backend with its own dedup key needs it). */
   readonly removeDuplicatesIgnoreParams?: readonly string[];
 }
@@ -105,6 +118,8 @@ export interface Job<T extends string = JobType> {
   readonly sha1: string | null;
   readonly rootJob: RootJob | null;
   readonly requestId: string | null;
+  /** The pop priority (higher first; 0 by default). */
+  readonly priority: number;
   /** Claims so far, including this one. */
   readonly attempts: number;
   /** When the job was first stored, Unix ms. */
@@ -140,6 +155,8 @@ export interface ListedJob {
   readonly rootJob: RootJob | null;
   readonly removeDuplicates: boolean;
   readonly requestId: string | null;
+  /** The pop priority (higher first; 0 by default). */
+  readonly priority: number;
 }
 
 /**
@@ -548,6 +565,18 @@ function normalizeOne(
   if (rid !== undefined && rid !== null && typeof rid !== 'string') {
     issues.push({ path: `${at}.requestId`, message: 'must be a string', value: rid });
   }
+  const pr = spec.priority;
+  if (
+    pr !== undefined &&
+    pr !== null &&
+    (typeof pr !== 'number' || !Number.isInteger(pr) || pr < MIN_PRIORITY || pr > MAX_PRIORITY)
+  ) {
+    issues.push({
+      path: `${at}.priority`,
+      message: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`,
+      value: pr,
+    });
+  }
   if (issues.length > start) return null;
   const typeName = type as string;
   if (opts.type !== null && typeName !== opts.type) {
@@ -571,6 +600,7 @@ function normalizeOne(
       : null,
     rootJob,
     requestId: typeof rid === 'string' ? rid : null,
+    priority: typeof pr === 'number' && pr !== 0 ? pr : 0, // -0 is 0
     ...(ignored === undefined ? {} : { removeDuplicatesIgnoreParams: [...(ignored as readonly string[])] }),
   };
 }

@@ -71,6 +71,12 @@ export interface Supports {
    * index on the key (not a scan of the queue).
    */
   readonly cancelByKey: boolean;
+  /**
+   * `JobSpecification.priority` is honoured: a pop takes the highest priority ready job, the queue's
+   * order within one priority; a released or recycled job keeps its priority. Without it a push
+   * with a non-zero priority is refused.
+   */
+  readonly priorities: boolean;
 }
 
 /** The all-false baseline a manifest is merged over. */
@@ -94,10 +100,11 @@ export const NO_SUPPORT: Supports = Object.freeze({
   periodicTicks: false,
   cancel: false,
   cancelByKey: false,
+  priorities: false,
 });
 
 /** Capabilities that only make sense for a backend that can pop. */
-const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries', 'wake', 'pause', 'cancel'] as const;
+const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries', 'wake', 'pause', 'cancel', 'priorities'] as const;
 
 /**
  * Merges a partial manifest over {@link NO_SUPPORT} and freezes the result (arrays too).

@@ -92,6 +92,7 @@ export function jobFromEvent(
     sha1: event.sha1 ?? null,
     rootJob: root === undefined ? null : { signature: root.signature, timestamp: times.rootAt ?? 0 },
     requestId: event.meta.request_id ?? null,
+    priority: 0,
     attempts,
     enqueuedAt: times.created ?? now,
     claimedAt: now,

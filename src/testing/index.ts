@@ -66,6 +66,7 @@ import * as orders from './conformance/orders.js';
 import * as pause from './conformance/pause.js';
 import * as periodic from './conformance/periodic.js';
 import * as popAck from './conformance/pop-ack.js';
+import * as priorities from './conformance/priorities.js';
 import * as push from './conformance/push.js';
 import * as readOnly from './conformance/read-only.js';
 import * as rootJobs from './conformance/root-jobs.js';
@@ -100,6 +101,7 @@ const GROUPS = [
   dedup,
   rootJobs,
   orders,
+  priorities,
   sizes,
   deleteTests,
   listing,

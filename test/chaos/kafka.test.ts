@@ -57,6 +57,7 @@ function job(type: string, params: JsonObject) {
     sha1: null,
     rootJob: null,
     requestId: null,
+    priority: 0,
   };
 }
 

@@ -107,6 +107,7 @@ describe('eventbus schema copy', () => {
         sha1: dedupKey('wiki1', 'sigTest', { page: 1, list: [1, 'a'] }),
         rootJob: null,
         requestId: null,
+        priority: 0,
       },
     ]);
     await q.close();

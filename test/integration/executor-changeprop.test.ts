@@ -55,6 +55,7 @@ function job(
     sha1: null,
     rootJob: null,
     requestId: null,
+    priority: 0,
     ...extra,
   };
 }

@@ -65,6 +65,7 @@ function job(
     sha1: null,
     rootJob: null,
     requestId: null,
+    priority: 0,
     ...extra,
   };
 }

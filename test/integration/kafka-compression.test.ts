@@ -129,6 +129,7 @@ describeIfService(services.kafka, 'Snappy on a real broker', (brokers) => {
     sha1: null,
     rootJob: null,
     requestId: null,
+    priority: 0,
   });
 
   beforeAll(async () => {

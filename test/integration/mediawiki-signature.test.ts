@@ -213,6 +213,7 @@ describeIfService(services.kafka, 'mediawiki signatures on a real Kafka broker',
           sha1: null,
           rootJob: null,
           requestId: vector.input.requestId,
+          priority: 0,
         },
         {
           signature: 'mediawiki',

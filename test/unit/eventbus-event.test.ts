@@ -139,6 +139,7 @@ function job(params: JsonObject, extra: Partial<NormalizedJob> = {}): Normalized
     sha1: null,
     rootJob: null,
     requestId: null,
+    priority: 0,
     ...extra,
   };
 }

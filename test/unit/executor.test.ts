@@ -284,6 +284,7 @@ describe('job-execution endpoint (no broker needed)', () => {
         sha1: null,
         rootJob: null,
         requestId: null,
+        priority: 0,
       },
       { stream: 'mediawiki.job.ep', secret, now: Date.now() },
     );

@@ -86,9 +86,34 @@ describe('job specifications', () => {
       sha1: null,
       rootJob: null,
       requestId: null,
+      priority: 0,
     });
     expect(b?.sha1).toBe(dedupKey('enwiki', 'refreshLinks', { page: 1 }));
     expect(b?.releaseTimestamp).toBe(when.getTime());
+  });
+
+  test('a priority is kept (-0 as 0), outside the dedup key; a non-integer or out-of-range one is named', () => {
+    const [a, b, c] = normalizeJobs(
+      [
+        { type: 'refreshLinks', params: { page: 1 }, priority: 1_000_000, removeDuplicates: true },
+        { type: 'refreshLinks', params: { page: 1 }, priority: -0, removeDuplicates: true },
+        { type: 'refreshLinks', params: { page: 1 }, priority: -1_000_000 },
+      ],
+      opts,
+    );
+    expect([a?.priority, b?.priority, c?.priority]).toEqual([1_000_000, 0, -1_000_000]);
+    expect(Object.is(b?.priority, -0)).toBe(false);
+    expect(a?.sha1).toBe(b?.sha1);
+    const err = invalid([
+      { type: 'refreshLinks', params: {}, priority: 0.5 },
+      { type: 'refreshLinks', params: {}, priority: 1_000_001 },
+      { type: 'refreshLinks', params: {}, priority: '3' as unknown as number },
+    ]);
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'jobs[0].priority',
+      'jobs[1].priority',
+      'jobs[2].priority',
+    ]);
   });
 
   test('a function, a Date, a BigInt, a cycle and undefined in an array are rejected with their paths', () => {

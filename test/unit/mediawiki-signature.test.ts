@@ -82,6 +82,7 @@ function jobOf(v: Vector): NormalizedJob {
     sha1: null,
     rootJob: i.rootJob,
     requestId: i.requestId,
+    priority: 0,
     ...(i.removeDuplicatesIgnoreParams === null
       ? {}
       : { removeDuplicatesIgnoreParams: i.removeDuplicatesIgnoreParams }),
@@ -290,6 +291,7 @@ describe('switchyard-v1 beside mediawiki', () => {
     sha1: 'a'.repeat(40),
     rootJob: null,
     requestId: 'r1',
+    priority: 0,
   };
   const options = { stream: 'mediawiki.job.refreshLinks', secret: SECRET, now: NOW };
 

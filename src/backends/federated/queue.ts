@@ -77,6 +77,9 @@ export function federatedSupports(partitions: readonly Supports[]): Supports {
     // put a holder of the key outside the partition the ring names).
     cancel: all('cancel'),
     cancelByKey: all('cancelByKey'),
+    // Why not: a pop picks a partition at random, so a priority would hold only within the
+    // partition a job was placed in, not across the queue.
+    priorities: false,
   });
 }
 

@@ -52,6 +52,8 @@ export const memorySupports: Supports = defineSupports({
   cancel: true,
   // The dedup map names the holders; removing them from the ordered containers is O(n).
   cancelByKey: true,
+  // One ready container of the order per priority present; priority 0 is the fast path.
+  priorities: true,
 });
 
 /** Options of {@link MemoryJobQueue}. */
@@ -101,6 +103,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         sha1: job.sha1,
         rootJob: job.rootJob,
         requestId: job.requestId,
+        priority: job.priority,
         enqueuedAt: now,
         releaseTimestamp: job.releaseTimestamp,
         state: delayed ? 'delayed' : 'ready',
@@ -187,6 +190,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       sha1: rec.sha1,
       rootJob: rec.rootJob,
       requestId: rec.requestId,
+      priority: rec.priority,
       attempts: rec.attempts,
       enqueuedAt: rec.enqueuedAt,
       claimedAt: now,

@@ -185,6 +185,88 @@ export class RandomBag<T> implements ReadyIndex<T> {
   }
 }
 
+/**
+ * Priorities over an order: one container of the order per priority present, a pop takes from
+ * the highest non-empty one. Priority 0 always has its container, so a queue that never sees
+ * another priority pays one array check per pop. Levels that empty are dropped on the next pop
+ * that passes them (a sparse range of priorities costs nothing once drained).
+ */
+export class PriorityLevels<T extends { readonly priority: number }> implements ReadyIndex<T> {
+  readonly #make: () => ReadyIndex<T>;
+  readonly #zero: ReadyIndex<T>;
+  readonly #levels = new Map<number, ReadyIndex<T>>();
+  /** The priorities that have a container, highest first. */
+  #desc: number[] = [0];
+  #size = 0;
+
+  constructor(make: () => ReadyIndex<T>) {
+    this.#make = make;
+    this.#zero = make();
+    this.#levels.set(0, this.#zero);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  push(item: T): void {
+    (item.priority === 0 ? this.#zero : this.#level(item.priority)).push(item);
+    this.#size++;
+  }
+
+  pushFront(item: T): void {
+    (item.priority === 0 ? this.#zero : this.#level(item.priority)).pushFront(item);
+    this.#size++;
+  }
+
+  pop(): T | undefined {
+    if (this.#size === 0) return undefined;
+    const desc = this.#desc;
+    if (desc.length === 1) {
+      this.#size--;
+      return this.#zero.pop();
+    }
+    for (let i = 0; i < desc.length; i++) {
+      const p = desc[i] as number;
+      const level = this.#levels.get(p) as ReadyIndex<T>;
+      if (level.size > 0) {
+        this.#size--;
+        return level.pop();
+      }
+      if (p !== 0) {
+        this.#levels.delete(p);
+        desc.splice(i--, 1);
+      }
+    }
+    return undefined;
+  }
+
+  *values(): Iterable<T> {
+    for (const p of this.#desc) yield* (this.#levels.get(p) as ReadyIndex<T>).values();
+  }
+
+  clear(): void {
+    this.#zero.clear();
+    this.#levels.clear();
+    this.#levels.set(0, this.#zero);
+    this.#desc = [0];
+    this.#size = 0;
+  }
+
+  #level(priority: number): ReadyIndex<T> {
+    let level = this.#levels.get(priority);
+    if (level === undefined) {
+      level = this.#make();
+      this.#levels.set(priority, level);
+      const desc = this.#desc;
+      let at = 0;
+      while (at < desc.length && (desc[at] as number) > priority) at++;
+      desc.splice(at, 0, priority);
+    }
+    return level;
+  }
+}
+
 /** The ready container for an order (`any` is FIFO: the fastest here). */
 export function readyIndexFor<T extends { readonly seq: number; readonly enqueuedAt: number }>(
   order: Order,

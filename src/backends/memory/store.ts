@@ -8,7 +8,7 @@
 import { configInvalid } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, RootJob } from '../../core/job.js';
 import type { Order } from '../../core/supports.js';
-import { MinHeap, type ReadyIndex, readyIndexFor, removeWhere } from './ready-index.js';
+import { MinHeap, PriorityLevels, type ReadyIndex, readyIndexFor, removeWhere } from './ready-index.js';
 
 /** One stored job. Mutable: the queue moves it between states. */
 export interface JobRecord {
@@ -21,6 +21,7 @@ export interface JobRecord {
   readonly sha1: string | null;
   readonly rootJob: RootJob | null;
   readonly requestId: string | null;
+  readonly priority: number;
   readonly enqueuedAt: number;
   /** Original release time, then the retry time after a delayed release. */
   releaseTimestamp: number | null;
@@ -59,7 +60,7 @@ export class QueueState {
     readonly type: string,
     readonly order: Order,
   ) {
-    this.ready = readyIndexFor<JobRecord>(order);
+    this.ready = new PriorityLevels<JobRecord>(() => readyIndexFor<JobRecord>(order));
   }
 
   hasDuplicate(sha1: string): boolean {
@@ -235,5 +236,6 @@ export function toListed(rec: JobRecord): ListedJob {
     rootJob: rec.rootJob,
     removeDuplicates: rec.removeDuplicates,
     requestId: rec.requestId,
+    priority: rec.priority,
   };
 }

@@ -53,6 +53,7 @@ export async function decodeClaims(
       sha1: stored.sha1,
       rootJob: stored.rootJob,
       requestId: stored.requestId,
+      priority: 0,
       attempts,
       enqueuedAt: stored.enqueuedAt,
       claimedAt: now,

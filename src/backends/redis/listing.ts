@@ -67,6 +67,7 @@ async function* listReady(src: ListingSource): AsyncGenerator<ListedJob> {
       rootJob: job.rootJob,
       removeDuplicates: job.removeDuplicates,
       requestId: job.requestId,
+      priority: job.priority,
     };
   }
   // Pop order is tail first: page from the tail, each page reversed.
@@ -155,6 +156,7 @@ async function listed(
       rootJob: stored.rootJob,
       removeDuplicates: stored.sha1 !== null,
       requestId: stored.requestId,
+      priority: 0,
     });
   }
   return out;

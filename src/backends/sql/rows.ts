@@ -120,6 +120,7 @@ export function toClaimed(r: Row, now: number, token: string): ClaimedJob {
     sha1,
     rootJob: rootOf(r),
     requestId: str(r.request_id),
+    priority: 0,
     attempts: Number(r.attempts),
     enqueuedAt: Number(r.enqueued_at),
     claimedAt: now,
@@ -146,5 +147,6 @@ export function toListed(r: Row, state: JobState): ListedJob {
     rootJob: rootOf(r),
     removeDuplicates: sha1 !== null,
     requestId: str(r.request_id),
+    priority: 0,
   };
 }
