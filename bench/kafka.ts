@@ -186,6 +186,7 @@ const [sample] = sampleQueue.buildEvents([
     rootJob: null,
     requestId: null,
     priority: 0,
+    groupKey: null,
   },
 ]);
 await sampleQueue.close();

@@ -202,22 +202,34 @@ function countInstructions(t: Target, on: boolean, jobs: number): number {
 
 if (values.instructions) {
   const lines: string[] = [];
+  // `--rounds` slopes of each mode, alternating off / on: a callgrind run repeats within ~1 % of
+  // its total, which is a few hundred instructions per job in a slope; the median of a few
+  // rounds (and their spread, printed) is what the overhead is read from.
+  const rounds = Math.max(1, Math.min(ROUNDS, 5));
   for (const t of targets) {
     const small = Math.max(1, Math.round(t.jobs / 10));
     // The child runs a warm-up and a measured run: 2 × jobs per process.
     const perJob = (on: boolean): number =>
       (countInstructions(t, on, t.jobs) - countInstructions(t, on, small)) / (2 * (t.jobs - small));
-    const off = perJob(false);
-    const on = perJob(true);
+    const offs: number[] = [];
+    const ons: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      offs.push(perJob(false));
+      ons.push(perJob(true));
+    }
+    const off = median(offs);
+    const on = median(ons);
+    const ratios = ons.map((x, i) => x / (offs[i] as number) - 1);
     process.stdout.write(
-      `${JSON.stringify({ bench: 'metrics', target: t.name, jobs: t.jobs, instructionsPerJobOff: Math.round(off), instructionsPerJobOn: Math.round(on) })}\n`,
+      `${JSON.stringify({ bench: 'metrics', target: t.name, jobs: t.jobs, rounds, instructionsPerJobOff: offs.map(Math.round), instructionsPerJobOn: ons.map(Math.round) })}\n`,
     );
+    const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
     lines.push(
-      `| ${t.name} | ${t.jobs} | ${Math.round(off)} | ${Math.round(on)} | ${((on / off - 1) * 100).toFixed(1)} % |`,
+      `| ${t.name} | ${t.jobs} | ${Math.round(off)} | ${Math.round(on)} | ${pct(on / off - 1)} | ${pct(Math.min(...ratios))} … ${pct(Math.max(...ratios))} |`,
     );
   }
   process.stdout.write(
-    `\n| workload (push + pop + ack) | jobs | instructions/job off | instructions/job on | overhead |\n|---|---|---|---|---|\n${lines.join('\n')}\n`,
+    `\n| workload (push + pop + ack) | jobs | instructions/job off (median) | on (median) | overhead | per-round range |\n|---|---|---|---|---|---|\n${lines.join('\n')}\n`,
   );
   if (redisUrl === undefined) process.stdout.write('(redis skipped: set SWITCHYARD_REDIS_URL)\n');
   process.exit(0);

@@ -97,6 +97,9 @@ export {
   type JsonObject,
   type JsonValue,
   type ListedJob,
+  MAX_GROUP_KEY_LENGTH,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
   type NormalizedJob,
   newRootJob,
   type ParamsOf,
@@ -140,7 +143,15 @@ export {
   noopMetrics,
   type TimingName,
 } from './core/metrics.js';
-export { type JobQueueOptions, QUEUE_DEFAULTS } from './core/queue-options.js';
+export {
+  type GroupLimit,
+  type GroupLimits,
+  groupLimitOf,
+  type JobQueueOptions,
+  QUEUE_DEFAULTS,
+  type ResolvedGroupLimit,
+  UNLIMITED_GROUP,
+} from './core/queue-options.js';
 export {
   defineSupports,
   NO_SUPPORT,

@@ -40,7 +40,13 @@ import {
   observeInto,
   type QueueHistograms,
 } from './metrics.js';
-import { type JobQueueOptions, QUEUE_DEFAULTS, validateQueueOptions } from './queue-options.js';
+import {
+  freezeGroupLimits,
+  type GroupLimits,
+  type JobQueueOptions,
+  QUEUE_DEFAULTS,
+  validateQueueOptions,
+} from './queue-options.js';
 import { defineSupports, type Order, type Supports } from './supports.js';
 import { type JobTracer, noopTracer } from './tracing.js';
 
@@ -51,8 +57,13 @@ const C = COUNTER_INDEX;
 export {
   CONFIGURABLE_QUEUE_OPTIONS,
   type ConfiguredQueueOptions,
+  type GroupLimit,
+  type GroupLimits,
+  groupLimitOf,
   type JobQueueOptions,
   QUEUE_DEFAULTS,
+  type ResolvedGroupLimit,
+  UNLIMITED_GROUP,
   validateQueueOptions,
 } from './queue-options.js';
 
@@ -207,6 +218,8 @@ export abstract class JobQueue<T extends string = JobType> {
   readonly #tracer: JobTracer;
   /** The aggregator this queue notifies, or null. */
   readonly aggregator: JobQueueAggregator | null;
+  /** The `groupLimits` option, frozen (null: groups pop round-robin, unlimited). Backends enforce it. */
+  readonly groupLimits: GroupLimits | null;
   #labels: MetricLabels;
   /** This queue's own counters when the sink pulls them (see `MetricsSink.attachCounters`). */
   readonly #counters: CounterSource | null = null;
@@ -251,6 +264,7 @@ export abstract class JobQueue<T extends string = JobType> {
     this.#callTimeEvery = Math.max(1, Math.floor(this.metrics.callTimeEvery ?? 1));
     this.#tracer = options.tracer ?? noopTracer;
     this.aggregator = options.aggregator ?? null;
+    this.groupLimits = freezeGroupLimits(options.groupLimits);
     this.#labels = Object.freeze({ domain: this.domain, type: this.type, backend: backendName });
     if (this.metrics.attachCounters !== undefined) {
       const bounds = this.metrics.histogramBoundsMs;
@@ -1405,7 +1419,11 @@ const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed
  */
 export function checkPush(
   queue: Pick<JobQueue, 'closed' | 'readOnlyReason' | 'supports'>,
-  jobs: readonly { readonly releaseTimestamp?: unknown; readonly priority?: unknown }[],
+  jobs: readonly {
+    readonly releaseTimestamp?: unknown;
+    readonly priority?: unknown;
+    readonly groupKey?: unknown;
+  }[],
   options: PushOptions,
 ): void {
   if (queue.closed) throw queueClosed(String(queue));
@@ -1423,6 +1441,9 @@ export function checkPush(
     jobs.some((j) => j.priority !== undefined && j.priority !== null && j.priority !== 0)
   ) {
     throw notSupported('job priorities (priority)', String(queue));
+  }
+  if (!s.groupLimits && jobs.some((j) => j.groupKey !== undefined && j.groupKey !== null)) {
+    throw notSupported('flow-control groups (groupKey)', String(queue));
   }
 }
 

@@ -79,7 +79,17 @@ export interface JobSpecification<T extends string = JobType> {
    * for anything but 0. Not part of the dedup key: a duplicate with another priority is skipped.
    */
   readonly priority?: number;
+  /**
+   * The flow-control group (a tenant, an upstream API): a queue pops its groups round-robin, and
+   * the queue's `groupLimits` cap each group's claims held at once and claims per interval, in
+   * the store, across every process. Needs `supports.groupLimits`. A non-empty string of at most
+   * {@link MAX_GROUP_KEY_LENGTH} characters; not part of the dedup key.
+   */
+  readonly groupKey?: string;
 }
+
+/** The longest `groupKey`. */
+export const MAX_GROUP_KEY_LENGTH = 255;
 
 /** The lowest job priority. */
 export const MIN_PRIORITY = -1_000_000;
@@ -103,6 +113,8 @@ export interface NormalizedJob {
   readonly requestId: string | null;
   /** The pop priority (0 unless the spec set one). */
   readonly priority: number;
+  /** The flow-control group, or null. */
+  readonly groupKey: string | null;
   /** The spec's `removeDuplicatesIgnoreParams`, when given (a backend with its own dedup key needs it). */
   readonly removeDuplicatesIgnoreParams?: readonly string[];
 }
@@ -120,6 +132,8 @@ export interface Job<T extends string = JobType> {
   readonly requestId: string | null;
   /** The pop priority (higher first; 0 by default). */
   readonly priority: number;
+  /** The flow-control group, or null. */
+  readonly groupKey: string | null;
   /** Claims so far, including this one. */
   readonly attempts: number;
   /** When the job was first stored, Unix ms. */
@@ -157,6 +171,8 @@ export interface ListedJob {
   readonly requestId: string | null;
   /** The pop priority (higher first; 0 by default). */
   readonly priority: number;
+  /** The flow-control group, or null. */
+  readonly groupKey: string | null;
 }
 
 /**
@@ -577,6 +593,18 @@ function normalizeOne(
       value: pr,
     });
   }
+  const gk = spec.groupKey;
+  if (
+    gk !== undefined &&
+    gk !== null &&
+    (typeof gk !== 'string' || gk.length === 0 || gk.length > MAX_GROUP_KEY_LENGTH)
+  ) {
+    issues.push({
+      path: `${at}.groupKey`,
+      message: `must be a non-empty string of at most ${MAX_GROUP_KEY_LENGTH} characters`,
+      value: gk,
+    });
+  }
   if (issues.length > start) return null;
   const typeName = type as string;
   if (opts.type !== null && typeName !== opts.type) {
@@ -601,6 +629,7 @@ function normalizeOne(
     rootJob,
     requestId: typeof rid === 'string' ? rid : null,
     priority: typeof pr === 'number' && pr !== 0 ? pr : 0, // -0 is 0
+    groupKey: typeof gk === 'string' ? gk : null,
     ...(ignored === undefined ? {} : { removeDuplicatesIgnoreParams: [...(ignored as readonly string[])] }),
   };
 }

@@ -8,6 +8,7 @@
 import type { JobQueueAggregator } from './aggregator.js';
 import type { Clock } from './clock.js';
 import type { Issue } from './errors.js';
+import { MAX_GROUP_KEY_LENGTH } from './job.js';
 import type { MetricsSink } from './metrics.js';
 import { ORDERS, type Order, type Supports } from './supports.js';
 import type { JobTracer } from './tracing.js';
@@ -47,6 +48,66 @@ export interface JobQueueOptions {
    * `aggregator`) and dropped; the chron's rebuild heals it.
    */
   readonly aggregator?: JobQueueAggregator | null;
+  /**
+   * Flow-control limits per `groupKey` (needs `supports.groupLimits`): the defaults every group
+   * gets, and `keys` overriding them for named groups. Enforced by the store at claim time.
+   */
+  readonly groupLimits?: GroupLimits | null;
+}
+
+/** The limits of one flow-control group. Absent fields do not limit. */
+export interface GroupLimit {
+  /** Claims a group may hold at once (jobs running), across every process. Needs claim tracking. */
+  readonly maxConcurrent?: number;
+  /** At most `max` claims per `perSeconds` per group (a window that starts at a group's first claim). */
+  readonly rate?: { readonly max: number; readonly perSeconds: number };
+}
+
+/** The `groupLimits` queue option: defaults for every group, with per-key overrides. */
+export interface GroupLimits extends GroupLimit {
+  /** Limits of named groups; each replaces the defaults for its key (fields it omits do not limit). */
+  readonly keys?: Readonly<Record<string, GroupLimit>>;
+}
+
+/** One group's limits as a backend applies them: null where the group is not limited. */
+export interface ResolvedGroupLimit {
+  readonly maxConcurrent: number | null;
+  readonly rate: { readonly max: number; readonly perMs: number } | null;
+}
+
+/** No limit. */
+export const UNLIMITED_GROUP: ResolvedGroupLimit = Object.freeze({ maxConcurrent: null, rate: null });
+
+/**
+ * The limits of group `key` under `limits` (per-key entry, else the defaults). Backends call it
+ * per claim; it allocates nothing for an unlimited queue.
+ */
+export function groupLimitOf(limits: GroupLimits | null, key: string): ResolvedGroupLimit {
+  if (limits === null) return UNLIMITED_GROUP;
+  const own = limits.keys !== undefined && Object.hasOwn(limits.keys, key) ? limits.keys[key] : undefined;
+  const l = own ?? limits;
+  if (l.maxConcurrent === undefined && l.rate === undefined) return UNLIMITED_GROUP;
+  return {
+    maxConcurrent: l.maxConcurrent ?? null,
+    rate: l.rate === undefined ? null : { max: l.rate.max, perMs: Math.round(l.rate.perSeconds * 1000) },
+  };
+}
+
+/** A frozen deep copy of valid `groupLimits` (handles keep their own, callers may not change it). */
+export function freezeGroupLimits(limits: GroupLimits | null | undefined): GroupLimits | null {
+  if (limits === undefined || limits === null) return null;
+  const one = (l: GroupLimit): GroupLimit =>
+    Object.freeze({
+      ...(l.maxConcurrent === undefined ? {} : { maxConcurrent: l.maxConcurrent }),
+      ...(l.rate === undefined
+        ? {}
+        : { rate: Object.freeze({ max: l.rate.max, perSeconds: l.rate.perSeconds }) }),
+    });
+  const keys =
+    limits.keys === undefined
+      ? undefined
+      : Object.freeze(Object.fromEntries(Object.entries(limits.keys).map(([k, v]) => [k, one(v)])));
+  return Object.freeze({ ...one(limits), ...(keys === undefined ? {} : { keys }) });
 }
 
 /**
@@ -65,6 +126,7 @@ export const CONFIGURABLE_QUEUE_OPTIONS = Object.freeze({
   rootJobTTL: 'number',
   maintenanceInterval: 'number',
   readOnlyReason: 'string',
+  groupLimits: 'object',
 } as const);
 
 /** The queue options set by a config entry (absent ones take the JobQueue defaults). */
@@ -123,9 +185,105 @@ export function validateQueueOptions(options: JobQueueOptions, supports: Support
       });
     }
   }
+  const gl = options.groupLimits;
+  if (gl !== undefined && gl !== null) {
+    if (!supports.groupLimits) {
+      issues.push({
+        path: p('groupLimits'),
+        message: 'is not supported by this backend (supports.groupLimits)',
+      });
+    } else {
+      const claimTTL = options.claimTTL ?? QUEUE_DEFAULTS.claimTTL;
+      issues.push(...groupLimitIssues(gl, p('groupLimits'), supports.ack && claimTTL > 0));
+    }
+  }
   const ro = options.readOnlyReason;
   if (ro !== undefined && ro !== null && typeof ro !== 'string') {
     issues.push({ path: p('readOnlyReason'), message: 'must be a string or null', value: ro });
+  }
+  return issues;
+}
+
+/** Problems of a `groupLimits` value at `at`; `tracksClaims` says whether maxConcurrent can be kept. */
+function groupLimitIssues(value: unknown, at: string, tracksClaims: boolean): Issue[] {
+  const issues: Issue[] = [];
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const one = (l: unknown, path: string, allowKeys: boolean): void => {
+    if (!isObject(l)) {
+      issues.push({ path, message: 'must be a mapping { maxConcurrent?, rate? }', value: l });
+      return;
+    }
+    for (const k of Object.keys(l)) {
+      if (k !== 'maxConcurrent' && k !== 'rate' && !(allowKeys && k === 'keys')) {
+        issues.push({
+          path: `${path}.${k}`,
+          message: 'is not a group limit',
+          choices: allowKeys ? ['maxConcurrent', 'rate', 'keys'] : ['maxConcurrent', 'rate'],
+        });
+      }
+    }
+    const mc = l.maxConcurrent;
+    if (mc !== undefined) {
+      if (typeof mc !== 'number' || !Number.isInteger(mc) || mc < 1) {
+        issues.push({ path: `${path}.maxConcurrent`, message: 'must be an integer ≥ 1', value: mc });
+      } else if (!tracksClaims) {
+        issues.push({
+          path: `${path}.maxConcurrent`,
+          message:
+            'needs claim tracking (a backend with ack, and claimTTL > 0): a claim that is never acked cannot be counted',
+          value: mc,
+        });
+      }
+    }
+    const rate = l.rate;
+    if (rate !== undefined) {
+      if (!isObject(rate)) {
+        issues.push({ path: `${path}.rate`, message: 'must be a mapping { max, perSeconds }', value: rate });
+      } else {
+        if (typeof rate.max !== 'number' || !Number.isInteger(rate.max) || rate.max < 1) {
+          issues.push({ path: `${path}.rate.max`, message: 'must be an integer ≥ 1', value: rate.max });
+        }
+        const per = rate.perSeconds;
+        if (typeof per !== 'number' || !Number.isFinite(per) || per < 0.001) {
+          issues.push({
+            path: `${path}.rate.perSeconds`,
+            message: 'must be a number of seconds ≥ 0.001',
+            value: per,
+          });
+        }
+        for (const k of Object.keys(rate)) {
+          if (k !== 'max' && k !== 'perSeconds') {
+            issues.push({
+              path: `${path}.rate.${k}`,
+              message: 'is not a rate field',
+              choices: ['max', 'perSeconds'],
+            });
+          }
+        }
+      }
+    }
+  };
+  one(value, at, true);
+  if (isObject(value) && value.keys !== undefined) {
+    if (!isObject(value.keys)) {
+      issues.push({
+        path: `${at}.keys`,
+        message: 'must be a mapping of group key → limits',
+        value: value.keys,
+      });
+    } else {
+      for (const [key, l] of Object.entries(value.keys)) {
+        if (key.length === 0 || key.length > MAX_GROUP_KEY_LENGTH) {
+          issues.push({
+            path: `${at}.keys`,
+            message: `has a key that is not a valid groupKey (1–${MAX_GROUP_KEY_LENGTH} characters)`,
+            value: key,
+          });
+        }
+        one(l, `${at}.keys.${key}`, false);
+      }
+    }
   }
   return issues;
 }

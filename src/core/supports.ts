@@ -77,6 +77,14 @@ export interface Supports {
    * with a non-zero priority is refused.
    */
   readonly priorities: boolean;
+  /**
+   * `JobSpecification.groupKey` is honoured: a pop takes the queue's groups round-robin (jobs
+   * without a key are one more group), and the queue's `groupLimits` (claims held at once,
+   * claims per interval, per group) are enforced in the store at claim time, so they hold across
+   * every handle and process and a group at its limit never blocks the others. Without it a push
+   * with a group key and a queue with `groupLimits` are refused.
+   */
+  readonly groupLimits: boolean;
 }
 
 /** The all-false baseline a manifest is merged over. */
@@ -101,10 +109,20 @@ export const NO_SUPPORT: Supports = Object.freeze({
   cancel: false,
   cancelByKey: false,
   priorities: false,
+  groupLimits: false,
 });
 
 /** Capabilities that only make sense for a backend that can pop. */
-const NEEDS_POP = ['ack', 'batchPop', 'siblingQueries', 'wake', 'pause', 'cancel', 'priorities'] as const;
+const NEEDS_POP = [
+  'ack',
+  'batchPop',
+  'siblingQueries',
+  'wake',
+  'pause',
+  'cancel',
+  'priorities',
+  'groupLimits',
+] as const;
 
 /**
  * Merges a partial manifest over {@link NO_SUPPORT} and freezes the result (arrays too).

@@ -93,6 +93,7 @@ export function jobFromEvent(
     rootJob: root === undefined ? null : { signature: root.signature, timestamp: times.rootAt ?? 0 },
     requestId: event.meta.request_id ?? null,
     priority: 0,
+    groupKey: null,
     attempts,
     enqueuedAt: times.created ?? now,
     claimedAt: now,

@@ -58,6 +58,7 @@ import * as dedup from './conformance/dedup.js';
 import * as delayed from './conformance/delayed.js';
 import * as deleteTests from './conformance/delete.js';
 import * as expansion from './conformance/expansion.js';
+import * as groups from './conformance/groups.js';
 import * as listing from './conformance/listing.js';
 import * as maintenance from './conformance/maintenance.js';
 import * as manifest from './conformance/manifest.js';
@@ -102,6 +103,7 @@ const GROUPS = [
   rootJobs,
   orders,
   priorities,
+  groups,
   sizes,
   deleteTests,
   listing,

@@ -58,6 +58,7 @@ function job(type: string, params: JsonObject) {
     rootJob: null,
     requestId: null,
     priority: 0,
+    groupKey: null,
   };
 }
 

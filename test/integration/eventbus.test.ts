@@ -108,6 +108,7 @@ describe('eventbus schema copy', () => {
         rootJob: null,
         requestId: null,
         priority: 0,
+        groupKey: null,
       },
     ]);
     await q.close();

@@ -56,6 +56,7 @@ function job(
     rootJob: null,
     requestId: null,
     priority: 0,
+    groupKey: null,
     ...extra,
   };
 }

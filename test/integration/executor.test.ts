@@ -66,6 +66,7 @@ function job(
     rootJob: null,
     requestId: null,
     priority: 0,
+    groupKey: null,
     ...extra,
   };
 }

@@ -130,6 +130,7 @@ describeIfService(services.kafka, 'Snappy on a real broker', (brokers) => {
     rootJob: null,
     requestId: null,
     priority: 0,
+    groupKey: null,
   });
 
   beforeAll(async () => {

@@ -214,6 +214,7 @@ describeIfService(services.kafka, 'mediawiki signatures on a real Kafka broker',
           rootJob: null,
           requestId: vector.input.requestId,
           priority: 0,
+          groupKey: null,
         },
         {
           signature: 'mediawiki',

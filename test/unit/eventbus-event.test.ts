@@ -140,6 +140,7 @@ function job(params: JsonObject, extra: Partial<NormalizedJob> = {}): Normalized
     rootJob: null,
     requestId: null,
     priority: 0,
+    groupKey: null,
     ...extra,
   };
 }

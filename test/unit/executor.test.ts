@@ -285,6 +285,7 @@ describe('job-execution endpoint (no broker needed)', () => {
         rootJob: null,
         requestId: null,
         priority: 0,
+        groupKey: null,
       },
       { stream: 'mediawiki.job.ep', secret, now: Date.now() },
     );

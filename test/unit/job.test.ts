@@ -87,6 +87,7 @@ describe('job specifications', () => {
       rootJob: null,
       requestId: null,
       priority: 0,
+      groupKey: null,
     });
     expect(b?.sha1).toBe(dedupKey('enwiki', 'refreshLinks', { page: 1 }));
     expect(b?.releaseTimestamp).toBe(when.getTime());

@@ -83,6 +83,7 @@ function jobOf(v: Vector): NormalizedJob {
     rootJob: i.rootJob,
     requestId: i.requestId,
     priority: 0,
+    groupKey: null,
     ...(i.removeDuplicatesIgnoreParams === null
       ? {}
       : { removeDuplicatesIgnoreParams: i.removeDuplicatesIgnoreParams }),
@@ -292,6 +293,7 @@ describe('switchyard-v1 beside mediawiki', () => {
     rootJob: null,
     requestId: 'r1',
     priority: 0,
+    groupKey: null,
   };
   const options = { stream: 'mediawiki.job.refreshLinks', secret: SECRET, now: NOW };
 

@@ -20,7 +20,7 @@ import {
   type ReleaseOutcome,
   type StoredQueue,
 } from '../../core/job-queue.js';
-import type { JobQueueOptions } from '../../core/queue-options.js';
+import { groupLimitOf, type JobQueueOptions } from '../../core/queue-options.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import { type JobRecord, MemoryStore, type QueueState, toListed } from './store.js';
 
@@ -54,6 +54,8 @@ export const memorySupports: Supports = defineSupports({
   cancelByKey: true,
   // One ready container of the order per priority present; priority 0 is the fast path.
   priorities: true,
+  // Per-group containers taken round-robin; claim counts and rate windows on the queue state.
+  groupLimits: true,
 });
 
 /** Options of {@link MemoryJobQueue}. */
@@ -104,6 +106,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         rootJob: job.rootJob,
         requestId: job.requestId,
         priority: job.priority,
+        groupKey: job.groupKey,
         enqueuedAt: now,
         releaseTimestamp: job.releaseTimestamp,
         state: delayed ? 'delayed' : 'ready',
@@ -168,7 +171,9 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     const s = this.#state;
     if (s.paused) return null;
     if (s.delayed.size > 0) s.promoteDue(now);
-    const rec = s.ready.pop();
+    const limits = this.groupLimits;
+    const rec =
+      limits === null ? s.ready.pop() : s.ready.popAllowed((key) => s.groups.allows(limits, key, now));
     if (!rec) return null;
     s.dropDedup(rec);
     rec.attempts++;
@@ -178,7 +183,10 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       rec.state = 'claimed';
       rec.claimToken = token;
       s.claimed.set(rec.id, rec);
-    } else {
+    }
+    if (rec.groupKey !== null) {
+      const perMs = groupLimitOf(limits, rec.groupKey).rate?.perMs ?? null;
+      s.groups.claimed(rec.groupKey, now, perMs, this.claimTTL > 0);
     }
     return {
       id: rec.id,
@@ -191,6 +199,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       rootJob: rec.rootJob,
       requestId: rec.requestId,
       priority: rec.priority,
+      groupKey: rec.groupKey,
       attempts: rec.attempts,
       enqueuedAt: rec.enqueuedAt,
       claimedAt: now,
@@ -228,7 +237,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
   #ackOne(ref: ClaimRef): boolean {
     const rec = this.#held(ref);
     if (!rec) return false;
-    this.#state.claimed.delete(rec.id);
+    this.#state.unclaim(rec);
     return true;
   }
 
@@ -237,7 +246,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     if (!rec) return false;
     const s = this.#state;
     const now = this.clock.now();
-    s.claimed.delete(rec.id);
+    s.unclaim(rec);
     rec.claimToken = null;
     if (rec.attempts >= this.maxTries) {
       rec.state = 'abandoned';
@@ -333,7 +342,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     if (ttl > 0) {
       for (const rec of [...s.claimed.values()]) {
         if (now - (rec.claimedAt ?? now) < ttl) continue;
-        s.claimed.delete(rec.id);
+        s.unclaim(rec);
         rec.claimToken = null;
         if (rec.attempts >= this.maxTries) {
           rec.state = 'abandoned';
@@ -354,6 +363,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       pruned++;
     }
     for (const [signature, root] of s.roots) if (root.expiresAt <= now) s.roots.delete(signature);
+    s.groups.pruneWindows(this.groupLimits, now);
     const released = s.promoteDue(now);
     if (recycled + released > 0) s.notify('ready');
     return { recycled, abandoned, pruned, released };

@@ -8,7 +8,8 @@
 import { configInvalid } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, RootJob } from '../../core/job.js';
 import type { Order } from '../../core/supports.js';
-import { MinHeap, PriorityLevels, type ReadyIndex, readyIndexFor, removeWhere } from './ready-index.js';
+import { GroupCounters, GroupedReady } from './groups.js';
+import { MinHeap, PriorityLevels, readyIndexFor, removeWhere } from './ready-index.js';
 
 /** One stored job. Mutable: the queue moves it between states. */
 export interface JobRecord {
@@ -22,6 +23,7 @@ export interface JobRecord {
   readonly rootJob: RootJob | null;
   readonly requestId: string | null;
   readonly priority: number;
+  readonly groupKey: string | null;
   readonly enqueuedAt: number;
   /** Original release time, then the retry time after a delayed release. */
   releaseTimestamp: number | null;
@@ -37,7 +39,9 @@ export interface JobRecord {
  * @internal
  */
 export class QueueState {
-  readonly ready: ReadyIndex<JobRecord>;
+  readonly ready: GroupedReady<JobRecord>;
+  /** Claims held and rate windows per group key (`groupLimits`). */
+  readonly groups = new GroupCounters();
   readonly delayed = new MinHeap<JobRecord>(
     (j) => j.releaseTimestamp ?? 0,
     (j) => j.seq,
@@ -60,7 +64,9 @@ export class QueueState {
     readonly type: string,
     readonly order: Order,
   ) {
-    this.ready = new PriorityLevels<JobRecord>(() => readyIndexFor<JobRecord>(order));
+    this.ready = new GroupedReady<JobRecord>(
+      () => new PriorityLevels<JobRecord>(() => readyIndexFor<JobRecord>(order)),
+    );
   }
 
   hasDuplicate(sha1: string): boolean {
@@ -101,12 +107,17 @@ export class QueueState {
     for (const waiter of [...this.waiters]) waiter(event);
   }
 
+  /** Takes claimed `rec` out of the claimed map (its group's claim count too). */
+  unclaim(rec: JobRecord): void {
+    if (this.claimed.delete(rec.id) && rec.groupKey !== null) this.groups.settled(rec.groupKey);
+  }
+
   /** Removes job `id` whatever its state (a claimed one loses its claim); the state it was in, or null. */
   cancel(id: string, now: number): JobState | null {
     const held = this.claimed.get(id) ?? this.abandoned.get(id);
     if (held !== undefined) {
       const was = held.state;
-      this.claimed.delete(id);
+      if (was === 'claimed') this.unclaim(held);
       this.abandoned.delete(id);
       held.claimToken = null;
       return was;
@@ -136,6 +147,7 @@ export class QueueState {
     this.claimed.clear();
     this.abandoned.clear();
     this.dedup.clear();
+    this.groups.clear();
   }
 }
 
@@ -237,5 +249,6 @@ export function toListed(rec: JobRecord): ListedJob {
     removeDuplicates: rec.removeDuplicates,
     requestId: rec.requestId,
     priority: rec.priority,
+    groupKey: rec.groupKey,
   };
 }

@@ -54,6 +54,7 @@ export async function decodeClaims(
       rootJob: stored.rootJob,
       requestId: stored.requestId,
       priority: 0,
+      groupKey: null,
       attempts,
       enqueuedAt: stored.enqueuedAt,
       claimedAt: now,

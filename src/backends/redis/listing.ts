@@ -68,6 +68,7 @@ async function* listReady(src: ListingSource): AsyncGenerator<ListedJob> {
       removeDuplicates: job.removeDuplicates,
       requestId: job.requestId,
       priority: job.priority,
+      groupKey: job.groupKey,
     };
   }
   // Pop order is tail first: page from the tail, each page reversed.
@@ -157,6 +158,7 @@ async function listed(
       removeDuplicates: stored.sha1 !== null,
       requestId: stored.requestId,
       priority: 0,
+      groupKey: null,
     });
   }
   return out;

@@ -121,6 +121,7 @@ export function toClaimed(r: Row, now: number, token: string): ClaimedJob {
     rootJob: rootOf(r),
     requestId: str(r.request_id),
     priority: 0,
+    groupKey: null,
     attempts: Number(r.attempts),
     enqueuedAt: Number(r.enqueued_at),
     claimedAt: now,
@@ -148,5 +149,6 @@ export function toListed(r: Row, state: JobState): ListedJob {
     removeDuplicates: sha1 !== null,
     requestId: str(r.request_id),
     priority: 0,
+    groupKey: null,
   };
 }
