@@ -1,7 +1,7 @@
 /**
  * Listing a Redis queue's jobs by state (`JobQueue.list`): pages of ids from the ready list, the
- * priority set or a state's sorted set, then one HMGET each of data, attempts (and tokens) per page. A job that
- * settles between the two reads is skipped, not listed half-way.
+ * priority set or a state's sorted set, then one HMGET each of data, attempts (and tokens) per
+ * page. A job that settles between the two reads is skipped, not listed half-way.
  *
  * @packageDocumentation
  */

@@ -1,8 +1,9 @@
 #!lua
 --[[
   One maintenance step (P-9, P-10, P-20): recycles expired claims to the FRONT of the ready list
-  (as MediaWiki does; a job of a non-zero priority to the front of its priority), abandons expired claims that used their last try, prunes abandoned jobs
-  older than abandonedTTL, promotes due delayed jobs. Each part handles at most `limit` jobs;
+  (as MediaWiki does; a job of a non-zero priority to the front of its priority), abandons
+  expired claims that used their last try, prunes abandoned jobs older than abandonedTTL,
+  promotes due delayed jobs. Each part handles at most `limit` jobs;
   the caller repeats while `more` is 1. Atomic, so passes from many processes never double-count.
 
   KEYS[1] claimed   zset   id -> claimedAt

@@ -1,8 +1,9 @@
 #!lua
 --[[
   Puts copies of abandoned jobs back as fresh ready jobs (P-10): a new id, attempts 0, enqueued
-  now, not delayed, the same priority; the abandoned originals are deleted. A stored job whose header cannot be
-  parsed is dropped and counted. At most `limit` per call; the caller repeats while `more` is 1.
+  now, not delayed, the same priority; the abandoned originals are deleted. A stored job whose
+  header cannot be parsed is dropped and counted. At most `limit` per call; the caller repeats
+  while `more` is 1.
 
   KEYS[1] abandoned zset   id -> last claimedAt
   KEYS[2] data      hash   id -> stored job

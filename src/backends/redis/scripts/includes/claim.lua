@@ -22,7 +22,9 @@ local function take_ready(k, want, empty, list_only)
   if not empty and tonumber(head[2]) < 0 then
     if list_only then return nil, nil, false end
     local got = head
-    if want > 1 then got = redis.call('ZRANGE', k[9], '-inf', '(0', 'BYSCORE', 'LIMIT', 0, want, 'WITHSCORES') end
+    if want > 1 then
+      got = redis.call('ZRANGE', k[9], '-inf', '(0', 'BYSCORE', 'LIMIT', 0, want, 'WITHSCORES')
+    end
     local ids, scores = {}, {}
     for i = 1, #got, 2 do
       ids[#ids + 1] = got[i]
