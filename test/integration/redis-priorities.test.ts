@@ -241,4 +241,15 @@ describeIfService(services.redis, 'redis priorities (integration)', (url) => {
     expect((await q.pop())?.params.n).toBe(3);
     expect(await q.pop()).toBeNull();
   });
+
+  test('prefetch: releasing a job of a positive priority gives the buffer back, so it pops next', async () => {
+    const q = queue({ claimTTL: 60, prefetch: 8 });
+    await q.push([job(q, 0, 3), job(q, 1), job(q, 2)]);
+    const high = await q.pop();
+    expect(high?.params.n).toBe(0);
+    expect(await client.zcard(q.keys.claimed)).toBe(3); // n 1 and 2 buffered
+    expect(await q.release(high as NonNullable<typeof high>)).toBe('released');
+    expect(await client.zcard(q.keys.claimed)).toBe(0);
+    expect(await drain(q)).toEqual([0, 1, 2]);
+  });
 });

@@ -354,7 +354,10 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       at,
       this.maxTries,
     ]);
-    return r === 1 ? 'released' : r === 2 ? 'abandoned' : false;
+    // 3: back in ready with a positive priority; this handle's prefetched jobs would be handed
+    // out before it, so they go back first (one more round trip, only then).
+    if (r === 3 && this.#exchange.buffered > 0) await this.#giveBackBuffered();
+    return r === 1 || r === 3 ? 'released' : r === 2 ? 'abandoned' : false;
   }
 
   protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {

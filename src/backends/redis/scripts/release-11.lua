@@ -25,7 +25,8 @@
 
   A release to ready publishes on the queue's wake channel when no job was ready.
 
-  Returns 0 = the claim was not held (nothing changed), 1 = released, 2 = abandoned
+  Returns 0 = the claim was not held (nothing changed), 1 = released, 2 = abandoned, 3 = released
+          to ready with a positive priority (the caller's prefetch buffer must not overtake it)
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
@@ -55,6 +56,10 @@ else
   else
     if ready_empty(KEYS[5], KEYS[9]) then wake(KEYS[5]) end
     priority_add(KEYS[9], KEYS[10], id, priority, false)
+    if priority > 0 then
+      dedup_hold(KEYS[8], header_sha1(blob))
+      return 3
+    end
   end
 end
 dedup_hold(KEYS[8], header_sha1(blob))
