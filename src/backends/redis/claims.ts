@@ -16,7 +16,7 @@ export interface ClaimDecoding {
   readonly domain: string;
   readonly tracksClaims: boolean;
   readonly link: RedisLink;
-  /** release-8's KEYS (a corrupted claimed job is released to abandoned). */
+  /** release-11's KEYS (a corrupted claimed job is released to abandoned). */
   readonly releaseKeys: readonly string[];
   /** Reports a skipped job (metric and the queue's `onError`). */
   report(message: string, cause?: unknown): void;
@@ -53,7 +53,7 @@ export async function decodeClaims(
       sha1: stored.sha1,
       rootJob: stored.rootJob,
       requestId: stored.requestId,
-      priority: 0,
+      priority: stored.priority,
       groupKey: null,
       attempts,
       enqueuedAt: stored.enqueuedAt,

@@ -1,12 +1,18 @@
 /**
- * How the Redis backend stores one job: a short header the Lua scripts read (dedup key, release
- * time, enqueue time), then the payload (params, request id, root job) as JSON, or as base64 of
- * gzip'd JSON when it is larger than `compressAbove` bytes. Compression is transparent: the
- * header says which encoding a job uses, so a queue reads jobs stored with any setting.
+ * How the Redis backend stores one job: a short header the Lua scripts read (priority, dedup key,
+ * release time, enqueue time), then the payload (params, request id, root job) as JSON, or as
+ * base64 of gzip'd JSON when it is larger than `compressAbove` bytes. Compression is transparent:
+ * the header says which encoding a job uses, so a queue reads jobs stored with any setting.
  *
  * ```
- * 1|<sha1>|<releaseTimestamp>|<enqueuedAt>|<j or z>|<payload>
+ * 1|<sha1>|<releaseTimestamp>|<enqueuedAt>|<j or z>|<payload>              priority 0
+ * 2|<priority>|<sha1>|<releaseTimestamp>|<enqueuedAt>|<j or z>|<payload>   any other priority
  * ```
+ *
+ * Version 2 is version 1 with the priority after the version: a priority-0 job is stored exactly
+ * as before priorities existed (the same bytes, the same Lua fast paths), and a stored version-1
+ * blob decodes as priority 0. The scripts tell the two apart by the first byte
+ * (includes/header.lua).
  *
  * Base64 (not raw gzip bytes) keeps every reply a UTF-8 string, so replies need no Buffer mode.
  *
@@ -21,6 +27,8 @@ const gunzipAsync = promisify(gunzip);
 
 /** What a stored job holds besides its id and its state. */
 export interface StoredJob {
+  /** 0 for a version-1 blob. */
+  readonly priority: number;
   readonly sha1: string | null;
   readonly releaseTimestamp: number | null;
   readonly enqueuedAt: number;
@@ -57,7 +65,8 @@ export function encodeJob(
   if (job.requestId !== null) payload.q = job.requestId;
   if (job.rootJob !== null) payload.r = job.rootJob;
   const json = JSON.stringify(payload);
-  const head = `1|${job.sha1 ?? ''}|${job.releaseTimestamp ?? ''}|${enqueuedAt}|`;
+  const fields = `${job.sha1 ?? ''}|${job.releaseTimestamp ?? ''}|${enqueuedAt}|`;
+  const head = job.priority === 0 ? `1|${fields}` : `2|${job.priority}|${fields}`;
   // json.length ≤ byte length; compare bytes only when the cheap bound says it may matter.
   if (compressAbove !== null && json.length * 3 > compressAbove && Buffer.byteLength(json) > compressAbove) {
     return gzipAsync(json).then((zipped) => `${head}z|${zipped.toString('base64')}`);
@@ -72,13 +81,26 @@ export function encodeJob(
  *   is not a job this backend wrote.
  */
 export function decodeJob(blob: unknown): StoredJob | Promise<StoredJob> {
-  if (typeof blob !== 'string' || !blob.startsWith('1|')) throw new CorruptJobError('unknown header');
-  const p1 = blob.indexOf('|', 2);
+  if (typeof blob !== 'string') throw new CorruptJobError('unknown header');
+  let start = 2;
+  let priority = 0;
+  if (blob.startsWith('2|')) {
+    const end = blob.indexOf('|', 2);
+    const text = end < 0 ? '' : blob.slice(2, end);
+    priority = Number(text);
+    if (!/^-?[1-9]\d{0,6}$/.test(text) || !Number.isSafeInteger(priority)) {
+      throw new CorruptJobError('bad priority in the header');
+    }
+    start = end + 1;
+  } else if (!blob.startsWith('1|')) {
+    throw new CorruptJobError('unknown header');
+  }
+  const p1 = blob.indexOf('|', start);
   const p2 = p1 < 0 ? -1 : blob.indexOf('|', p1 + 1);
   const p3 = p2 < 0 ? -1 : blob.indexOf('|', p2 + 1);
   const p4 = p3 < 0 ? -1 : blob.indexOf('|', p3 + 1);
   if (p4 < 0 || p4 !== p3 + 2 || p3 === p2 + 1) throw new CorruptJobError('truncated header');
-  const sha1 = blob.slice(2, p1);
+  const sha1 = blob.slice(start, p1);
   const release = blob.slice(p1 + 1, p2);
   const enqueuedAt = Number(blob.slice(p2 + 1, p3));
   const releaseTimestamp = release === '' ? null : Number(release);
@@ -87,6 +109,7 @@ export function decodeJob(blob: unknown): StoredJob | Promise<StoredJob> {
   }
   const encoding = blob[p3 + 1];
   const header: Header = {
+    priority,
     sha1: sha1 === '' ? null : sha1,
     releaseTimestamp,
     enqueuedAt,
@@ -103,7 +126,7 @@ export function decodeJob(blob: unknown): StoredJob | Promise<StoredJob> {
   throw new CorruptJobError(`unknown payload encoding ${JSON.stringify(encoding)}`);
 }
 
-type Header = Pick<StoredJob, 'sha1' | 'releaseTimestamp' | 'enqueuedAt'>;
+type Header = Pick<StoredJob, 'priority' | 'sha1' | 'releaseTimestamp' | 'enqueuedAt'>;
 
 function decodePayload(header: Header, json: string): StoredJob {
   let payload: unknown;

@@ -1,7 +1,7 @@
 /**
  * Group commit of a Redis queue handle's `pop()` and `ack()` calls, with an optional prefetch
  * buffer. Calls that arrive while a script call is in flight go out together in the next one, and
- * waiting acks and pops share ONE script call (`ackpop-8.lua`: acks first, then claims), so N
+ * waiting acks and pops share ONE script call (`ackpop-11.lua`: acks first, then claims), so N
  * workers that each loop pop → ack cost one round trip per lap instead of two.
  *
  * With `prefetch` P > 0, a call that claims for waiting pops also claims up to P more jobs, and a

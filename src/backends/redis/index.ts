@@ -9,7 +9,10 @@
  *
  * | key                                  | type   | holds                                                |
  * | ------------------------------------ | ------ | ---------------------------------------------------- |
- * | `{prefix}:{domain:type}:ready`       | list   | ready ids; push LPUSH (back), pop RPOP (front)       |
+ * | `{prefix}:{domain:type}:ready`       | list   | ready priority-0 ids; push LPUSH (back), pop RPOP    |
+ * | `{prefix}:{domain:type}:priority`    | zset   | ready ids of other priorities → -priority·2^33 + pos |
+ * | `{prefix}:{domain:type}:priority-seq`| string | INCR counter behind `priority`'s positions           |
+ * | `{prefix}:{domain:type}:delayed-high`| set    | delayed ids of a positive priority (stops prefetch)  |
  * | `{prefix}:{domain:type}:delayed`     | zset   | id → release time (ms)                               |
  * | `{prefix}:{domain:type}:claimed`     | zset   | id → claimedAt (ms)                                  |
  * | `{prefix}:{domain:type}:abandoned`   | zset   | id → last claimedAt (ms); pruned abandonedTTL later  |
@@ -21,6 +24,11 @@
  * | `{prefix}:{domain:type}:paused`      | string | exists while paused; the pop scripts claim nothing   |
  * | `{prefix}:{domain:type}:ticks`       | hash   | periodic schedule name → last tick claimed (ms)      |
  * | `{prefix}:{domain:type}:wake`        | channel| published when `ready` goes from empty to non-empty  |
+ *
+ * Priorities (scripts/includes/priority.lua): a pop takes the `priority` members scored below 0
+ * (positive priorities, highest first), then the `ready` list, then the rest of `priority`; within
+ * one priority, push order, as the list. Stored jobs of a non-zero priority carry it in their
+ * header (codec.ts, version 2), so a released, recycled or delayed job keeps it.
  *
  * Every timestamp comes from the queue's clock (passed to the scripts), never from Redis `TIME`.
  * Orders: `fifo` (and `any` = fifo). Recycled claims go back to the FRONT of the list (as in

@@ -17,6 +17,18 @@ export interface QueueKeys {
   readonly attempts: string;
   readonly tokens: string;
   readonly dedup: string;
+  /**
+   * Ready jobs of a non-zero priority (priority-0 ones are in `ready`), a zset scored
+   * `-priority * 2^33 + position` (scripts/includes/priority.lua).
+   */
+  readonly priority: string;
+  /** The INCR counter behind the priority set's positions. */
+  readonly prioritySeq: string;
+  /**
+   * The ids of delayed jobs of a positive priority (a set beside `delayed`): while it exists no
+   * handle prefetches, so a job falling due is not overtaken by lower ones in a prefetch buffer.
+   */
+  readonly delayedHigh: string;
   /** Exists while the queue is paused (`pause()`); the pop scripts check it. */
   readonly paused: string;
   /** Periodic schedule name → the last tick claimed (`claimPeriodicTick()`). */
@@ -55,6 +67,9 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
     attempts: `${base}attempts`,
     tokens: `${base}tokens`,
     dedup: `${base}dedup`,
+    priority: `${base}priority`,
+    prioritySeq: `${base}priority-seq`,
+    delayedHigh: `${base}delayed-high`,
     paused: `${base}paused`,
     ticks: `${base}ticks`,
     wake: `${base}wake`,
@@ -68,7 +83,7 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
 export interface ScriptKeys {
   readonly push: readonly string[];
   readonly pushPlain: readonly string[];
-  /** pop-8 and ackpop-8. */
+  /** pop-11 and ackpop-11. */
   readonly pop: readonly string[];
   readonly ack: readonly string[];
   readonly release: readonly string[];
@@ -78,35 +93,94 @@ export interface ScriptKeys {
   readonly maintenance: readonly string[];
   readonly repush: readonly string[];
   readonly resume: readonly string[];
-  /** size-2. */
+  /** size-3. */
   readonly size: readonly string[];
-  /** stats-5. */
+  /** stats-6. */
   readonly stats: readonly string[];
   readonly promote: readonly string[];
   readonly tick: readonly string[];
-  /** cancel-8: the same keys as delete-8. */
+  /** cancel-10: delete-11's keys but the priority sequence. */
   readonly cancel: readonly string[];
 }
 
 /** The {@link ScriptKeys} of the queue whose keys are `k`. */
 export function scriptKeys(k: QueueKeys): ScriptKeys {
   return Object.freeze({
-    push: [k.data, k.ready, k.delayed, k.dedup],
+    push: [k.data, k.ready, k.delayed, k.dedup, k.priority, k.prioritySeq, k.delayedHigh],
     pushPlain: [k.data, k.ready],
-    pop: [k.ready, k.delayed, k.data, k.claimed, k.attempts, k.tokens, k.dedup, k.paused],
+    pop: [
+      k.ready,
+      k.delayed,
+      k.data,
+      k.claimed,
+      k.attempts,
+      k.tokens,
+      k.dedup,
+      k.paused,
+      k.priority,
+      k.prioritySeq,
+      k.delayedHigh,
+    ],
     ack: [k.tokens, k.claimed, k.data, k.attempts],
-    release: [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.delayed, k.abandoned, k.dedup],
-    giveBack: [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.dedup],
+    release: [
+      k.tokens,
+      k.claimed,
+      k.attempts,
+      k.data,
+      k.ready,
+      k.delayed,
+      k.abandoned,
+      k.dedup,
+      k.priority,
+      k.prioritySeq,
+      k.delayedHigh,
+    ],
+    giveBack: [k.tokens, k.claimed, k.attempts, k.data, k.ready, k.dedup, k.priority, k.prioritySeq],
     extend: [k.tokens, k.claimed],
-    delete: [k.ready, k.delayed, k.claimed, k.abandoned, k.data, k.attempts, k.tokens, k.dedup],
-    maintenance: [k.claimed, k.tokens, k.attempts, k.data, k.ready, k.abandoned, k.dedup, k.delayed],
-    repush: [k.abandoned, k.data, k.attempts, k.ready, k.dedup],
-    resume: [k.paused, k.ready, k.delayed],
-    size: [k.ready, k.delayed],
-    stats: [k.ready, k.delayed, k.claimed, k.abandoned, k.data],
-    promote: [k.delayed, k.ready],
+    delete: [
+      k.ready,
+      k.delayed,
+      k.claimed,
+      k.abandoned,
+      k.data,
+      k.attempts,
+      k.tokens,
+      k.dedup,
+      k.priority,
+      k.prioritySeq,
+      k.delayedHigh,
+    ],
+    maintenance: [
+      k.claimed,
+      k.tokens,
+      k.attempts,
+      k.data,
+      k.ready,
+      k.abandoned,
+      k.dedup,
+      k.delayed,
+      k.priority,
+      k.prioritySeq,
+      k.delayedHigh,
+    ],
+    repush: [k.abandoned, k.data, k.attempts, k.ready, k.dedup, k.priority, k.prioritySeq],
+    resume: [k.paused, k.ready, k.delayed, k.priority],
+    size: [k.ready, k.delayed, k.priority],
+    stats: [k.ready, k.delayed, k.claimed, k.abandoned, k.data, k.priority],
+    promote: [k.delayed, k.ready, k.data, k.priority, k.prioritySeq, k.delayedHigh],
     tick: [k.ticks],
-    cancel: [k.ready, k.delayed, k.claimed, k.abandoned, k.data, k.attempts, k.tokens, k.dedup],
+    cancel: [
+      k.ready,
+      k.delayed,
+      k.claimed,
+      k.abandoned,
+      k.data,
+      k.attempts,
+      k.tokens,
+      k.dedup,
+      k.priority,
+      k.delayedHigh,
+    ],
   });
 }
 

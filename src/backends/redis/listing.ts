@@ -1,7 +1,7 @@
 /**
- * Listing a Redis queue's jobs by state (`JobQueue.list`): pages of ids from the ready list or a
- * state's sorted set, then one HMGET each of data, attempts (and tokens) per page. A job that
- * settles between the two reads is skipped, not listed half-way.
+ * Listing a Redis queue's jobs by state (`JobQueue.list`): pages of ids from the ready list, the
+ * priority set or a state's sorted set, then one HMGET each of data, attempts (and tokens) per
+ * page. A job that settles between the two reads is skipped, not listed half-way.
  *
  * @packageDocumentation
  */
@@ -71,12 +71,33 @@ async function* listReady(src: ListingSource): AsyncGenerator<ListedJob> {
       groupKey: job.groupKey,
     };
   }
-  // Pop order is tail first: page from the tail, each page reversed.
+  // Pop order: the priority set's positive priorities (scores below 0), the list (priority 0),
+  // then the set's negative priorities (scripts/includes/priority.lua).
+  yield* listPrioritized(src, '-inf', '(0');
+  // The list's pop order is tail first: page from the tail, each page reversed.
   for (let end = -1; ; end -= LIST_PAGE) {
     const page = (await src.link.command('LRANGE', [k.ready, end - LIST_PAGE + 1, end])) as string[];
     const ids = page.reverse();
     yield* await listed(src, 'ready', ids, null);
-    if (page.length < LIST_PAGE) return;
+    if (page.length < LIST_PAGE) break;
+  }
+  yield* listPrioritized(src, '0', '+inf');
+}
+
+/** The ready jobs of the priority set scored from `min` to `max`, in pop order. */
+async function* listPrioritized(src: ListingSource, min: string, max: string): AsyncGenerator<ListedJob> {
+  for (let offset = 0; ; offset += LIST_PAGE) {
+    const ids = (await src.link.command('ZRANGE', [
+      src.keys.priority,
+      min,
+      max,
+      'BYSCORE',
+      'LIMIT',
+      offset,
+      LIST_PAGE,
+    ])) as string[];
+    yield* await listed(src, 'ready', ids, null);
+    if (ids.length < LIST_PAGE) return;
   }
 }
 
@@ -157,7 +178,7 @@ async function listed(
       rootJob: stored.rootJob,
       removeDuplicates: stored.sha1 !== null,
       requestId: stored.requestId,
-      priority: 0,
+      priority: stored.priority,
       groupKey: null,
     });
   }

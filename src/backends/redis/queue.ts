@@ -42,7 +42,7 @@ import { type WakeHub, waitForWake, wakeHubFor } from './wake.js';
 
 /** Jobs per push script call (a non-atomic batch is split; an atomic one is one call). */
 const PUSH_CHUNK = 1000;
-/** cancel-8's replies by number. */
+/** cancel-10's replies by number. */
 const CANCELLED_STATES: readonly (JobState | null)[] = [null, 'ready', 'claimed', 'delayed', 'abandoned'];
 
 /** Jobs per pop / ack script call. */
@@ -183,11 +183,30 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const n = jobs.length;
     const encoded: (string | Promise<string>)[] = new Array(n);
     let compressed = false;
+    let high = false;
     for (let i = 0; i < n; i++) {
-      const blob = encodeJob(jobs[i] as NormalizedJob, now, this.#compressAbove);
+      const job = jobs[i] as NormalizedJob;
+      const blob = encodeJob(job, now, this.#compressAbove);
       if (typeof blob !== 'string') compressed = true;
+      if (job.priority > 0) high = true;
       encoded[i] = blob;
     }
+    // Jobs this handle prefetched would be handed out before a higher one pushed now: give them
+    // back first (one more round trip, only then), so its next pop finds the new job.
+    if (high && this.#exchange.buffered > 0) {
+      return this.#giveBackBuffered().then(() => this.#pushEncoded(jobs, encoded, compressed, options, now));
+    }
+    return this.#pushEncoded(jobs, encoded, compressed, options, now);
+  }
+
+  #pushEncoded(
+    jobs: readonly NormalizedJob[],
+    encoded: readonly (string | Promise<string>)[],
+    compressed: boolean,
+    options: PushHookOptions,
+    now: number,
+  ): Promise<PushResult> {
+    const n = jobs.length;
     const chunk = options.atomic ? n : PUSH_CHUNK;
     if (compressed) return Promise.all(encoded).then((blobs) => this.#pushChunks(jobs, blobs, chunk, now));
     const blobs = encoded as string[];
@@ -212,7 +231,10 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     return { inserted, duplicates };
   }
 
-  /** One push script call for `jobs[start..end)`: push-plain-2 when no job dedups or waits. */
+  /**
+   * One push script call for `jobs[start..end)`: push-plain-2 when every job is priority 0 and
+   * none dedups or waits.
+   */
   #pushChunk(
     jobs: readonly NormalizedJob[],
     blobs: readonly string[],
@@ -284,6 +306,13 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     return { acked, claimed, dry: (reply.length - 2 - n) / 4 < want };
   }
 
+  /** Gives this handle's whole prefetch buffer back (once its script calls in flight are done). */
+  async #giveBackBuffered(): Promise<void> {
+    await this.#exchange.idle();
+    const buffered = this.#exchange.takeBuffered();
+    if (buffered.length > 0) await this.#giveBack(buffered);
+  }
+
   /** Gives prefetched jobs that were never handed out back to the front of the queue. */
   async #giveBack(jobs: readonly ClaimedJob[]): Promise<void> {
     for (let start = 0; start < jobs.length; start += POP_CHUNK) {
@@ -325,7 +354,10 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       at,
       this.maxTries,
     ]);
-    return r === 1 ? 'released' : r === 2 ? 'abandoned' : false;
+    // 3: back in ready with a positive priority; this handle's prefetched jobs would be handed
+    // out before it, so they go back first (one more round trip, only then).
+    if (r === 3 && this.#exchange.buffered > 0) await this.#giveBackBuffered();
+    return r === 1 || r === 3 ? 'released' : r === 2 ? 'abandoned' : false;
   }
 
   protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {
@@ -398,7 +430,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   // ---------------------------------------------------------------- cancellation
 
   /**
-   * One cancel-8 call. A job this handle prefetched is claimed in Redis but ready as far as its
+   * One cancel-10 call. A job this handle prefetched is claimed in Redis but ready as far as its
    * pops go: it leaves the buffer and counts as ready. (A job another handle prefetched is
    * revoked like any claim: that handle may still hand it out, and the runner running it stops at
    * its first claim check.)
@@ -465,7 +497,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
    * script call as the claim, so every handle in every process stops claiming at its next pop.
    * This handle's own prefetch buffer is given back first; another process's handle with
    * `prefetch` may still hand out the up to `prefetch` jobs it had already claimed. Resume deletes
-   * the key and publishes on the wake channel when jobs are ready (resume-3.lua).
+   * the key and publishes on the wake channel when jobs are ready (resume-4.lua).
    */
   protected override async doSetPaused(paused: boolean): Promise<void> {
     const k = this.#keys;
@@ -474,9 +506,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       return;
     }
     await this.#link.command('SET', [k.paused, '1']);
-    await this.#exchange.idle();
-    const buffered = this.#exchange.takeBuffered();
-    if (buffered.length > 0) await this.#giveBack(buffered);
+    await this.#giveBackBuffered();
   }
 
   protected override async doIsPaused(): Promise<boolean> {
@@ -535,7 +565,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const sizes = await Promise.all(
       types.map((type) => {
         const k = queueKeys(this.#prefix, this.domain, type);
-        return this.#link.eval(scripts().size, [k.ready, k.delayed], [now]);
+        return this.#link.eval(scripts().size, [k.ready, k.delayed, k.priority], [now]);
       }),
     );
     const out: Record<string, number> = {};

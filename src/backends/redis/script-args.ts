@@ -15,11 +15,14 @@ export function nextId(): string {
   return `${PROCESS_PREFIX}${(++sequence).toString(36)}`;
 }
 
-/** True when no job of `jobs[start..end)` has a dedup key or a release time (push-plain-2). */
+/**
+ * True when every job of `jobs[start..end)` is priority 0 without a dedup key or a release time
+ * (push-plain-2: only the ready list).
+ */
 export function isPlain(jobs: readonly NormalizedJob[], start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const job = jobs[i] as NormalizedJob;
-    if (job.sha1 !== null || job.releaseTimestamp !== null) return false;
+    if (job.sha1 !== null || job.releaseTimestamp !== null || job.priority !== 0) return false;
   }
   return true;
 }
@@ -34,7 +37,7 @@ export function plainPushArgs(blobs: readonly string[], start: number, end: numb
   return args;
 }
 
-/** push-4's ARGV: now, then id, sha1, release time and stored job per job. */
+/** push-7's ARGV: now, then id, sha1, release time and stored job per job (its header holds the priority). */
 export function pushArgs(
   jobs: readonly NormalizedJob[],
   blobs: readonly string[],

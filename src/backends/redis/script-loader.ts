@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 /** One loaded script: its source with includes inlined, and that source's SHA-1. */
 export interface LuaScript {
-  /** The file name without `.lua`, e.g. `pop-8`. */
+  /** The file name without `.lua`, e.g. `pop-11`. */
   readonly name: string;
   /** How many KEYS the script takes (the number after the last dash). */
   readonly numberOfKeys: number;
@@ -54,7 +54,7 @@ function readScript(dir: URL, name: string): string {
   return expand(name);
 }
 
-/** Loads one script by file name (`pop-8`). */
+/** Loads one script by file name (`pop-11`). */
 function load(dir: URL, name: string): LuaScript {
   const m = /-(\d+)$/.exec(name);
   if (!m) throw new Error(`switchyard redis backend: script name ${name} lacks its -<nKeys> suffix`);
@@ -99,24 +99,24 @@ export function scripts(): Scripts {
   if (cached) return cached;
   const dir = scriptsDir();
   cached = Object.freeze({
-    push: load(dir, 'push-4'),
+    push: load(dir, 'push-7'),
     pushPlain: load(dir, 'push-plain-2'),
-    pop: load(dir, 'pop-8'),
+    pop: load(dir, 'pop-11'),
     ack: load(dir, 'ack-4'),
-    release: load(dir, 'release-8'),
+    release: load(dir, 'release-11'),
     extend: load(dir, 'extend-2'),
-    maintenance: load(dir, 'maintenance-8'),
-    delete: load(dir, 'delete-8'),
-    repush: load(dir, 'repush-5'),
+    maintenance: load(dir, 'maintenance-11'),
+    delete: load(dir, 'delete-11'),
+    repush: load(dir, 'repush-7'),
     registerRoot: load(dir, 'register-root-1'),
-    promote: load(dir, 'promote-2'),
-    size: load(dir, 'size-2'),
-    stats: load(dir, 'stats-5'),
-    ackPop: load(dir, 'ackpop-8'),
-    resume: load(dir, 'resume-3'),
+    promote: load(dir, 'promote-6'),
+    size: load(dir, 'size-3'),
+    stats: load(dir, 'stats-6'),
+    ackPop: load(dir, 'ackpop-11'),
+    resume: load(dir, 'resume-4'),
     tick: load(dir, 'tick-1'),
-    giveBack: load(dir, 'giveback-6'),
-    cancel: load(dir, 'cancel-8'),
+    giveBack: load(dir, 'giveback-8'),
+    cancel: load(dir, 'cancel-10'),
   });
   return cached;
 }

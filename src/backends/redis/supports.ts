@@ -32,9 +32,11 @@ export const redisSupports: Supports = defineSupports({
   pause: true,
   // A hash of last ticks, compare-and-set by tick-1.lua.
   periodicTicks: true,
-  // cancel-8 (a ready job is found with LREM: O(list length)); claimsHeld is one HMGET of tokens.
+  // cancel-10 (a ready priority-0 job is found with LREM: O(list length)); claimsHeld is one HMGET of tokens.
   cancel: true,
   // The dedup hash counts holders per key, it does not index their ids: cancelling by key would be
   // a scan of the whole queue inside one script.
   cancelByKey: false,
+  // Priority 0 in the ready list, others in a zset scored -priority·2^33 + position (includes/priority).
+  priorities: true,
 });

@@ -182,7 +182,7 @@ export interface WakeTarget {
   readonly channel: string;
   readonly link: RedisLink;
   readonly keys: QueueKeys;
-  /** size-2's KEYS. */
+  /** size-3's KEYS. */
   readonly sizeKeys: readonly string[];
   /** The queue's clock. */
   now(): number;

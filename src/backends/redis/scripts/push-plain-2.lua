@@ -1,9 +1,10 @@
 #!lua
 --[[
-  Pushes a batch of plain jobs (P-1, P-16): no dedup key and no release time, the common case,
-  which needs neither push-4's dedup check nor its delayed set. One script call is one atomic
-  step (the `#!lua` shebang makes Redis refuse it up front when out of memory). Jobs go to the
-  back of the ready list in batch order, exactly as push-4 stores them.
+  Pushes a batch of plain jobs (P-1, P-16): priority 0, no dedup key and no release time, the
+  common case, which needs neither push-7's dedup check nor its delayed and priority sets. One
+  script call is one atomic step (the `#!lua` shebang makes Redis refuse it up front when out of
+  memory). Jobs go to the
+  back of the ready list in batch order, exactly as push-7 stores them.
 
   KEYS[1] data      hash   id -> stored job
   KEYS[2] ready     list   ids; pushed at the head (LPUSH), popped from the tail (RPOP)
@@ -12,7 +13,7 @@
 
   Publishes on the queue's wake channel when the ready list was empty (includes/wake).
 
-  Returns { inserted, 0 }   (the shape of push-4's { inserted, duplicates })
+  Returns { inserted, 0 }   (the shape of push-7's { inserted, duplicates })
 ]]
 --- @include "includes/wake"
 local n = #ARGV / 2

@@ -1,31 +1,87 @@
 --[[
-  Claims ready jobs from the tail of the ready list (FIFO), shared by pop and ack-pop. Every step
+  Claims ready jobs in pop order, shared by pop and ack-pop: the priority set's positive
+  priorities, then the tail of the ready list (priority 0, FIFO), then the set's negative
+  priorities (includes/priority). Every step
   works on the whole batch with one multi-key command (HMGET / HSET / ZADD): a batch of 16 costs
   about as much Redis time as 3 single pops. Ids whose stored job is missing are dropped and
   counted in out[1].
 ]]
 
+--- Takes up to `want` ids in pop order from one place: the priority set's members scored below 0
+-- (positive priorities), else the tail of the ready list, else the set's other members. `empty`
+-- is true when the set is known to be empty (nothing in one script call adds to it while claiming).
+-- `list_only`: take from the list only, and nothing while the set holds a positive priority.
+-- @return the ids (nil when nothing is ready), their scores when they came from the set (nil for
+--   the list), and whether the set is empty
+local function take_ready(k, want, empty, list_only)
+  local head
+  if not empty then
+    head = redis.call('ZRANGE', k[9], 0, 0, 'WITHSCORES')
+    empty = head[1] == nil
+  end
+  if not empty and tonumber(head[2]) < 0 then
+    if list_only then return nil, nil, false end
+    local got = head
+    if want > 1 then
+      got = redis.call('ZRANGE', k[9], '-inf', '(0', 'BYSCORE', 'LIMIT', 0, want, 'WITHSCORES')
+    end
+    local ids, scores = {}, {}
+    for i = 1, #got, 2 do
+      ids[#ids + 1] = got[i]
+      scores[#scores + 1] = got[i + 1]
+    end
+    redis.call('ZREM', k[9], unpack(ids))
+    return ids, scores, false
+  end
+  local popped = redis.call('RPOP', k[1], want)
+  if popped then return popped, nil, empty end
+  if empty or list_only then return nil, nil, empty end
+  local got = redis.call('ZPOPMIN', k[9], want)
+  local ids, scores = {}, {}
+  for i = 1, #got, 2 do
+    ids[#ids + 1] = got[i]
+    scores[#scores + 1] = got[i + 1]
+  end
+  if #ids == 0 then return nil, nil, true end
+  return ids, scores, false
+end
+
 --- Claims up to `want` ready jobs and appends `id, stored, attempts, token` per job to `out`.
--- `k` holds the keys in pop-8's order: ready, delayed, data, claimed, attempts, tokens, dedup (, paused).
+-- `k` holds the keys in pop-11's order: ready, delayed, data, claimed, attempts, tokens, dedup,
+-- paused, priority set (the sequence and delayed-high keys are not used here).
 -- `track`: true = record the claim (claimTTL > 0); false = the claim removes the job.
 -- Tokens are nonce .. '.' .. n, n counting from `n` + 1 (the tokens used so far in this call).
 -- `plain`: stop at the first job with a dedup key and leave it, and the jobs behind it, ready
--- (prefetch: a buffered job must not stop holding its key before a caller has it).
+-- (prefetch: a buffered job must not stop holding its key before a caller has it); and claim only
+-- priority-0 jobs, none while a positive priority is ready (a buffered job is handed out before
+-- whatever arrives later, so it must be one that nothing ready outranks, and a later priority-0 job
+-- does not outrank it; the caller checks the delayed ones).
 -- @return the tokens used so far, and true when the claim stopped at such a job
 local function claim_ready(k, now, want, track, nonce, out, n, plain)
   local seen = {}
   local stopped = false
+  local empty = false
   while want > 0 and not stopped do
-    local popped = redis.call('RPOP', k[1], want)
+    local popped, scores
+    popped, scores, empty = take_ready(k, want, empty, plain)
     if not popped then break end
     local blobs = redis.call('HMGET', k[3], unpack(popped))
     local ids, stored, gone = {}, {}, {}
     for i, id in ipairs(popped) do
       if plain and blobs[i] and header_sha1(blobs[i]) then
-        -- Put this job and the rest back at the front, in order (the front is the tail).
+        -- Put this job and the rest back where they were: at their scores, or at the front of the
+        -- list, in order (the front is the tail).
         local back = {}
-        for j = #popped, i, -1 do back[#back + 1] = popped[j] end
-        redis.call('RPUSH', k[1], unpack(back))
+        if scores then
+          for j = i, #popped do
+            back[#back + 1] = scores[j]
+            back[#back + 1] = popped[j]
+          end
+          redis.call('ZADD', k[9], unpack(back))
+        else
+          for j = #popped, i, -1 do back[#back + 1] = popped[j] end
+          redis.call('RPUSH', k[1], unpack(back))
+        end
         popped = { unpack(popped, 1, i - 1) }
         stopped = true
         break

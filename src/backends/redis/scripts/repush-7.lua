@@ -1,30 +1,35 @@
 #!lua
 --[[
   Puts copies of abandoned jobs back as fresh ready jobs (P-10): a new id, attempts 0, enqueued
-  now, not delayed; the abandoned originals are deleted. A stored job whose header cannot be
-  parsed is dropped and counted. At most `limit` per call; the caller repeats while `more` is 1.
+  now, not delayed, the same priority; the abandoned originals are deleted. A stored job whose
+  header cannot be parsed is dropped and counted. At most `limit` per call; the caller repeats
+  while `more` is 1.
 
   KEYS[1] abandoned zset   id -> last claimedAt
   KEYS[2] data      hash   id -> stored job
   KEYS[3] attempts  hash   id -> claims so far
   KEYS[4] ready     list
   KEYS[5] dedup     hash   sha1 -> holders
+  KEYS[6] priority  zset   id -> score: ready jobs of a non-zero priority (includes/priority)
+  KEYS[7] priority-seq string
 
   ARGV[1] now (Unix ms)
   ARGV[2] id nonce (random, per call); new ids are nonce .. '.' .. n
   ARGV[3] limit
 
-  Publishes on the queue's wake channel when the ready list was empty.
+  Publishes on the queue's wake channel when no job was ready.
 
   Returns { repushed, dropped, more }
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
+--- @include "includes/priority"
 --- @include "includes/wake"
 
 local limit = tonumber(ARGV[3])
 local ids = redis.call('ZRANGE', KEYS[1], 0, limit - 1)
 local repushed, dropped = 0, 0
+local was_empty = #ids > 0 and ready_empty(KEYS[4], KEYS[6])
 for _, id in ipairs(ids) do
   local blob = redis.call('HGET', KEYS[2], id)
   redis.call('ZREM', KEYS[1], id)
@@ -35,8 +40,13 @@ for _, id in ipairs(ids) do
     repushed = repushed + 1
     local new_id = ARGV[2] .. '.' .. repushed
     redis.call('HSET', KEYS[2], new_id, fresh)
-    local length = redis.call('LPUSH', KEYS[4], new_id)
-    if repushed == 1 then wake_if_was_empty(KEYS[4], length, 1) end
+    local priority = header_priority(fresh)
+    if priority == 0 then
+      redis.call('LPUSH', KEYS[4], new_id)
+    else
+      priority_add(KEYS[6], KEYS[7], new_id, priority, false)
+    end
+    if repushed == 1 and was_empty then wake(KEYS[4]) end
     dedup_hold(KEYS[5], header_sha1(fresh))
   else
     dropped = dropped + 1

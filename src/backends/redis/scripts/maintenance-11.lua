@@ -1,8 +1,9 @@
 #!lua
 --[[
   One maintenance step (P-9, P-10, P-20): recycles expired claims to the FRONT of the ready list
-  (as MediaWiki does), abandons expired claims that used their last try, prunes abandoned jobs
-  older than abandonedTTL, promotes due delayed jobs. Each part handles at most `limit` jobs;
+  (as MediaWiki does; a job of a non-zero priority to the front of its priority), abandons
+  expired claims that used their last try, prunes abandoned jobs older than abandonedTTL,
+  promotes due delayed jobs. Each part handles at most `limit` jobs;
   the caller repeats while `more` is 1. Atomic, so passes from many processes never double-count.
 
   KEYS[1] claimed   zset   id -> claimedAt
@@ -13,6 +14,9 @@
   KEYS[6] abandoned zset   id -> last claimedAt
   KEYS[7] dedup     hash   sha1 -> holders
   KEYS[8] delayed   zset   id -> release time
+  KEYS[9] priority  zset   id -> score: ready jobs of a non-zero priority (includes/priority)
+  KEYS[10] priority-seq string
+  KEYS[11] delayed-high set  ids of delayed jobs of a positive priority
 
   ARGV[1] now (Unix ms)
   ARGV[2] claim cutoff: claims taken at or before it have expired ('' = no claim tracking)
@@ -20,13 +24,14 @@
   ARGV[4] prune cutoff: abandoned jobs last claimed at or before it are deleted
   ARGV[5] limit per part
 
-  Publishes on the queue's wake channel when jobs were recycled or released into an empty ready
-  list.
+  Publishes on the queue's wake channel when jobs were recycled or released while none was
+  ready.
 
   Returns { recycled, abandoned, pruned, released, more }
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
+--- @include "includes/priority"
 --- @include "includes/promote"
 --- @include "includes/wake"
 
@@ -34,7 +39,7 @@ local limit = tonumber(ARGV[5])
 local max_tries = tonumber(ARGV[3])
 local recycled, abandoned, pruned = 0, 0, 0
 local more = 0
-local was_ready = redis.call('LLEN', KEYS[5])
+local was_empty = ready_empty(KEYS[5], KEYS[9])
 
 if ARGV[2] ~= '' then
   local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, limit)
@@ -48,8 +53,14 @@ if ARGV[2] ~= '' then
       redis.call('ZADD', KEYS[6], claimed_at, id)
       abandoned = abandoned + 1
     else
-      redis.call('RPUSH', KEYS[5], id)
-      dedup_hold(KEYS[7], header_sha1(redis.call('HGET', KEYS[4], id)))
+      local blob = redis.call('HGET', KEYS[4], id)
+      local priority = header_priority(blob)
+      if priority == 0 then
+        redis.call('RPUSH', KEYS[5], id)
+      else
+        priority_add(KEYS[9], KEYS[10], id, priority, true)
+      end
+      dedup_hold(KEYS[7], header_sha1(blob))
       recycled = recycled + 1
     end
   end
@@ -64,7 +75,7 @@ if #old > 0 then
   pruned = #old
 end
 
-local released = promote_due(KEYS[8], KEYS[5], ARGV[1], limit)
+local released = promote_due(KEYS[8], KEYS[5], KEYS[4], KEYS[9], KEYS[10], KEYS[11], ARGV[1], limit)
 if released >= limit then more = 1 end
-if was_ready == 0 and recycled + released > 0 then wake(KEYS[5]) end
+if was_empty and recycled + released > 0 then wake(KEYS[5]) end
 return { recycled, abandoned, pruned, released, more }

@@ -11,6 +11,9 @@
   KEYS[6] attempts  hash
   KEYS[7] tokens    hash
   KEYS[8] dedup     hash
+  KEYS[9] priority  zset
+  KEYS[10] priority-seq string
+  KEYS[11] delayed-high set
 
   Returns the number of keys deleted
 ]]

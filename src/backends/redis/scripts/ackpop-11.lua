@@ -2,10 +2,10 @@
 --[[
   Acks claimed jobs, then claims ready ones, in one round trip: the group commit of concurrent
   `ack()` and `pop()` calls on one handle, and the refill of its prefetch buffer. The acks are
-  exactly ack-4's (P-8, P-11: fenced by the claim token); the claims exactly pop-8's (P-5, P-6,
+  exactly ack-4's (P-8, P-11: fenced by the claim token); the claims exactly pop-11's (P-5, P-6,
   P-7: due delayed jobs are promoted first). With nothing to claim it only acks.
 
-  KEYS[1] ready     list   popped from the tail (RPOP): FIFO
+  KEYS[1] ready     list   priority-0 ids, popped from the tail (RPOP): FIFO
   KEYS[2] delayed   zset   id -> release time
   KEYS[3] data      hash   id -> stored job
   KEYS[4] claimed   zset   id -> claimedAt
@@ -13,6 +13,9 @@
   KEYS[6] tokens    hash   id -> live claim token
   KEYS[7] dedup     hash   sha1 -> holders
   KEYS[8] paused    string exists while the queue is paused: the acks happen, nothing is claimed
+  KEYS[9] priority  zset   id -> score: jobs of other priorities (see pop-11)
+  KEYS[10] priority-seq string INCR'd for the scores of promoted jobs
+  KEYS[11] delayed-high set  ids of delayed jobs of a positive priority
 
   ARGV[1] now (Unix ms, the queue's clock)
   ARGV[2] count of jobs to claim (>= 0, <= 1000)
@@ -20,7 +23,9 @@
   ARGV[4] claim-token nonce (unique per call); tokens are nonce .. '.' .. n
   ARGV[5] the most delayed jobs to promote in this call
   ARGV[6] extra: jobs to claim ahead (prefetch) after the `count` ones, >= 0, count + extra <= 1000;
-          these stop at the first job with a dedup key (it stays ready, holding its key)
+          these stop at the first job with a dedup key (it stays ready, holding its key) and take
+          only priority-0 jobs, none while a job of a positive priority is ready or delayed (a
+          buffered job must not be overtaken by one that would pop before it: see claim_ready)
   ARGV[7] n, the number of acks (<= 1000)
   ARGV[8 + 2i], ARGV[9 + 2i]   id and claim token of ack i (i from 0)
 
@@ -30,6 +35,7 @@
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
+--- @include "includes/priority"
 --- @include "includes/promote"
 --- @include "includes/claim"
 --- @include "includes/ack"
@@ -40,8 +46,10 @@ ack_claims(KEYS[6], KEYS[4], KEYS[3], KEYS[5], ARGV, 8, acks, out)
 local want, extra = tonumber(ARGV[2]), tonumber(ARGV[6])
 if want + extra > 0 and redis.call('EXISTS', KEYS[8]) == 0 then
   local track = ARGV[3] == '1'
-  promote_due(KEYS[2], KEYS[1], ARGV[1], tonumber(ARGV[5]))
+  promote_due(KEYS[2], KEYS[1], KEYS[3], KEYS[9], KEYS[10], KEYS[11], ARGV[1], tonumber(ARGV[5]))
   local n = claim_ready(KEYS, ARGV[1], want, track, ARGV[4], out, 0, false)
-  if extra > 0 then claim_ready(KEYS, ARGV[1], extra, track, ARGV[4], out, n, true) end
+  if extra > 0 and redis.call('EXISTS', KEYS[11]) == 0 then
+    claim_ready(KEYS, ARGV[1], extra, track, ARGV[4], out, n, true)
+  end
 end
 return out

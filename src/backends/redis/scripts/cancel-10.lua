@@ -5,7 +5,8 @@
   release or extend of that claim is stale (they are fenced by the token); its data and attempts
   go in every case. Claimed and abandoned jobs hold no dedup key (see includes/dedup).
 
-  KEYS[1] ready     list   (LREM: O(length of the list), the price of cancelling a ready job by id)
+  KEYS[1] ready     list   (LREM: O(length of the list), the price of cancelling a ready
+                           priority-0 job by id)
   KEYS[2] delayed   zset
   KEYS[3] claimed   zset
   KEYS[4] abandoned zset
@@ -13,6 +14,8 @@
   KEYS[6] attempts  hash
   KEYS[7] tokens    hash
   KEYS[8] dedup     hash
+  KEYS[9] priority  zset   ready jobs of a non-zero priority (ZREM: O(log n))
+  KEYS[10] delayed-high set ids of delayed jobs of a positive priority
 
   ARGV[1] id
 
@@ -29,13 +32,20 @@ if redis.call('HDEL', KEYS[7], id) == 1 then
   redis.call('ZREM', KEYS[3], id)
   state = 2
 elseif redis.call('ZREM', KEYS[2], id) == 1 then
+  redis.call('SREM', KEYS[10], id)
   dedup_drop(KEYS[8], header_sha1(blob))
   state = 3
 elseif redis.call('ZREM', KEYS[4], id) == 1 then
   state = 4
 else
-  -- Ready (or a stored job in no state at all: dropped the same way).
-  if redis.call('LREM', KEYS[1], 0, id) > 0 then dedup_drop(KEYS[8], header_sha1(blob)) end
+  -- Ready (or a stored job in no state at all: dropped the same way). Its header says where.
+  local where
+  if header_priority(blob) == 0 then
+    where = redis.call('LREM', KEYS[1], 0, id)
+  else
+    where = redis.call('ZREM', KEYS[9], id)
+  end
+  if where > 0 then dedup_drop(KEYS[8], header_sha1(blob)) end
   state = 1
 end
 redis.call('HDEL', KEYS[5], id)

@@ -1,6 +1,7 @@
 #!lua
 --[[
-  Returns a claimed job to ready (at the back), or to delayed, iff the token still holds its
+  Returns a claimed job to ready (at the back of the list, or of its priority in the priority
+  set), or to delayed, iff the token still holds its
   claim (P-11, P-12); abandons it instead when its stored attempts reached maxTries (P-9). The
   attempt count is kept. Also used with maxTries 0 to quarantine a job that cannot be decoded.
 
@@ -12,6 +13,9 @@
   KEYS[6] delayed   zset   id -> release time
   KEYS[7] abandoned zset   id -> last claimedAt
   KEYS[8] dedup     hash   sha1 -> holders
+  KEYS[9] priority  zset   id -> score: ready jobs of a non-zero priority (includes/priority)
+  KEYS[10] priority-seq string
+  KEYS[11] delayed-high set  ids of delayed jobs of a positive priority
 
   ARGV[1] id
   ARGV[2] claim token
@@ -19,12 +23,14 @@
   ARGV[4] release time (Unix ms) for a delayed release, '' = ready at once
   ARGV[5] maxTries
 
-  A release to ready publishes on the queue's wake channel when the ready list was empty.
+  A release to ready publishes on the queue's wake channel when no job was ready.
 
-  Returns 0 = the claim was not held (nothing changed), 1 = released, 2 = abandoned
+  Returns 0 = the claim was not held (nothing changed), 1 = released, 2 = abandoned, 3 = released
+          to ready with a positive priority (the caller's prefetch buffer must not overtake it)
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
+--- @include "includes/priority"
 --- @include "includes/wake"
 
 local id = ARGV[1]
@@ -42,8 +48,19 @@ if ARGV[4] ~= '' then
   local rewritten = header_rewrite(blob, ARGV[4], nil)
   if rewritten then redis.call('HSET', KEYS[4], id, rewritten) end
   redis.call('ZADD', KEYS[6], ARGV[4], id)
+  if header_priority(blob) > 0 then redis.call('SADD', KEYS[11], id) end
 else
-  wake_if_was_empty(KEYS[5], redis.call('LPUSH', KEYS[5], id), 1)
+  local priority = header_priority(blob)
+  if priority == 0 then
+    wake_if_was_empty(KEYS[5], redis.call('LPUSH', KEYS[5], id), 1)
+  else
+    if ready_empty(KEYS[5], KEYS[9]) then wake(KEYS[5]) end
+    priority_add(KEYS[9], KEYS[10], id, priority, false)
+    if priority > 0 then
+      dedup_hold(KEYS[8], header_sha1(blob))
+      return 3
+    end
+  end
 end
 dedup_hold(KEYS[8], header_sha1(blob))
 return 1
