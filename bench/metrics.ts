@@ -1,5 +1,5 @@
 /**
- * `npm run bench:metrics [-- --memory 200000 --redis 20000 --rounds 5]`: the cost of the
+ * `npm run bench:metrics [-- --memory 200000 --redis 20000 --rounds 5 --feature prometheus|groups]`: the cost of the
  * Prometheus exporter on the hot path. Drains a queue (pop → ack, after a bulk push) with metrics
  * off (the default no-op sink) and on (`PrometheusMetrics`, scraped once per run), alternating
  * off / on, and prints the median drain rate and the median process CPU per job of each.
@@ -25,6 +25,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { JobQueue } from '../src/core/job-queue.js';
 import type { MetricsSink } from '../src/core/metrics.js';
+import type { GroupLimits, JobQueueOptions } from '../src/core/queue-options.js';
 import { PrometheusMetrics } from '../src/metrics/prometheus.js';
 import { deleteKeysWithPrefix, openRedis, redisBenchUrl } from './lib/redis.js';
 
@@ -38,16 +39,33 @@ const { values } = parseArgs({
     instructions: { type: 'boolean', default: false },
     child: { type: 'string' },
     mode: { type: 'string' },
+    feature: { type: 'string', default: 'prometheus' },
   },
 });
 const ROUNDS = Number(values.rounds);
+/**
+ * What "on" turns on: `prometheus` (the exporter, as above) or `groups` (issue 17's bench: every
+ * job carries one of ten group keys and the queue has `groupLimits` that never bind, against
+ * keyless jobs on a queue without limits).
+ */
+const FEATURE = values.feature === 'groups' ? 'groups' : 'prometheus';
+if (values.feature !== FEATURE)
+  throw new Error(`bench:metrics --feature: prometheus or groups, not ${values.feature}`);
+/** Limits far above what the drain reaches: the cost of checking them, not of waiting. */
+const NON_BINDING: GroupLimits = Object.freeze({
+  maxConcurrent: 1_000_000,
+  rate: { max: 1_000_000_000, perSeconds: 1 },
+});
 const CONCURRENCY = Number(values.concurrency);
 
 interface Target {
   readonly name: string;
   readonly jobs: number;
   readonly concurrency: number;
-  open(metrics: MetricsSink | undefined): Promise<{ queue: JobQueue<string>; dispose(): Promise<void> }>;
+  open(
+    metrics: MetricsSink | undefined,
+    extra: Partial<JobQueueOptions>,
+  ): Promise<{ queue: JobQueue<string>; dispose(): Promise<void> }>;
 }
 
 const targets: Target[] = [
@@ -55,9 +73,14 @@ const targets: Target[] = [
     name: 'memory drain',
     jobs: Number(values.memory),
     concurrency: 1,
-    async open(metrics) {
+    async open(metrics, extra) {
       const { MemoryJobQueue } = await import('../src/backends/memory/index.js');
-      const queue = new MemoryJobQueue({ type: 'bench', domain: 'bench', ...(metrics ? { metrics } : {}) });
+      const queue = new MemoryJobQueue({
+        type: 'bench',
+        domain: 'bench',
+        ...extra,
+        ...(metrics ? { metrics } : {}),
+      });
       return { queue, dispose: () => queue.close() };
     },
   },
@@ -68,7 +91,7 @@ if (redisUrl !== undefined) {
     name: 'redis drain',
     jobs: Number(values.redis),
     concurrency: CONCURRENCY,
-    async open(metrics) {
+    async open(metrics, extra) {
       const { RedisJobQueue } = await import('../src/backends/redis/index.js');
       const prefix = `swy-metricsbench-${randomUUID().slice(0, 8)}`;
       const queue = new RedisJobQueue({
@@ -76,6 +99,7 @@ if (redisUrl !== undefined) {
         domain: 'bench',
         url: redisUrl,
         prefix,
+        ...extra,
         ...(metrics ? { metrics } : {}),
       });
       return {
@@ -101,13 +125,15 @@ interface RunResult {
 
 /** One run: bulk push, then timed drain. */
 async function run(t: Target, on: boolean): Promise<RunResult> {
-  const prom = on ? new PrometheusMetrics() : undefined;
-  const { queue, dispose } = await t.open(prom);
+  const prom = on && FEATURE === 'prometheus' ? new PrometheusMetrics() : undefined;
+  const grouped = on && FEATURE === 'groups';
+  const { queue, dispose } = await t.open(prom, grouped ? { groupLimits: NON_BINDING } : {});
   try {
     for (let i = 0; i < t.jobs; i += 1000) {
       const batch = Array.from({ length: Math.min(1000, t.jobs - i) }, (_, k) => ({
         type: 'bench',
         params: { n: i + k },
+        ...(grouped ? { groupKey: `tenant${(i + k) % 10}` } : {}),
       }));
       await queue.push(batch);
     }
@@ -157,6 +183,8 @@ function childArgs(t: Target, on: boolean, memoryJobs: number, redisJobs: number
     String(redisJobs),
     '--concurrency',
     String(CONCURRENCY),
+    '--feature',
+    FEATURE,
   ];
 }
 
@@ -221,7 +249,7 @@ if (values.instructions) {
     const on = median(ons);
     const ratios = ons.map((x, i) => x / (offs[i] as number) - 1);
     process.stdout.write(
-      `${JSON.stringify({ bench: 'metrics', target: t.name, jobs: t.jobs, rounds, instructionsPerJobOff: offs.map(Math.round), instructionsPerJobOn: ons.map(Math.round) })}\n`,
+      `${JSON.stringify({ bench: 'metrics', feature: FEATURE, target: t.name, jobs: t.jobs, rounds, instructionsPerJobOff: offs.map(Math.round), instructionsPerJobOn: ons.map(Math.round) })}\n`,
     );
     const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
     lines.push(
@@ -259,7 +287,7 @@ for (const t of targets) {
     `| ${t.name} | ${t.jobs} | ${Math.round(mOff)} | ${Math.round(mOn)} | ${(mOn / mOff).toFixed(3)} | ${cOff.toFixed(2)} | ${cOn.toFixed(2)} | ${overhead.toFixed(1)} % |`,
   );
   process.stdout.write(
-    `${JSON.stringify({ bench: 'metrics', target: t.name, jobs: t.jobs, rounds: ROUNDS, isolated: !values.shared, off: off.map((x) => Math.round(x.rate)), on: onRuns.map((x) => Math.round(x.rate)), cpuUsOff: off.map((x) => +x.cpuUs.toFixed(2)), cpuUsOn: onRuns.map((x) => +x.cpuUs.toFixed(2)), load1: loadavg()[0] })}\n`,
+    `${JSON.stringify({ bench: 'metrics', feature: FEATURE, target: t.name, jobs: t.jobs, rounds: ROUNDS, isolated: !values.shared, off: off.map((x) => Math.round(x.rate)), on: onRuns.map((x) => Math.round(x.rate)), cpuUsOff: off.map((x) => +x.cpuUs.toFixed(2)), cpuUsOn: onRuns.map((x) => +x.cpuUs.toFixed(2)), load1: loadavg()[0] })}\n`,
   );
 }
 process.stdout.write(

@@ -85,12 +85,42 @@ export const UNLIMITED_GROUP: ResolvedGroupLimit = Object.freeze({ maxConcurrent
 export function groupLimitOf(limits: GroupLimits | null, key: string): ResolvedGroupLimit {
   if (limits === null) return UNLIMITED_GROUP;
   const own = limits.keys !== undefined && Object.hasOwn(limits.keys, key) ? limits.keys[key] : undefined;
-  const l = own ?? limits;
+  return resolveLimit(own ?? limits);
+}
+
+/** One group's limits as a backend applies them. */
+function resolveLimit(l: GroupLimit): ResolvedGroupLimit {
   if (l.maxConcurrent === undefined && l.rate === undefined) return UNLIMITED_GROUP;
-  return {
+  return Object.freeze({
     maxConcurrent: l.maxConcurrent ?? null,
-    rate: l.rate === undefined ? null : { max: l.rate.max, perMs: Math.round(l.rate.perSeconds * 1000) },
-  };
+    rate:
+      l.rate === undefined
+        ? null
+        : Object.freeze({ max: l.rate.max, perMs: Math.round(l.rate.perSeconds * 1000) }),
+  });
+}
+
+/**
+ * {@link groupLimitOf} for every key, computed once: a backend asks it per claim and it
+ * allocates nothing (one map lookup when the option has per-key entries, none otherwise).
+ */
+export class GroupLimitTable {
+  readonly #defaults: ResolvedGroupLimit;
+  readonly #keys: ReadonlyMap<string, ResolvedGroupLimit> | null;
+  /** True when no group is limited at all. */
+  readonly unlimited: boolean;
+
+  constructor(limits: GroupLimits | null) {
+    this.#defaults = limits === null ? UNLIMITED_GROUP : resolveLimit(limits);
+    const keys = Object.entries(limits?.keys ?? {});
+    this.#keys = keys.length === 0 ? null : new Map(keys.map(([k, l]) => [k, resolveLimit(l)] as const));
+    this.unlimited = [this.#defaults, ...(this.#keys?.values() ?? [])].every((l) => l === UNLIMITED_GROUP);
+  }
+
+  /** The limits of group `key`. */
+  of(key: string): ResolvedGroupLimit {
+    return this.#keys === null ? this.#defaults : (this.#keys.get(key) ?? this.#defaults);
+  }
 }
 
 /** A frozen deep copy of valid `groupLimits` (handles keep their own, callers may not change it). */

@@ -1,11 +1,12 @@
 /**
- * Flow-control groups for the memory backend: the ready jobs of each `groupKey` in their own
- * container (priorities over the queue's order), taken round-robin, and the per-group claim
- * counters and rate windows `groupLimits` are checked against.
+ * Flow-control groups for the memory backend: one {@link Group} object per `groupKey` holds the
+ * group's ready jobs (priorities over the queue's order), the claims it holds and its rate
+ * window; a ring of the groups with ready jobs gives the turns. A claim touches only its group's
+ * object: no per-claim lookups by key and no allocation.
  *
  * @packageDocumentation
  */
-import { type GroupLimits, groupLimitOf } from '../../core/queue-options.js';
+import type { GroupLimitTable } from '../../core/queue-options.js';
 import { Deque, type ReadyIndex } from './ready-index.js';
 
 /** What a grouped container needs of an item. */
@@ -13,22 +14,74 @@ interface Grouped {
   readonly groupKey: string | null;
 }
 
+/** One group of a queue state, shared by every handle on the store. */
+export class Group<T> {
+  readonly ready: ReadyIndex<T>;
+  /** Claims the group holds now (claim-tracking queues only). */
+  held = 0;
+  /** When the group's rate window closes (Unix ms; 0: it never had one). */
+  windowEnd = 0;
+  /** Claims inside the current rate window. */
+  windowCount = 0;
+  /** Whether the group holds a place in the turns. */
+  queued = false;
+
+  constructor(
+    readonly key: string,
+    make: () => ReadyIndex<T>,
+  ) {
+    this.ready = make();
+  }
+}
+
+/** Decides, per pop, which groups may claim and counts the claims taken. */
+export class GroupGate {
+  /** "Now" of the current pop (Unix ms). */
+  now = 0;
+
+  constructor(
+    readonly limits: GroupLimitTable,
+    /** Whether claims are tracked (counted until they end). */
+    readonly tracked: boolean,
+  ) {}
+
+  allows(group: Group<unknown>): boolean {
+    if (this.limits.unlimited) return true;
+    const limit = this.limits.of(group.key);
+    if (limit.maxConcurrent !== null && group.held >= limit.maxConcurrent) return false;
+    return limit.rate === null || this.now >= group.windowEnd || group.windowCount < limit.rate.max;
+  }
+
+  took(group: Group<unknown>): void {
+    if (this.tracked) group.held++;
+    if (this.limits.unlimited) return;
+    const rate = this.limits.of(group.key).rate;
+    if (rate === null) return;
+    if (this.now >= group.windowEnd) {
+      group.windowEnd = this.now + rate.perMs;
+      group.windowCount = 1;
+    } else group.windowCount++;
+  }
+}
+
 /**
- * Ready jobs by group. Jobs without a key are one more group. A pop takes the group whose turn it
- * is and moves it to the back of the turns; a group the gate refuses (at its limit) is passed
- * over and keeps its jobs, so it never blocks the others. A queue that never sees a group key
- * pops its one container directly.
+ * Ready jobs by group. Jobs without a key are one more member of the turns. A pop takes the
+ * group whose turn it is and moves it to the back; a group the gate refuses (at its limit) is
+ * passed over and keeps its jobs, so it never blocks the others (O(groups passed over)). A
+ * queue that holds no grouped job pops its one container directly.
  */
 export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
   readonly #make: () => ReadyIndex<T>;
   readonly #plain: ReadyIndex<T>;
-  /** Groups holding ready jobs (a group is dropped when it empties). */
-  readonly #groups = new Map<string, ReadyIndex<T>>();
+  /** Every group with ready jobs, claims held or an open rate window. */
+  readonly #groups = new Map<string, Group<T>>();
   /** The groups with ready jobs in turn order (null: the jobs without a key). */
-  readonly #turns = new Deque<string | null>();
+  readonly #turns = new Deque<Group<T> | null>();
   /** Whether the keyless jobs hold a place in #turns. */
   #plainTurn = false;
   #size = 0;
+  /** Ready jobs that have a group key. */
+  #grouped = 0;
 
   constructor(make: () => ReadyIndex<T>) {
     this.#make = make;
@@ -49,52 +102,96 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
     this.#size++;
   }
 
-  /** The next job in turn, no group refused. */
+  /** The next job in turn, no group refused and no claim counted. */
   pop(): T | undefined {
-    if (this.#groups.size === 0) {
+    return this.popAllowed(null);
+  }
+
+  /** The next job of a group `gate` allows; the gate is told which group it came from. */
+  popAllowed(gate: GroupGate | null): T | undefined {
+    if (this.#grouped === 0) {
       const item = this.#plain.pop();
       if (item === undefined) return undefined;
       this.#size--;
-      if (this.#plain.size === 0) this.#dropPlainTurn();
+      if (this.#plain.size === 0) {
+        // No group holds ready jobs: the turns hold the keyless jobs' place alone.
+        this.#turns.clear();
+        this.#plainTurn = false;
+      }
       return item;
     }
-    return this.popAllowed(allowAll);
-  }
-
-  /**
-   * The next job of a group `allows` lets claim now, or undefined when every group with ready
-   * jobs is refused. O(groups passed over).
-   */
-  popAllowed(allows: (key: string) => boolean): T | undefined {
     const turns = this.#turns;
     for (let n = turns.size; n > 0; n--) {
-      const key = turns.pop() as string | null;
-      if (key !== null && !allows(key)) {
-        turns.push(key);
+      const group = turns.pop() as Group<T> | null;
+      if (group === null) {
+        const item = this.#plain.pop() as T;
+        this.#size--;
+        if (this.#plain.size > 0) turns.push(null);
+        else this.#plainTurn = false;
+        return item;
+      }
+      if (gate !== null && !gate.allows(group)) {
+        turns.push(group);
         continue;
       }
-      const container = key === null ? this.#plain : (this.#groups.get(key) as ReadyIndex<T>);
-      const item = container.pop() as T;
+      const item = group.ready.pop() as T;
       this.#size--;
-      if (container.size > 0) turns.push(key);
-      else if (key === null) this.#plainTurn = false;
-      else this.#groups.delete(key);
+      this.#grouped--;
+      gate?.took(group);
+      if (group.ready.size > 0) turns.push(group);
+      else {
+        group.queued = false;
+        this.#dropIfIdle(group);
+      }
       return item;
     }
     return undefined;
   }
 
-  *values(): Iterable<T> {
-    yield* this.#plain.values();
-    for (const container of this.#groups.values()) yield* container.values();
+  /** A claim of group `key` ended (ack, release, recycle, abandon, cancel). */
+  settled(key: string): void {
+    const group = this.#groups.get(key);
+    if (group === undefined || group.held === 0) return;
+    group.held--;
+    this.#dropIfIdle(group);
   }
 
+  /** The group of `key`, if it holds anything. */
+  group(key: string): Group<T> | undefined {
+    return this.#groups.get(key);
+  }
+
+  /** Drops idle groups whose rate window closed by `now` (maintenance). */
+  prune(now: number): void {
+    for (const group of this.#groups.values()) {
+      if (group.windowEnd <= now) group.windowEnd = 0;
+      this.#dropIfIdle(group);
+    }
+  }
+
+  *values(): Iterable<T> {
+    yield* this.#plain.values();
+    for (const group of this.#groups.values()) yield* group.ready.values();
+  }
+
+  /** Removes every ready job; claim counts and rate windows stay (the claims are still out). */
   clear(): void {
     this.#plain.clear();
-    this.#groups.clear();
     this.#turns.clear();
     this.#plainTurn = false;
+    for (const group of [...this.#groups.values()]) {
+      group.ready.clear();
+      group.queued = false;
+      this.#dropIfIdle(group);
+    }
     this.#size = 0;
+    this.#grouped = 0;
+  }
+
+  /** Removes everything, counts included (`delete()`). */
+  reset(): void {
+    this.clear();
+    this.#groups.clear();
   }
 
   #container(key: string | null): ReadyIndex<T> {
@@ -105,79 +202,23 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
       }
       return this.#plain;
     }
-    let container = this.#groups.get(key);
-    if (container === undefined) {
-      container = this.#make();
-      this.#groups.set(key, container);
-      this.#turns.push(key);
+    let group = this.#groups.get(key);
+    if (group === undefined) {
+      group = new Group<T>(key, this.#make);
+      this.#groups.set(key, group);
     }
-    return container;
-  }
-
-  #dropPlainTurn(): void {
-    // Only called while no group holds jobs: the turns hold the keyless jobs' place alone.
-    this.#turns.clear();
-    this.#plainTurn = false;
-  }
-}
-
-const allowAll = (): boolean => true;
-
-/** A group's rate window: claims since `start` (Unix ms). */
-interface Window {
-  start: number;
-  count: number;
-}
-
-/** The per-group counters of one queue state, shared by every handle on it. */
-export class GroupCounters {
-  /** Claims each group holds now. */
-  readonly #held = new Map<string, number>();
-  /** Each group's current rate window. */
-  readonly #windows = new Map<string, Window>();
-
-  /** Whether group `key` may take a claim at `now` under `limits`. */
-  allows(limits: GroupLimits | null, key: string, now: number): boolean {
-    const limit = groupLimitOf(limits, key);
-    if (limit.maxConcurrent !== null && (this.#held.get(key) ?? 0) >= limit.maxConcurrent) return false;
-    if (limit.rate !== null) {
-      const w = this.#windows.get(key);
-      if (w !== undefined && now - w.start < limit.rate.perMs && w.count >= limit.rate.max) return false;
+    if (!group.queued) {
+      this.#turns.push(group);
+      group.queued = true;
     }
-    return true;
+    this.#grouped++;
+    return group.ready;
   }
 
-  /** Counts a claim of group `key` at `now`; `perMs` is the group's rate window, if it has one. */
-  claimed(key: string, now: number, perMs: number | null, tracked: boolean): void {
-    if (tracked) this.#held.set(key, (this.#held.get(key) ?? 0) + 1);
-    if (perMs === null) return;
-    const w = this.#windows.get(key);
-    if (w === undefined || now - w.start >= perMs) this.#windows.set(key, { start: now, count: 1 });
-    else w.count++;
-  }
-
-  /** A claim of group `key` ended (ack, release, recycle, abandon, cancel). */
-  settled(key: string): void {
-    const n = (this.#held.get(key) ?? 0) - 1;
-    if (n > 0) this.#held.set(key, n);
-    else this.#held.delete(key);
-  }
-
-  /** Drops the rate windows over at `now` for `limits` (maintenance: a farm of keys leaves no trail). */
-  pruneWindows(limits: GroupLimits | null, now: number): void {
-    for (const [key, w] of this.#windows) {
-      const rate = groupLimitOf(limits, key).rate;
-      if (rate === null || now - w.start >= rate.perMs) this.#windows.delete(key);
+  /** Forgets `group` when nothing of it is left (an open rate window must outlive its jobs). */
+  #dropIfIdle(group: Group<T>): void {
+    if (!group.queued && group.held === 0 && group.windowEnd === 0 && group.ready.size === 0) {
+      this.#groups.delete(group.key);
     }
-  }
-
-  /** Claims group `key` holds now. */
-  held(key: string): number {
-    return this.#held.get(key) ?? 0;
-  }
-
-  clear(): void {
-    this.#held.clear();
-    this.#windows.clear();
   }
 }

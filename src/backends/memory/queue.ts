@@ -20,8 +20,9 @@ import {
   type ReleaseOutcome,
   type StoredQueue,
 } from '../../core/job-queue.js';
-import { groupLimitOf, type JobQueueOptions } from '../../core/queue-options.js';
+import { GroupLimitTable, type JobQueueOptions } from '../../core/queue-options.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
+import { GroupGate } from './groups.js';
 import { type JobRecord, MemoryStore, type QueueState, toListed } from './store.js';
 
 /** The memory backend's manifest. */
@@ -68,11 +69,14 @@ export interface MemoryJobQueueOptions extends JobQueueOptions {
 export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #store: MemoryStore;
   readonly #state: QueueState;
+  /** This handle's group limits, applied at each claim. */
+  readonly #gate: GroupGate;
 
   constructor(options: MemoryJobQueueOptions) {
     super('memory', memorySupports, options);
     this.#store = options.store ?? new MemoryStore();
     this.#state = this.#store.queue(this.domain, this.type, this.order);
+    this.#gate = new GroupGate(new GroupLimitTable(this.groupLimits), this.claimTTL > 0);
   }
 
   override get storeKey(): string {
@@ -171,9 +175,9 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     const s = this.#state;
     if (s.paused) return null;
     if (s.delayed.size > 0) s.promoteDue(now);
-    const limits = this.groupLimits;
-    const rec =
-      limits === null ? s.ready.pop() : s.ready.popAllowed((key) => s.groups.allows(limits, key, now));
+    const gate = this.#gate;
+    gate.now = now;
+    const rec = s.ready.popAllowed(gate);
     if (!rec) return null;
     s.dropDedup(rec);
     rec.attempts++;
@@ -183,10 +187,6 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       rec.state = 'claimed';
       rec.claimToken = token;
       s.claimed.set(rec.id, rec);
-    }
-    if (rec.groupKey !== null) {
-      const perMs = groupLimitOf(limits, rec.groupKey).rate?.perMs ?? null;
-      s.groups.claimed(rec.groupKey, now, perMs, this.claimTTL > 0);
     }
     return {
       id: rec.id,
@@ -363,7 +363,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       pruned++;
     }
     for (const [signature, root] of s.roots) if (root.expiresAt <= now) s.roots.delete(signature);
-    s.groups.pruneWindows(this.groupLimits, now);
+    s.ready.prune(now);
     const released = s.promoteDue(now);
     if (recycled + released > 0) s.notify('ready');
     return { recycled, abandoned, pruned, released };

@@ -8,7 +8,7 @@
 import { configInvalid } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, RootJob } from '../../core/job.js';
 import type { Order } from '../../core/supports.js';
-import { GroupCounters, GroupedReady } from './groups.js';
+import { GroupedReady } from './groups.js';
 import { MinHeap, PriorityLevels, readyIndexFor, removeWhere } from './ready-index.js';
 
 /** One stored job. Mutable: the queue moves it between states. */
@@ -39,9 +39,8 @@ export interface JobRecord {
  * @internal
  */
 export class QueueState {
+  /** Ready jobs by group, with each group's claim count and rate window (`groupLimits`). */
   readonly ready: GroupedReady<JobRecord>;
-  /** Claims held and rate windows per group key (`groupLimits`). */
-  readonly groups = new GroupCounters();
   readonly delayed = new MinHeap<JobRecord>(
     (j) => j.releaseTimestamp ?? 0,
     (j) => j.seq,
@@ -109,7 +108,7 @@ export class QueueState {
 
   /** Takes claimed `rec` out of the claimed map (its group's claim count too). */
   unclaim(rec: JobRecord): void {
-    if (this.claimed.delete(rec.id) && rec.groupKey !== null) this.groups.settled(rec.groupKey);
+    if (this.claimed.delete(rec.id) && rec.groupKey !== null) this.ready.settled(rec.groupKey);
   }
 
   /** Removes job `id` whatever its state (a claimed one loses its claim); the state it was in, or null. */
@@ -142,12 +141,11 @@ export class QueueState {
   }
 
   clear(): void {
-    this.ready.clear();
+    this.ready.reset();
     this.delayed.clear();
     this.claimed.clear();
     this.abandoned.clear();
     this.dedup.clear();
-    this.groups.clear();
   }
 }
 
