@@ -5,8 +5,7 @@
   attempt count restored (the claim is undone, not counted), its dedup key held again, and it
   goes back to the FRONT of the ready list (or of its priority in the priority set), in the given
   order (a job of a group to the front of its group's list, its slot freed: prefetch takes no
-  grouped job, so only a job prefetched before its queue had grouped jobs could be one... none
-  is, but the case is handled). A stale token changes nothing (the
+  grouped job, but the case is handled). A stale token changes nothing (the
   claim was already recycled or settled elsewhere).
 
   KEYS[1] tokens    hash   id -> live claim token
