@@ -42,6 +42,7 @@ describe('redis codec: priorities', () => {
       const stored = await roundTrip(job({ priority, sha1: 'x', releaseTimestamp: 3, requestId: 'r' }));
       expect(stored).toEqual({
         priority,
+        groupKey: null,
         sha1: 'x',
         releaseTimestamp: 3,
         enqueuedAt: 1_700_000_000_000,
@@ -65,6 +66,7 @@ describe('redis codec: priorities', () => {
     const stored = await decodeJob('1|deadbeef|1700000000500|1700000000000|j|{"p":{"a":2},"q":"req"}');
     expect(stored).toEqual({
       priority: 0,
+      groupKey: null,
       sha1: 'deadbeef',
       releaseTimestamp: 1_700_000_000_500,
       enqueuedAt: 1_700_000_000_000,
@@ -86,6 +88,39 @@ describe('redis codec: priorities', () => {
       '2|12345678|||5|j|{"p":{}}',
       '2|5|||5|j', // truncated
       '3|5|||5|j|{"p":{}}',
+    ]) {
+      expect(() => decodeJob(blob), blob).toThrow(CorruptJobError);
+    }
+  });
+});
+
+describe('redis codec: group keys', () => {
+  test('a groupKey is written as a version-3 header, escaped, and read back', async () => {
+    expect(encodeJob(job({ groupKey: 'tenant-a' }), 7, null)).toBe('3|0|tenant-a|||7|j|{"p":{"n":1}}');
+    expect(encodeJob(job({ groupKey: 'a|b:{c}%', priority: 2, sha1: 's' }), 7, null)).toBe(
+      '3|2|a%7Cb%3A%7Bc%7D%25|s||7|j|{"p":{"n":1}}',
+    );
+    for (const groupKey of ['g', 'a|b', '{x}:y', '100%', 'é ü\t\n', '💥', 'x'.repeat(255)]) {
+      for (const priority of [0, 3, -3]) {
+        const stored = await roundTrip(job({ groupKey, priority, sha1: 'h', releaseTimestamp: 4 }));
+        expect(stored.groupKey).toBe(groupKey);
+        expect(stored.priority).toBe(priority);
+        expect(stored.sha1).toBe('h');
+        expect(stored.releaseTimestamp).toBe(4);
+      }
+    }
+    const zipped = await roundTrip(job({ groupKey: 'z|z', params: { s: 'y'.repeat(5_000) } }), 100);
+    expect(zipped.groupKey).toBe('z|z');
+  });
+
+  test('blobs of versions 1 and 2 decode as groupKey null; a malformed version 3 is a CorruptJobError', async () => {
+    expect((await decodeJob('1|||5|j|{"p":{}}')).groupKey).toBeNull();
+    expect((await decodeJob('2|4|||5|j|{"p":{}}')).groupKey).toBeNull();
+    for (const blob of [
+      '3|0||||5|j|{"p":{}}',
+      '3|x|g|||5|j|{"p":{}}',
+      '3|0|%E0%A4|||5|j|{"p":{}}',
+      '3|0|g',
     ]) {
       expect(() => decodeJob(blob), blob).toThrow(CorruptJobError);
     }

@@ -54,7 +54,7 @@ export async function decodeClaims(
       rootJob: stored.rootJob,
       requestId: stored.requestId,
       priority: stored.priority,
-      groupKey: null,
+      groupKey: stored.groupKey,
       attempts,
       enqueuedAt: stored.enqueuedAt,
       claimedAt: now,

@@ -7,7 +7,13 @@
  * ```
  * 1|<sha1>|<releaseTimestamp>|<enqueuedAt>|<j or z>|<payload>              priority 0
  * 2|<priority>|<sha1>|<releaseTimestamp>|<enqueuedAt>|<j or z>|<payload>   any other priority
+ * 3|<priority>|<group>|<sha1>|<releaseTimestamp>|<enqueuedAt>|<j or z>|<payload>   a groupKey
  * ```
+ *
+ * Version 3 is version 2 with the job's `groupKey` after the priority (any priority, 0 too),
+ * escaped by {@link groupPart} (no `|`, `%`, `:`, braces, whitespace or control characters), the
+ * same form the scripts use in the group's key names. Blobs of versions 1 and 2 decode as
+ * `groupKey: null`.
  *
  * Version 2 is version 1 with the priority after the version: a priority-0 job is stored exactly
  * as before priorities existed (the same bytes, the same Lua fast paths), and a stored version-1
@@ -21,6 +27,7 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { JsonObject, NormalizedJob, RootJob } from '../../core/job.js';
+import { groupPart } from './keys.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -29,6 +36,8 @@ const gunzipAsync = promisify(gunzip);
 export interface StoredJob {
   /** 0 for a version-1 blob. */
   readonly priority: number;
+  /** null for a version-1 or version-2 blob. */
+  readonly groupKey: string | null;
   readonly sha1: string | null;
   readonly releaseTimestamp: number | null;
   readonly enqueuedAt: number;
@@ -66,7 +75,12 @@ export function encodeJob(
   if (job.rootJob !== null) payload.r = job.rootJob;
   const json = JSON.stringify(payload);
   const fields = `${job.sha1 ?? ''}|${job.releaseTimestamp ?? ''}|${enqueuedAt}|`;
-  const head = job.priority === 0 ? `1|${fields}` : `2|${job.priority}|${fields}`;
+  const head =
+    job.groupKey !== null
+      ? `3|${job.priority}|${groupPart(job.groupKey)}|${fields}`
+      : job.priority === 0
+        ? `1|${fields}`
+        : `2|${job.priority}|${fields}`;
   // json.length ≤ byte length; compare bytes only when the cheap bound says it may matter.
   if (compressAbove !== null && json.length * 3 > compressAbove && Buffer.byteLength(json) > compressAbove) {
     return gzipAsync(json).then((zipped) => `${head}z|${zipped.toString('base64')}`);
@@ -84,14 +98,27 @@ export function decodeJob(blob: unknown): StoredJob | Promise<StoredJob> {
   if (typeof blob !== 'string') throw new CorruptJobError('unknown header');
   let start = 2;
   let priority = 0;
-  if (blob.startsWith('2|')) {
+  let groupKey: string | null = null;
+  const v3 = blob.startsWith('3|');
+  if (v3 || blob.startsWith('2|')) {
     const end = blob.indexOf('|', 2);
     const text = end < 0 ? '' : blob.slice(2, end);
     priority = Number(text);
-    if (!/^-?[1-9]\d{0,6}$/.test(text) || !Number.isSafeInteger(priority)) {
+    if (!(v3 && text === '0') && (!/^-?[1-9]\d{0,6}$/.test(text) || !Number.isSafeInteger(priority))) {
       throw new CorruptJobError('bad priority in the header');
     }
     start = end + 1;
+    if (v3) {
+      const g = blob.indexOf('|', start);
+      const part = g < 0 ? '' : blob.slice(start, g);
+      if (part === '') throw new CorruptJobError('bad group key in the header');
+      try {
+        groupKey = decodeURIComponent(part);
+      } catch {
+        throw new CorruptJobError('bad group key in the header');
+      }
+      start = g + 1;
+    }
   } else if (!blob.startsWith('1|')) {
     throw new CorruptJobError('unknown header');
   }
@@ -110,6 +137,7 @@ export function decodeJob(blob: unknown): StoredJob | Promise<StoredJob> {
   const encoding = blob[p3 + 1];
   const header: Header = {
     priority,
+    groupKey,
     sha1: sha1 === '' ? null : sha1,
     releaseTimestamp,
     enqueuedAt,
@@ -126,7 +154,7 @@ export function decodeJob(blob: unknown): StoredJob | Promise<StoredJob> {
   throw new CorruptJobError(`unknown payload encoding ${JSON.stringify(encoding)}`);
 }
 
-type Header = Pick<StoredJob, 'priority' | 'sha1' | 'releaseTimestamp' | 'enqueuedAt'>;
+type Header = Pick<StoredJob, 'priority' | 'groupKey' | 'sha1' | 'releaseTimestamp' | 'enqueuedAt'>;
 
 function decodePayload(header: Header, json: string): StoredJob {
   let payload: unknown;

@@ -38,6 +38,24 @@ export interface QueueKeys {
    * scripts derive it from `ready`; see `wake.ts`).
    */
   readonly wake: string;
+  /**
+   * Flow-control groups (scripts/includes/groups.lua; the scripts derive these names from the
+   * ready key, so no script gained a KEY). The turns: a list of the groups with ready jobs, in
+   * turn order (escaped by {@link groupPart}), plus `''` for the keyless jobs while any group is
+   * ready; it does not exist while no grouped job is ready.
+   */
+  readonly groupTurns: string;
+  /** Group → claims it holds now. */
+  readonly groupHeld: string;
+  /** Group → claims in its current rate window. */
+  readonly groupRate: string;
+  /** Group → the end of its current rate window (ms): a zset, so maintenance prunes ended ones. */
+  readonly groupWindow: string;
+}
+
+/** The ready list of one group (`{prefix}:{domain:type}:g:<groupPart>`; LPUSH back, RPOP front). */
+export function groupReadyKey(base: string, groupKey: string): string {
+  return `${base}g:${groupPart(groupKey)}`;
 }
 
 /**
@@ -52,6 +70,14 @@ export function keyPart(name: string): string {
     for (const b of bytes) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
     return out;
   });
+}
+
+/**
+ * A `groupKey` as the stored header and the group's key names hold it: {@link keyPart}, and `|`
+ * escaped too (the header's separator). Decoded with `decodeURIComponent`.
+ */
+export function groupPart(groupKey: string): string {
+  return keyPart(groupKey).replace(/\|/g, '%7C');
 }
 
 /** The keys of the (domain, type) queue under `prefix`. */
@@ -73,6 +99,10 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
     paused: `${base}paused`,
     ticks: `${base}ticks`,
     wake: `${base}wake`,
+    groupTurns: `${base}g-turns`,
+    groupHeld: `${base}g-held`,
+    groupRate: `${base}g-rate`,
+    groupWindow: `${base}g-window`,
   });
 }
 

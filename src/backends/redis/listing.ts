@@ -82,6 +82,18 @@ async function* listReady(src: ListingSource): AsyncGenerator<ListedJob> {
     if (page.length < LIST_PAGE) break;
   }
   yield* listPrioritized(src, '0', '+inf');
+  // Then each group's list (scripts/includes/groups.lua), group by group in turn order: the
+  // groups interleave at pop time, listing does not.
+  const turns = (await src.link.command('LRANGE', [k.groupTurns, 0, -1])) as string[];
+  for (const g of turns) {
+    if (g === '') continue;
+    const list = `${k.base}g:${g}`;
+    for (let end = -1; ; end -= LIST_PAGE) {
+      const page = (await src.link.command('LRANGE', [list, end - LIST_PAGE + 1, end])) as string[];
+      yield* await listed(src, 'ready', page.reverse(), null);
+      if (page.length < LIST_PAGE) break;
+    }
+  }
 }
 
 /** The ready jobs of the priority set scored from `min` to `max`, in pop order. */
@@ -179,7 +191,7 @@ async function listed(
       removeDuplicates: stored.sha1 !== null,
       requestId: stored.requestId,
       priority: stored.priority,
-      groupKey: null,
+      groupKey: stored.groupKey,
     });
   }
   return out;

@@ -19,6 +19,7 @@ import {
   type ReleaseHookOptions,
   type ReleaseOutcome,
 } from '../../core/job-queue.js';
+import { type GroupLimits, groupLimitOf } from '../../core/queue-options.js';
 import { type ClaimDecoding, decodeClaims } from './claims.js';
 import { encodeJob } from './codec.js';
 import {
@@ -31,7 +32,7 @@ import {
   validateRedisSettings,
 } from './connection.js';
 import { Exchange, type ExchangeReply } from './exchange.js';
-import { type QueueKeys, queueKeys, rootKey, type ScriptKeys, scriptKeys } from './keys.js';
+import { groupPart, type QueueKeys, queueKeys, rootKey, type ScriptKeys, scriptKeys } from './keys.js';
 import { RedisLink } from './link.js';
 import { listJobs } from './listing.js';
 import type { RedisErrorHandler, RedisJobQueueOptions } from './options.js';
@@ -67,6 +68,8 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #wakeChannel: string;
   /** The shared subscriber of this queue's client, once this queue waited. */
   #wakeHub: WakeHub | null = null;
+  /** `groupLimits` as the pop scripts take it ('' = none; see {@link groupLimitsArg}). */
+  readonly #groupLimitsArg: string;
   /** Concurrent `pop()` and `ack()` calls on this handle share one script call (group commit). */
   readonly #exchange: Exchange<ClaimedJob>;
 
@@ -106,6 +109,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     this.#link = new RedisLink(this.#client, this.#timeoutMs, this.#where);
     this.#compressAbove = options.compressAbove ?? null;
     this.#onError = options.onError ?? null;
+    this.#groupLimitsArg = groupLimitsArg(this.groupLimits);
     const freshForMs = (this.claimTTL * 1000) / 2;
     this.#exchange = new Exchange<ClaimedJob>(
       {
@@ -273,6 +277,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
         track,
         nextId(),
         STEP_LIMIT,
+        this.#groupLimitsArg,
       ])) as unknown[];
       const missing = Number(reply[0]);
       if (missing > 0) this.#report(`${missing} ready id(s) had no stored job and were dropped`);
@@ -293,6 +298,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       STEP_LIMIT,
       extra,
       acks.length,
+      this.#groupLimitsArg,
     ];
     for (const job of acks) args.push(job.id, job.claimToken);
     const reply = (await this.#link.eval(scripts().ackPop, this.#sk.pop, args)) as unknown[];
@@ -651,6 +657,26 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       if (this.#owned) await closeClient(this.#client);
     }
   }
+}
+
+/**
+ * The pop scripts' form of `groupLimits` (includes/claim.lua claim_grouped): '' for none, else
+ * JSON `{ d: [maxConcurrent, rate.max, rate ms], k: { <groupPart(key)>: [...] } }`, 0 = no limit,
+ * each per-key entry resolved by {@link groupLimitOf} (it replaces the defaults). Built once per
+ * handle: every pop sends it, the script decodes it only while grouped jobs are ready.
+ */
+export function groupLimitsArg(limits: GroupLimits | null): string {
+  if (limits === null) return '';
+  const triple = (key: string | null): [number, number, number] => {
+    const l = key === null ? groupLimitOf({ ...limits, keys: {} }, '') : groupLimitOf(limits, key);
+    return [l.maxConcurrent ?? 0, l.rate?.max ?? 0, l.rate?.perMs ?? 0];
+  };
+  const out: { d: [number, number, number]; k?: Record<string, [number, number, number]> } = {
+    d: triple(null),
+  };
+  const keys = Object.keys(limits.keys ?? {});
+  if (keys.length > 0) out.k = Object.fromEntries(keys.map((key) => [groupPart(key), triple(key)]));
+  return JSON.stringify(out);
 }
 
 /** A push script's reply `[inserted, duplicates]` as a {@link PushResult}. */

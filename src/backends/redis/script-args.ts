@@ -16,13 +16,16 @@ export function nextId(): string {
 }
 
 /**
- * True when every job of `jobs[start..end)` is priority 0 without a dedup key or a release time
+ * True when every job of `jobs[start..end)` is priority 0 without a dedup key, a release time or a
+ * group key
  * (push-plain-2: only the ready list).
  */
 export function isPlain(jobs: readonly NormalizedJob[], start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const job = jobs[i] as NormalizedJob;
-    if (job.sha1 !== null || job.releaseTimestamp !== null || job.priority !== 0) return false;
+    if (job.sha1 !== null || job.releaseTimestamp !== null || job.priority !== 0 || job.groupKey !== null) {
+      return false;
+    }
   }
   return true;
 }

@@ -39,4 +39,6 @@ export const redisSupports: Supports = defineSupports({
   cancelByKey: false,
   // Priority 0 in the ready list, others in a zset scored -priority·2^33 + position (includes/priority).
   priorities: true,
+  // Per-group lists taken in turn by the pop scripts, claims held and rate windows in hashes (includes/groups).
+  groupLimits: true,
 });

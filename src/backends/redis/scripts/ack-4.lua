@@ -14,6 +14,8 @@
 
   Returns { 1 | 0 per job }   1 = acked, 0 = the claim was not held
 ]]
+--- @include "includes/header"
+--- @include "includes/groups"
 --- @include "includes/ack"
 
 local out = {}

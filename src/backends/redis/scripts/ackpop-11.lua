@@ -27,7 +27,7 @@
           only priority-0 jobs, none while a job of a positive priority is ready or delayed (a
           buffered job must not be overtaken by one that would pop before it: see claim_ready)
   ARGV[7] n, the number of acks (<= 1000)
-  ARGV[8 + 2i], ARGV[9 + 2i]   id and claim token of ack i (i from 0)
+  ARGV[9 + 2i], ARGV[10 + 2i]   id and claim token of ack i (i from 0)
 
   Returns { missing, n, ack_1 .. ack_n, id_1, stored_1, attempts_1, token_1, id_2, ... }
           ack_i: 1 = acked, 0 = the claim was not held; the first jobs answer the `count` pops,
@@ -36,19 +36,21 @@
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
+--- @include "includes/groups"
 --- @include "includes/promote"
 --- @include "includes/claim"
 --- @include "includes/ack"
 
 local acks = tonumber(ARGV[7])
 local out = { 0, acks }
-ack_claims(KEYS[6], KEYS[4], KEYS[3], KEYS[5], ARGV, 8, acks, out)
+ack_claims(KEYS[6], KEYS[4], KEYS[3], KEYS[5], ARGV, 9, acks, out)
 local want, extra = tonumber(ARGV[2]), tonumber(ARGV[6])
 if want + extra > 0 and redis.call('EXISTS', KEYS[8]) == 0 then
   local track = ARGV[3] == '1'
   promote_due(KEYS[2], KEYS[1], KEYS[3], KEYS[9], KEYS[10], KEYS[11], ARGV[1], tonumber(ARGV[5]))
-  local n = claim_ready(KEYS, ARGV[1], want, track, ARGV[4], out, 0, false)
-  if extra > 0 and redis.call('EXISTS', KEYS[11]) == 0 then
+  local n = claim_any(KEYS, ARGV[1], want, track, ARGV[4], out, 0, ARGV[8])
+  if extra > 0 and redis.call('EXISTS', KEYS[11]) == 0
+    and redis.call('EXISTS', group_base(KEYS[1]) .. 'g-turns') == 0 then
     claim_ready(KEYS, ARGV[1], extra, track, ARGV[4], out, n, true)
   end
 end

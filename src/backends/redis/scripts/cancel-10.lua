@@ -3,7 +3,8 @@
   Cancels one job, whatever its state, in one atomic step (JobQueue.cancel). A ready or delayed
   job stops holding its dedup key; a claimed job loses its claim token, so every later ack,
   release or extend of that claim is stale (they are fenced by the token); its data and attempts
-  go in every case. Claimed and abandoned jobs hold no dedup key (see includes/dedup).
+  go in every case; a claimed job of a group frees its slot, a ready one leaves its group's list
+  (LREM, O(its length)). Claimed and abandoned jobs hold no dedup key (see includes/dedup).
 
   KEYS[1] ready     list   (LREM: O(length of the list), the price of cancelling a ready
                            priority-0 job by id)
@@ -23,13 +24,16 @@
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
+--- @include "includes/groups"
 
 local id = ARGV[1]
 local blob = redis.call('HGET', KEYS[5], id)
 if not blob then return 0 end
 local state
+local g = header_group(blob)
 if redis.call('HDEL', KEYS[7], id) == 1 then
   redis.call('ZREM', KEYS[3], id)
+  if g then group_settle(group_base(KEYS[1]), blob) end
   state = 2
 elseif redis.call('ZREM', KEYS[2], id) == 1 then
   redis.call('SREM', KEYS[10], id)
@@ -40,7 +44,9 @@ elseif redis.call('ZREM', KEYS[4], id) == 1 then
 else
   -- Ready (or a stored job in no state at all: dropped the same way). Its header says where.
   local where
-  if header_priority(blob) == 0 then
+  if g then
+    where = group_remove(group_base(KEYS[1]), g, id)
+  elseif header_priority(blob) == 0 then
     where = redis.call('LREM', KEYS[1], 0, id)
   else
     where = redis.call('ZREM', KEYS[9], id)

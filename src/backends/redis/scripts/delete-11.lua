@@ -15,6 +15,16 @@
   KEYS[10] priority-seq string
   KEYS[11] delayed-high set
 
+  Also the flow-control group keys (includes/groups): every group list in the turns (a group
+  with ready jobs is in them), the turns, the claims held and the rate windows.
+
   Returns the number of keys deleted
 ]]
-return redis.call('DEL', unpack(KEYS))
+local base = string.sub(KEYS[1], 1, -6)
+local deleted = 0
+local turns = redis.call('LRANGE', base .. 'g-turns', 0, -1)
+for _, g in ipairs(turns) do
+  if g ~= '' then deleted = deleted + redis.call('DEL', base .. 'g:' .. g) end
+end
+deleted = deleted + redis.call('DEL', base .. 'g-turns', base .. 'g-held', base .. 'g-rate', base .. 'g-window')
+return deleted + redis.call('DEL', unpack(KEYS))

@@ -4,7 +4,8 @@
   close or when they grew stale): each job whose token still holds its claim is un-claimed, its
   attempt count restored (the claim is undone, not counted), its dedup key held again, and it
   goes back to the FRONT of the ready list (or of its priority in the priority set), in the given
-  order. A stale token changes nothing (the
+  order (a job of a group to the front of its group's list, its slot freed: prefetch takes no
+  grouped job, but the case is handled). A stale token changes nothing (the
   claim was already recycled or settled elsewhere).
 
   KEYS[1] tokens    hash   id -> live claim token
@@ -23,6 +24,7 @@
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
+--- @include "includes/groups"
 --- @include "includes/wake"
 
 local back = {}
@@ -37,7 +39,11 @@ for i = #ARGV - 1, 1, -2 do
     local blob = redis.call('HGET', KEYS[4], id)
     dedup_hold(KEYS[6], header_sha1(blob))
     local priority = header_priority(blob)
-    if priority == 0 then
+    local g = header_group(blob)
+    if g then
+      group_settle(group_base(KEYS[5]), blob)
+      group_push(group_base(KEYS[5]), g, id, true)
+    elseif priority == 0 then
       back[#back + 1] = id
     else
       if was_empty == nil then was_empty = ready_empty(KEYS[5], KEYS[7]) end

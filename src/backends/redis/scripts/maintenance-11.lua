@@ -3,7 +3,8 @@
   One maintenance step (P-9, P-10, P-20): recycles expired claims to the FRONT of the ready list
   (as MediaWiki does; a job of a non-zero priority to the front of its priority), abandons
   expired claims that used their last try, prunes abandoned jobs older than abandonedTTL,
-  promotes due delayed jobs. Each part handles at most `limit` jobs;
+  promotes due delayed jobs, drops ended rate windows of groups. A recycled or abandoned claim of
+  a group frees its slot; a recycled one goes to the front of its group's list. Each part handles at most `limit` jobs;
   the caller repeats while `more` is 1. Atomic, so passes from many processes never double-count.
 
   KEYS[1] claimed   zset   id -> claimedAt
@@ -32,6 +33,7 @@
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
+--- @include "includes/groups"
 --- @include "includes/promote"
 --- @include "includes/wake"
 
@@ -48,14 +50,18 @@ if ARGV[2] ~= '' then
     local id, claimed_at = expired[i], expired[i + 1]
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
+    local blob = redis.call('HGET', KEYS[4], id)
+    local g = header_group(blob)
+    if g then group_settle(group_base(KEYS[5]), blob) end
     local attempts = tonumber(redis.call('HGET', KEYS[3], id) or '0')
     if attempts >= max_tries then
       redis.call('ZADD', KEYS[6], claimed_at, id)
       abandoned = abandoned + 1
     else
-      local blob = redis.call('HGET', KEYS[4], id)
       local priority = header_priority(blob)
-      if priority == 0 then
+      if g then
+        group_push(group_base(KEYS[5]), g, id, true)
+      elseif priority == 0 then
         redis.call('RPUSH', KEYS[5], id)
       else
         priority_add(KEYS[9], KEYS[10], id, priority, true)
@@ -73,6 +79,14 @@ if #old > 0 then
   redis.call('HDEL', KEYS[4], unpack(old))
   redis.call('HDEL', KEYS[3], unpack(old))
   pruned = #old
+end
+
+local base = group_base(KEYS[5])
+local ended = redis.call('ZRANGEBYSCORE', base .. 'g-window', '-inf', ARGV[1], 'LIMIT', 0, limit)
+if #ended >= limit then more = 1 end
+if #ended > 0 then
+  redis.call('ZREM', base .. 'g-window', unpack(ended))
+  redis.call('HDEL', base .. 'g-rate', unpack(ended))
 end
 
 local released = promote_due(KEYS[8], KEYS[5], KEYS[4], KEYS[9], KEYS[10], KEYS[11], ARGV[1], limit)

@@ -23,17 +23,21 @@
   ARGV[4] claim-token nonce (unique per call); tokens are nonce .. '.' .. n (also returned, not
           stored, when claims are not tracked)
   ARGV[5] the most delayed jobs to promote in this call
+  ARGV[6] the queue's groupLimits ('' = none; see claim_grouped in includes/claim)
+
+  While grouped jobs are ready the groups pop in turn, each within its limits (includes/groups).
 
   Returns { missing, id_1, stored_1, attempts_1, token_1, id_2, ... }
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
+--- @include "includes/groups"
 --- @include "includes/promote"
 --- @include "includes/claim"
 
 if redis.call('EXISTS', KEYS[8]) == 1 then return { 0 } end
 promote_due(KEYS[2], KEYS[1], KEYS[3], KEYS[9], KEYS[10], KEYS[11], ARGV[1], tonumber(ARGV[5]))
 local out = { 0 }
-claim_ready(KEYS, ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4], out, 0, false)
+claim_any(KEYS, ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4], out, 0, ARGV[6] or '')
 return out

@@ -16,6 +16,7 @@
 ]]
 --- @include "includes/header"
 --- @include "includes/priority"
+--- @include "includes/groups"
 --- @include "includes/promote"
 
 return promote_due(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], tonumber(ARGV[2]))

@@ -15,7 +15,9 @@
 
   ARGV[1]           now (Unix ms, the queue's clock)
   ARGV[2 + 4i ..]   per job i: id, sha1 ('' = no dedup), release time ('' = not delayed), stored job
-                    (a stored job's header holds its priority: includes/header)
+                    (a stored job's header holds its priority and group: includes/header)
+
+  A job with a group key waits in its group's list (includes/groups), whatever its priority.
 
   Publishes on the queue's wake channel when no job was ready (includes/wake).
 
@@ -24,6 +26,7 @@
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
+--- @include "includes/groups"
 --- @include "includes/wake"
 
 local now = tonumber(ARGV[1])
@@ -48,6 +51,8 @@ for i = 2, #ARGV, 4 do
     if release ~= '' and tonumber(release) > now then
       redis.call('ZADD', KEYS[3], release, id)
       if string.byte(blob, 1) == 50 and header_priority(blob) > 0 then redis.call('SADD', KEYS[7], id) end
+    elseif string.byte(blob, 1) == 51 and header_group(blob) then -- '3': a header with a group
+      group_push(group_base(KEYS[2]), header_group(blob), id, false)
     elseif string.byte(blob, 1) == 50 then -- '2': a header with a non-zero priority
       if not checked then
         -- Nothing ready yet (no list push so far, none pending, both keys absent): wake.

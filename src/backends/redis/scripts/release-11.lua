@@ -23,7 +23,8 @@
   ARGV[4] release time (Unix ms) for a delayed release, '' = ready at once
   ARGV[5] maxTries
 
-  A release to ready publishes on the queue's wake channel when no job was ready.
+  A release to ready publishes on the queue's wake channel when no job was ready. A job of a group
+  frees its slot, and goes back to the back of its group's list (includes/groups).
 
   Returns 0 = the claim was not held (nothing changed), 1 = released, 2 = abandoned, 3 = released
           to ready with a positive priority (the caller's prefetch buffer must not overtake it)
@@ -31,6 +32,7 @@
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
+--- @include "includes/groups"
 --- @include "includes/wake"
 
 local id = ARGV[1]
@@ -38,17 +40,22 @@ if redis.call('HGET', KEYS[1], id) ~= ARGV[2] then return 0 end
 local claimed_at = redis.call('ZSCORE', KEYS[2], id) or ARGV[3]
 redis.call('HDEL', KEYS[1], id)
 redis.call('ZREM', KEYS[2], id)
+local blob = redis.call('HGET', KEYS[4], id)
+local base = group_base(KEYS[5])
+local g = header_group(blob)
+if g then group_settle(base, blob) end
 local attempts = tonumber(redis.call('HGET', KEYS[3], id) or '0')
 if attempts >= tonumber(ARGV[5]) then
   redis.call('ZADD', KEYS[7], claimed_at, id)
   return 2
 end
-local blob = redis.call('HGET', KEYS[4], id)
 if ARGV[4] ~= '' then
   local rewritten = header_rewrite(blob, ARGV[4], nil)
   if rewritten then redis.call('HSET', KEYS[4], id, rewritten) end
   redis.call('ZADD', KEYS[6], ARGV[4], id)
   if header_priority(blob) > 0 then redis.call('SADD', KEYS[11], id) end
+elseif g then
+  group_push(base, g, id, false)
 else
   local priority = header_priority(blob)
   if priority == 0 then

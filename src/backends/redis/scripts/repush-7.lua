@@ -1,7 +1,7 @@
 #!lua
 --[[
   Puts copies of abandoned jobs back as fresh ready jobs (P-10): a new id, attempts 0, enqueued
-  now, not delayed, the same priority; the abandoned originals are deleted. A stored job whose
+  now, not delayed, the same priority and group (a grouped one to the back of its group's list); the abandoned originals are deleted. A stored job whose
   header cannot be parsed is dropped and counted. At most `limit` per call; the caller repeats
   while `more` is 1.
 
@@ -24,6 +24,7 @@
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
+--- @include "includes/groups"
 --- @include "includes/wake"
 
 local limit = tonumber(ARGV[3])
@@ -41,7 +42,10 @@ for _, id in ipairs(ids) do
     local new_id = ARGV[2] .. '.' .. repushed
     redis.call('HSET', KEYS[2], new_id, fresh)
     local priority = header_priority(fresh)
-    if priority == 0 then
+    local g = header_group(fresh)
+    if g then
+      group_push(group_base(KEYS[4]), g, new_id, false)
+    elseif priority == 0 then
       redis.call('LPUSH', KEYS[4], new_id)
     else
       priority_add(KEYS[6], KEYS[7], new_id, priority, false)

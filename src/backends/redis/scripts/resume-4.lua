@@ -1,7 +1,7 @@
 #!lua
 --[[
   Lifts a pause (resume()): deletes the paused flag and, when the flag was set and jobs are
-  ready (the ready list, the priority set, or delayed jobs already due), publishes on the wake
+  ready (the ready list, the priority set, a group's list, or delayed jobs already due), publishes on the wake
   channel so waiting runners pop at once instead of at their next poll.
 
   KEYS[1] paused    string
@@ -18,7 +18,7 @@
 local was = redis.call('DEL', KEYS[1])
 if
   was == 1
-  and (redis.call('EXISTS', KEYS[2], KEYS[4]) > 0 or redis.call('ZCOUNT', KEYS[3], '-inf', ARGV[1]) > 0)
+  and (redis.call('EXISTS', KEYS[2], KEYS[4], string.sub(KEYS[2], 1, -6) .. 'g-turns') > 0 or redis.call('ZCOUNT', KEYS[3], '-inf', ARGV[1]) > 0)
 then
   wake(KEYS[2])
 end

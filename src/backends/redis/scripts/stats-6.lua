@@ -15,7 +15,8 @@
   Returns { ready, claimed, delayed, abandoned, oldestReadyAt or '' }. oldestReadyAt is the
   earliest of the ready times (release time, else enqueue time) of the next list job, of the
   first job of the highest and of the lowest priority in the priority set (each is the oldest of
-  its priority but for recycled claims), and the earliest due delayed job's release time.
+  its priority but for recycled claims), of each group's front job, and the earliest due delayed
+  job's release time.
 ]]
 --- @include "includes/header"
 
@@ -42,8 +43,20 @@ if prioritized > 0 then
   local band = math.floor(tonumber(last[2]) / PRIORITY_BAND) * PRIORITY_BAND
   consider(redis.call('ZRANGE', KEYS[6], string.format('%.0f', band), '+inf', 'BYSCORE', 'LIMIT', 0, 1)[1])
 end
+-- Flow-control groups (includes/groups): each group's ready jobs and its front job.
+local grouped = 0
+local base = string.sub(KEYS[1], 1, -6)
+if redis.call('EXISTS', base .. 'g-turns') == 1 then
+  for _, g in ipairs(redis.call('LRANGE', base .. 'g-turns', 0, -1)) do
+    if g ~= '' then
+      local length = redis.call('LLEN', base .. 'g:' .. g)
+      grouped = grouped + length
+      if length > 0 then consider(redis.call('LINDEX', base .. 'g:' .. g, -1)) end
+    end
+  end
+end
 return {
-  listed + prioritized + due,
+  listed + prioritized + grouped + due,
   redis.call('ZCARD', KEYS[3]),
   delayed,
   redis.call('ZCARD', KEYS[4]),

@@ -1,7 +1,9 @@
 --[[
   Fenced acks, shared by ack and ack-pop (P-8, P-11): a job is deleted iff the given token still
   holds its claim. A stale token (the claim was recycled, released, abandoned or acked) changes
-  nothing; a job listed twice acks once, as two acks in a row would.
+  nothing; a job listed twice acks once, as two acks in a row would. An acked job of a group
+  frees its slot (includes/groups; needs includes/header): its stored job is read only while some
+  group holds claims (the g-held hash exists).
 ]]
 
 --- Acks the `count` (id, token) pairs of `argv` that start at index `first`; appends one 1 (acked)
@@ -22,6 +24,10 @@ local function ack_claims(k_tokens, k_claimed, k_data, k_attempts, argv, first, 
     end
   end
   if #held > 0 then
+    local base = string.sub(k_data, 1, -5)
+    if redis.call('EXISTS', base .. 'g-held') == 1 then
+      for _, blob in ipairs(redis.call('HMGET', k_data, unpack(held))) do group_settle(base, blob) end
+    end
     redis.call('HDEL', k_tokens, unpack(held))
     redis.call('ZREM', k_claimed, unpack(held))
     redis.call('HDEL', k_data, unpack(held))

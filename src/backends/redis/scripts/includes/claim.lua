@@ -46,6 +46,40 @@ local function take_ready(k, want, empty, list_only)
   return ids, scores, false
 end
 
+--- Claims the taken `ids` whose stored jobs are `stored` and appends `id, stored, attempts, token`
+-- per job to `out` (see claim_ready). @return the tokens used so far
+local function claim_stored(k, now, track, nonce, out, n, ids, stored)
+  if #ids == 0 then return n end
+  local tries = redis.call('HMGET', k[5], unpack(ids))
+  local attempts, tokens, claims = {}, {}, {}
+  for i, id in ipairs(ids) do
+    local blob = stored[i]
+    dedup_drop(k[7], header_sha1(blob))
+    local a = (tonumber(tries[i]) or 0) + 1
+    n = n + 1
+    local token = nonce .. '.' .. n
+    attempts[#attempts + 1] = id
+    attempts[#attempts + 1] = a
+    tokens[#tokens + 1] = id
+    tokens[#tokens + 1] = token
+    claims[#claims + 1] = now
+    claims[#claims + 1] = id
+    out[#out + 1] = id
+    out[#out + 1] = blob
+    out[#out + 1] = a
+    out[#out + 1] = token
+  end
+  if track then
+    redis.call('HSET', k[5], unpack(attempts))
+    redis.call('HSET', k[6], unpack(tokens))
+    redis.call('ZADD', k[4], unpack(claims))
+  else
+    redis.call('HDEL', k[3], unpack(ids))
+    redis.call('HDEL', k[5], unpack(ids))
+  end
+  return n
+end
+
 --- Claims up to `want` ready jobs and appends `id, stored, attempts, token` per job to `out`.
 -- `k` holds the keys in pop-11's order: ready, delayed, data, claimed, attempts, tokens, dedup,
 -- paused, priority set (the sequence and delayed-high keys are not used here).
@@ -99,37 +133,106 @@ local function claim_ready(k, now, want, track, nonce, out, n, plain)
       redis.call('HDEL', k[5], unpack(gone))
       redis.call('HDEL', k[6], unpack(gone))
     end
-    if #ids > 0 then
-      local tries = redis.call('HMGET', k[5], unpack(ids))
-      local attempts, tokens, claims = {}, {}, {}
-      for i, id in ipairs(ids) do
-        local blob = stored[i]
-        dedup_drop(k[7], header_sha1(blob))
-        local a = (tonumber(tries[i]) or 0) + 1
-        n = n + 1
-        local token = nonce .. '.' .. n
-        attempts[#attempts + 1] = id
-        attempts[#attempts + 1] = a
-        tokens[#tokens + 1] = id
-        tokens[#tokens + 1] = token
-        claims[#claims + 1] = now
-        claims[#claims + 1] = id
-        out[#out + 1] = id
-        out[#out + 1] = blob
-        out[#out + 1] = a
-        out[#out + 1] = token
-      end
-      if track then
-        redis.call('HSET', k[5], unpack(attempts))
-        redis.call('HSET', k[6], unpack(tokens))
-        redis.call('ZADD', k[4], unpack(claims))
-      else
-        redis.call('HDEL', k[3], unpack(ids))
-        redis.call('HDEL', k[5], unpack(ids))
-      end
-    end
+    n = claim_stored(k, now, track, nonce, out, n, ids, stored)
     want = want - #ids
     if #popped > #ids + #gone then break end -- repeated ids: a corrupted list; stop here
   end
   return n, stopped
+end
+
+--- Whether group `g` may take a claim at `now` under `limits` (the decoded limits ARGV: d = the
+-- defaults, k = per-group entries that replace them; each { maxConcurrent, rate max, rate ms },
+-- 0 = none).
+local function group_allows(base, g, now, limits)
+  local l = (limits.k and limits.k[g]) or limits.d
+  local m, rmax = l[1], l[2]
+  if m > 0 and tonumber(redis.call('HGET', base .. 'g-held', g) or '0') >= m then return false end
+  if rmax > 0 then
+    local ends = tonumber(redis.call('ZSCORE', base .. 'g-window', g) or '0')
+    if ends > now and tonumber(redis.call('HGET', base .. 'g-rate', g) or '0') >= rmax then return false end
+  end
+  return true
+end
+
+--- Counts a claim of group `g` at `now`: one held slot (when tracked) and one in its rate window.
+local function group_claimed(base, g, now, limits, track)
+  if track then redis.call('HINCRBY', base .. 'g-held', g, 1) end
+  if not limits then return end
+  local l = (limits.k and limits.k[g]) or limits.d
+  local per = l[3]
+  if per <= 0 then return end
+  local ends = tonumber(redis.call('ZSCORE', base .. 'g-window', g) or '0')
+  if ends <= now then
+    redis.call('ZADD', base .. 'g-window', string.format('%.0f', now + per), g)
+    redis.call('HSET', base .. 'g-rate', g, 1)
+  else
+    redis.call('HINCRBY', base .. 'g-rate', g, 1)
+  end
+end
+
+--- Claims up to `want` jobs while the queue has grouped jobs ready (the turns exist): one job per
+-- turn, the group whose turn it is first; a group at its limit (`limits_arg`: '' = none, else the
+-- JSON of group_allows's limits) keeps its jobs and moves to the back of the turns, so it never
+-- blocks the others; the keyless jobs ('' in the turns) pop as claim_ready would. Stops after a
+-- whole turn of refusals. Once the turns are gone (no grouped job ready) the rest is
+-- claim_ready's.
+-- @return the tokens used so far
+local function claim_grouped(k, now, want, track, nonce, out, n, limits_arg)
+  local base = group_base(k[1])
+  local turns = base .. 'g-turns'
+  local limits = nil
+  if limits_arg ~= '' then limits = cjson.decode(limits_arg) end
+  local t = tonumber(now)
+  local refused = 0
+  while want > 0 do
+    local len = redis.call('LLEN', turns)
+    if len == 0 then
+      if want > 0 then n = claim_ready(k, now, want, track, nonce, out, n, false) end
+      return n
+    end
+    if refused >= len then return n end
+    local g = redis.call('LPOP', turns)
+    if g == '' then
+      local before = #out
+      n = claim_ready(k, now, 1, track, nonce, out, n, false)
+      if len > 1 then redis.call('RPUSH', turns, '') end
+      if #out > before then
+        want = want - 1
+        refused = 0
+      else
+        refused = refused + 1
+      end
+    elseif limits and not group_allows(base, g, t, limits) then
+      redis.call('RPUSH', turns, g)
+      refused = refused + 1
+    else
+      local list = base .. 'g:' .. g
+      local id = redis.call('RPOP', list)
+      local blob = id and redis.call('HGET', k[3], id)
+      if blob then
+        n = claim_stored(k, now, track, nonce, out, n, { id }, { blob })
+        group_claimed(base, g, t, limits, track)
+        want = want - 1
+        refused = 0
+      elseif id then
+        out[1] = out[1] + 1
+        redis.call('HDEL', k[5], id)
+        redis.call('HDEL', k[6], id)
+      end
+      if redis.call('EXISTS', list) == 1 then
+        redis.call('RPUSH', turns, g)
+      else
+        group_tidy(base)
+      end
+    end
+  end
+  return n
+end
+
+--- Claims up to `want` ready jobs: claim_grouped while grouped jobs are ready, else claim_ready.
+local function claim_any(k, now, want, track, nonce, out, n, limits_arg)
+  if redis.call('EXISTS', group_base(k[1]) .. 'g-turns') == 0 then
+    return claim_ready(k, now, want, track, nonce, out, n, false)
+  end
+  return claim_grouped(k, now, want, track, nonce, out, n, limits_arg)
 end

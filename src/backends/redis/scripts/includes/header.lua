@@ -2,12 +2,14 @@
   The stored-job header. Every value of the data hash is
     1|<sha1>|<releaseTimestamp>|<enqueuedAt>|<encoding>|<payload>              (priority 0)
     2|<priority>|<sha1>|<releaseTimestamp>|<enqueuedAt>|<encoding>|<payload>   (other priorities)
+    3|<priority>|<group>|<sha1>|<releaseTimestamp>|<enqueuedAt>|<encoding>|<payload>   (a groupKey)
   where sha1 is empty unless the job was pushed with removeDuplicates, releaseTimestamp is empty
   unless the job is (or was) delayed, and encoding is `j` (JSON) or `z` (base64 of gzip'd JSON).
   Scripts read only the header fields; the payload belongs to the TypeScript codec (codec.ts).
   A value that does not parse is treated as a priority-0 job without a dedup key and is never
   rewritten: a corrupted job must not make a script fail (that would be a crash loop for every
-  popper).
+  popper). <group> is the job's groupKey escaped (keys.ts groupPart: no `|`), used as is in the
+  group's key names and hash fields (includes/groups).
 ]]
 
 --- Parses the header of a stored job.
@@ -23,6 +25,12 @@ local function header_parse(blob)
     local p0 = string.find(blob, '|', 3, true)
     if not p0 then return nil end
     start = p0 + 1
+  elseif version == '3|' then
+    local p0 = string.find(blob, '|', 3, true)
+    if not p0 then return nil end
+    local pg = string.find(blob, '|', p0 + 1, true)
+    if not pg then return nil end
+    start = pg + 1
   else
     return nil
   end
@@ -47,9 +55,21 @@ end
 
 --- The priority of a stored job: 0 for a version-1 header (one byte compared) or a malformed one.
 local function header_priority(blob)
-  if type(blob) ~= 'string' or string.byte(blob, 1) ~= 50 then return 0 end -- 50 = '2'
+  if type(blob) ~= 'string' then return 0 end
+  local v = string.byte(blob, 1)
+  if v ~= 50 and v ~= 51 then return 0 end -- 50 = '2', 51 = '3'
   local p0 = string.find(blob, '|', 3, true)
   return (p0 and tonumber(string.sub(blob, 3, p0 - 1))) or 0
+end
+
+--- The (escaped) group of a stored job, or nil: versions 1 and 2 (one byte compared), malformed.
+local function header_group(blob)
+  if type(blob) ~= 'string' or string.byte(blob, 1) ~= 51 then return nil end -- 51 = '3'
+  local p0 = string.find(blob, '|', 3, true)
+  if not p0 then return nil end
+  local pg = string.find(blob, '|', p0 + 1, true)
+  if not pg or pg == p0 + 1 then return nil end
+  return string.sub(blob, p0 + 1, pg - 1)
 end
 
 --- The stored job with new release and enqueue times, or nil when the header is malformed.

@@ -1,7 +1,8 @@
 --[[
   Moves due delayed jobs to the back of the ready list, or of their priority in the priority set
-  (includes/priority; needs includes/header), in release order (P-5); a promoted job of a positive
-  priority leaves the delayed-high set.
+  (includes/priority; needs includes/header and includes/groups), or of its group's list for a job
+  with a group key, in release order (P-5); a promoted job of a positive priority leaves the
+  delayed-high set.
 ]]
 
 --- Promotes up to `limit` delayed jobs whose release time is <= `now`.
@@ -14,7 +15,11 @@ local function promote_due(delayed, ready, data, prio, seq, high, now, limit)
   local plain, positive = {}, {}
   for i, id in ipairs(due) do
     local priority = header_priority(blobs[i])
-    if priority == 0 then
+    local g = header_group(blobs[i])
+    if g then
+      group_push(group_base(ready), g, id, false)
+      if priority > 0 then positive[#positive + 1] = id end
+    elseif priority == 0 then
       plain[#plain + 1] = id
     else
       priority_add(prio, seq, id, priority, false)
