@@ -318,6 +318,26 @@ function dialectTests(target: Target): void {
     expect(rows(await knex.raw('SELECT 1 AS one', []))[0]?.one).toEqual(1);
   });
 
+  test("repushAbandoned keeps each job's priority", async () => {
+    const prefix = newPrefix();
+    trackPrefix(target, prefix);
+    const q = new SqlJobQueue({ type: 't', database: target.open(prefix), order: 'fifo', maxTries: 1 });
+    await q.push([
+      { type: 't', params: { n: 0 }, priority: -4 },
+      { type: 't', params: { n: 1 }, priority: 9 },
+      { type: 't', params: { n: 2 } },
+    ]);
+    for (const job of await q.popBatch(3)) expect(await q.release(job)).toBe('abandoned');
+    expect(await q.repushAbandoned()).toBe(3);
+    const popped = await q.popBatch(3);
+    expect(popped.map((j) => [j.params.n, j.priority])).toEqual([
+      [1, 9],
+      [2, 0],
+      [0, -4],
+    ]);
+    await q.close();
+  });
+
   test('a twin pushed while its job was claimed: after the release, either of them queued makes pushes duplicates', async () => {
     const prefix = newPrefix();
     trackPrefix(target, prefix);
