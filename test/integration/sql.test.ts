@@ -158,7 +158,7 @@ function dialectTests(target: Target): void {
     trackPrefix(target, prefix);
     const knex = await target.hostKnex();
     expect(await schemaStatus(knex, { prefix })).toBeNull();
-    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2, 3, 4], version: SCHEMA_VERSION });
+    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2, 3, 4, 5], version: SCHEMA_VERSION });
     expect(await migrate(knex, { prefix })).toEqual({ applied: [], version: SCHEMA_VERSION });
     const ledger = rows(await knex.raw(`SELECT version, name, breaking FROM ${prefix}migrations`, []));
     expect(ledger.map((r) => [Number(r.version), r.name, Number(r.breaking)])).toEqual([
@@ -166,9 +166,10 @@ function dialectTests(target: Target): void {
       [2, 'partial-dedup-index', 0],
       [3, 'paused-queues', 0],
       [4, 'periodic-ticks', 0],
+      [5, 'priorities', 0],
     ]);
     expect(await schemaStatus(knex, { prefix })).toEqual({
-      applied: [1, 2, 3, 4],
+      applied: [1, 2, 3, 4, 5],
       pending: [],
       unknownBreaking: [],
     });
@@ -205,6 +206,47 @@ function dialectTests(target: Target): void {
     expect(error.message).toContain('migrate');
     await migrate(await database.knex(), { prefix });
     expect(await q.push({ type: 't', params: {} })).toEqual({ inserted: 1, duplicates: 0 });
+    await q.close();
+  });
+
+  test('migration 5 on a schema with jobs: existing rows become priority 0, the claim index orders by priority', async () => {
+    const prefix = newPrefix();
+    trackPrefix(target, prefix);
+    const knex = await target.hostKnex();
+    const dialect = target.client === 'sqlite' ? 'sqlite' : target.client === 'pg' ? 'postgres' : 'mysql';
+    const t = Q.tablesFor(prefix);
+    // The schema as switchyard left it before priorities: migrations 1 to 4 and their ledger rows.
+    await knex.raw(
+      `CREATE TABLE ${t.migrations} (version INTEGER NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, breaking SMALLINT NOT NULL DEFAULT 0, applied_at BIGINT NOT NULL)`,
+      [],
+    );
+    for (const m of MIGRATIONS.filter((x) => x.version <= 4)) {
+      for (const statement of m.up(dialect, t)) await knex.raw(statement, []);
+      await knex.raw(
+        `INSERT INTO ${t.migrations} (version, name, breaking, applied_at) VALUES (?, ?, 0, 0)`,
+        [m.version, m.name],
+      );
+    }
+    // A job row written by the old insert (no neg_priority column yet).
+    await knex.raw(
+      `INSERT INTO ${t.jobs} (domain, type, state, flags, params, attempts, enqueued_at, release_at, sort_key) VALUES (?, ?, 0, 0, ?, 0, 1, 1, 0)`,
+      ['default', 't', '{"n":0}'],
+    );
+    expect(await migrate(knex, { prefix })).toEqual({ applied: [5], version: SCHEMA_VERSION });
+    const q = new SqlJobQueue({ type: 't', knex, prefix, order: 'fifo' });
+    const listed: number[] = [];
+    for await (const job of q.list('ready')) listed.push(job.priority);
+    expect(listed).toEqual([0]);
+    await q.push([
+      { type: 't', params: { n: 1 }, priority: -2 },
+      { type: 't', params: { n: 2 }, priority: 3 },
+    ]);
+    const popped = await q.popBatch(3);
+    expect(popped.map((j) => [j.params.n, j.priority])).toEqual([
+      [2, 3],
+      [0, 0],
+      [1, -2],
+    ]);
     await q.close();
   });
 
@@ -274,6 +316,26 @@ function dialectTests(target: Target): void {
     expect(job?.type).toBe('t');
     await farm.close();
     expect(rows(await knex.raw('SELECT 1 AS one', []))[0]?.one).toEqual(1);
+  });
+
+  test("repushAbandoned keeps each job's priority", async () => {
+    const prefix = newPrefix();
+    trackPrefix(target, prefix);
+    const q = new SqlJobQueue({ type: 't', database: target.open(prefix), order: 'fifo', maxTries: 1 });
+    await q.push([
+      { type: 't', params: { n: 0 }, priority: -4 },
+      { type: 't', params: { n: 1 }, priority: 9 },
+      { type: 't', params: { n: 2 } },
+    ]);
+    for (const job of await q.popBatch(3)) expect(await q.release(job)).toBe('abandoned');
+    expect(await q.repushAbandoned()).toBe(3);
+    const popped = await q.popBatch(3);
+    expect(popped.map((j) => [j.params.n, j.priority])).toEqual([
+      [1, 9],
+      [2, 0],
+      [0, -4],
+    ]);
+    await q.close();
   });
 
   test('a twin pushed while its job was claimed: after the release, either of them queued makes pushes duplicates', async () => {
@@ -743,6 +805,7 @@ describe('sql query builders (no database)', () => {
     releaseTs: null,
     releaseAt: 1,
     sortKey: 0,
+    priority: 0,
   };
   const release: Q.ReleaseArgs = {
     id: 1,
@@ -757,6 +820,7 @@ describe('sql query builders (no database)', () => {
     test(`${d.name}: every statement binds one value per placeholder and never reads the server clock`, () => {
       const queries: Q.Query[] = [
         Q.insertJobs(d, t, [row, row]),
+        Q.insertJobs(d, t, [row, { ...row, priority: 7 }]),
         Q.claimSelect(d, t, { ...claim, order: 'any' }),
         Q.claimByIds(d, t, [1, 2], 5, 'tok'),
         Q.deleteByIds(t, [1, 2]),
@@ -803,7 +867,7 @@ describe('sql query builders (no database)', () => {
   test('the claim takes due jobs only, in index order, with the lock clause where the dialect has one', () => {
     const pg = Q.claimReturning(DIALECTS.postgres, t, claim, false).sql;
     expect(pg).toContain('FOR UPDATE SKIP LOCKED');
-    expect(pg).toContain('ORDER BY sort_key, id LIMIT ?');
+    expect(pg).toContain('ORDER BY neg_priority, sort_key, id LIMIT ?');
     expect(pg).toContain('release_at <= ?');
     expect(pg).toContain(`NOT EXISTS (SELECT 1 FROM ${t.paused} WHERE domain = ? AND type = ?)`);
     expect(Q.claimReturning(DIALECTS.sqlite, t, claim, false).sql).toContain(
@@ -819,6 +883,15 @@ describe('sql query builders (no database)', () => {
       5,
       3,
     ]);
+  });
+
+  test('priorities are stored negated, and 0 reads back as 0, never -0', () => {
+    expect(Q.negPriority(5)).toBe(-5);
+    expect(Q.negPriority(-1_000_000)).toBe(1_000_000);
+    expect(Object.is(Q.negPriority(0), 0)).toBe(true);
+    expect(Object.is(Q.priorityOf(0), 0)).toBe(true);
+    expect(Object.is(Q.priorityOf(-0), 0)).toBe(true);
+    expect(Q.priorityOf(Q.negPriority(-7))).toBe(-7);
   });
 
   test('sort keys: fifo 0, timestamp the enqueue time, any the ready time, random a 31-bit int', () => {

@@ -57,6 +57,8 @@ export const sqlSupports: Supports = defineSupports({
   // Read, then delete iff still in that state (cancel.ts); by key through the dedup index.
   cancel: true,
   cancelByKey: true,
+  // A `neg_priority` column (migration 5) leading the claim index's order: ORDER BY neg_priority, sort_key, id.
+  priorities: true,
 });
 
 /**
@@ -294,9 +296,12 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     const remove = this.claimTTL === 0;
     const rows = await this.#cx.run('pop', (knex) => this.#d.claim(this.#cx, knex, args, remove));
     const jobs = rows.map((r) => toClaimed(r, now, `${token}.${String(r.id)}`));
-    // RETURNING does not keep the ORDER BY: hand the batch out in pop order.
+    // RETURNING does not keep the ORDER BY: hand the batch out in pop order (CLAIM_ORDER).
     const key = new Map(rows.map((r) => [String(r.id), Number(r.sort_key)]));
-    return jobs.sort((a, b) => (key.get(a.id) ?? 0) - (key.get(b.id) ?? 0) || Number(a.id) - Number(b.id));
+    return jobs.sort(
+      (a, b) =>
+        b.priority - a.priority || (key.get(a.id) ?? 0) - (key.get(b.id) ?? 0) || Number(a.id) - Number(b.id),
+    );
   }
 
   // ---------------------------------------------------------------- ack / release / extend

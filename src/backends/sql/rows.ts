@@ -36,10 +36,14 @@ export function insertRow(job: NormalizedJob, now: number, order: Order): Q.Inse
     releaseTs: job.releaseTimestamp,
     releaseAt,
     sortKey: Q.sortKeyFor(order, now, releaseAt, Math.random),
+    priority: job.priority,
   };
 }
 
-/** A fresh copy of a stored job (attempts 0, ready now). A copy whose twin is queued is a duplicate. */
+/**
+ * A fresh copy of a stored job (attempts 0, ready now, its priority kept). A copy whose twin is
+ * queued is a duplicate.
+ */
 export function copyRow(r: Row, now: number, order: Order): Q.InsertRow {
   const sha1 = str(r.sha1);
   return {
@@ -56,6 +60,7 @@ export function copyRow(r: Row, now: number, order: Order): Q.InsertRow {
     releaseTs: null,
     releaseAt: now,
     sortKey: Q.sortKeyFor(order, now, now, Math.random),
+    priority: Q.priorityOf(Number(r.neg_priority)),
   };
 }
 
@@ -120,7 +125,7 @@ export function toClaimed(r: Row, now: number, token: string): ClaimedJob {
     sha1,
     rootJob: rootOf(r),
     requestId: str(r.request_id),
-    priority: 0,
+    priority: Q.priorityOf(Number(r.neg_priority)),
     groupKey: null,
     attempts: Number(r.attempts),
     enqueuedAt: Number(r.enqueued_at),
@@ -148,7 +153,7 @@ export function toListed(r: Row, state: JobState): ListedJob {
     rootJob: rootOf(r),
     removeDuplicates: sha1 !== null,
     requestId: str(r.request_id),
-    priority: 0,
+    priority: Q.priorityOf(Number(r.neg_priority)),
     groupKey: null,
   };
 }

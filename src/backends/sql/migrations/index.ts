@@ -23,6 +23,7 @@ import { migration0001 } from './0001_init.js';
 import { migration0002 } from './0002_partial_dedup_index.js';
 import { migration0003 } from './0003_paused_queues.js';
 import { migration0004 } from './0004_periodic_ticks.js';
+import { migration0005 } from './0005_priorities.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration0002,
   migration0003,
   migration0004,
+  migration0005,
 ]);
 
 /** The schema version this switchyard needs (the last migration's). */
