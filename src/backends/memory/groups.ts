@@ -9,9 +9,10 @@
 import type { GroupLimitTable } from '../../core/queue-options.js';
 import { Deque, type ReadyIndex } from './ready-index.js';
 
-/** What a grouped container needs of an item. */
+/** What a grouped container needs of an item: its key, and a slot for its group (set at push). */
 interface Grouped {
   readonly groupKey: string | null;
+  group: Group<unknown> | null;
 }
 
 /** One group of a queue state, shared by every handle on the store. */
@@ -93,12 +94,12 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
   }
 
   push(item: T): void {
-    this.#container(item.groupKey).push(item);
+    this.#container(item).push(item);
     this.#size++;
   }
 
   pushFront(item: T): void {
-    this.#container(item.groupKey).pushFront(item);
+    this.#container(item).pushFront(item);
     this.#size++;
   }
 
@@ -148,10 +149,10 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
     return undefined;
   }
 
-  /** A claim of group `key` ended (ack, release, recycle, abandon, cancel). */
-  settled(key: string): void {
-    const group = this.#groups.get(key);
-    if (group === undefined || group.held === 0) return;
+  /** A claim of `item`'s group ended (ack, release, recycle, abandon, cancel). */
+  settled(item: T): void {
+    const group = item.group as Group<T> | null;
+    if (group === null || group.held === 0) return;
     group.held--;
     this.#dropIfIdle(group);
   }
@@ -194,7 +195,8 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
     this.#groups.clear();
   }
 
-  #container(key: string | null): ReadyIndex<T> {
+  #container(item: T): ReadyIndex<T> {
+    const key = item.groupKey;
     if (key === null) {
       if (!this.#plainTurn) {
         this.#turns.push(null);
@@ -207,6 +209,7 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
       group = new Group<T>(key, this.#make);
       this.#groups.set(key, group);
     }
+    item.group = group;
     if (!group.queued) {
       this.#turns.push(group);
       group.queued = true;

@@ -111,6 +111,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         requestId: job.requestId,
         priority: job.priority,
         groupKey: job.groupKey,
+        group: null,
         enqueuedAt: now,
         releaseTimestamp: job.releaseTimestamp,
         state: delayed ? 'delayed' : 'ready',

@@ -8,7 +8,7 @@
 import { configInvalid } from '../../core/errors.js';
 import type { JobState, JsonObject, ListedJob, RootJob } from '../../core/job.js';
 import type { Order } from '../../core/supports.js';
-import { GroupedReady } from './groups.js';
+import { type Group, GroupedReady } from './groups.js';
 import { MinHeap, PriorityLevels, readyIndexFor, removeWhere } from './ready-index.js';
 
 /** One stored job. Mutable: the queue moves it between states. */
@@ -24,6 +24,8 @@ export interface JobRecord {
   readonly requestId: string | null;
   readonly priority: number;
   readonly groupKey: string | null;
+  /** The group object the record last queued in (set by the ready container), or null. */
+  group: Group<unknown> | null;
   readonly enqueuedAt: number;
   /** Original release time, then the retry time after a delayed release. */
   releaseTimestamp: number | null;
@@ -108,7 +110,7 @@ export class QueueState {
 
   /** Takes claimed `rec` out of the claimed map (its group's claim count too). */
   unclaim(rec: JobRecord): void {
-    if (this.claimed.delete(rec.id) && rec.groupKey !== null) this.ready.settled(rec.groupKey);
+    if (this.claimed.delete(rec.id) && rec.group !== null) this.ready.settled(rec);
   }
 
   /** Removes job `id` whatever its state (a claimed one loses its claim); the state it was in, or null. */
