@@ -160,6 +160,9 @@ const BAD_FIELDS: Readonly<Record<string, (spec: Record<string, unknown>) => unk
   'rootJob a string': (s) => ({ ...s, rootJob: 'root' }),
   'rootJob without a timestamp': (s) => ({ ...s, rootJob: { signature: 'x' } }),
   'requestId a number': (s) => ({ ...s, requestId: 4 }),
+  'priority a fraction': (s) => ({ ...s, priority: 1.5 }),
+  'priority out of range': (s) => ({ ...s, priority: 2_000_000 }),
+  'priority a string': (s) => ({ ...s, priority: '1' }),
   'another domain': (s) => ({ ...s, domain: 'elsewhere' }),
 };
 
@@ -206,6 +209,8 @@ function makeCase(rng: Rng, k: number, sizes: { huge: number }): Case {
     if (rng.chance(0.1)) spec.releaseTimestamp = Date.now() + 3_600_000;
     if (rng.chance(0.1)) spec.removeDuplicates = true; // params are unique (case id): never a duplicate
     if (rng.chance(0.05)) spec.requestId = `req-${id}`;
+    // Every fuzzed backend has priorities (federated and eventbus are not fuzzed here).
+    if (rng.chance(0.1)) spec.priority = rng.int(-5, 5);
     if (rng.chance(poisonRate)) {
       if (rng.chance(0.6)) {
         const name = rng.pick(Object.keys(POISONS));
