@@ -60,6 +60,7 @@ export {
   type GroupLimit,
   type GroupLimits,
   groupLimitOf,
+  GroupLimitTable,
   type JobQueueOptions,
   QUEUE_DEFAULTS,
   type ResolvedGroupLimit,
