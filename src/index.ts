@@ -146,8 +146,8 @@ export {
 export {
   type GroupLimit,
   type GroupLimits,
-  groupLimitOf,
   GroupLimitTable,
+  groupLimitOf,
   type JobQueueOptions,
   QUEUE_DEFAULTS,
   type ResolvedGroupLimit,
