@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fieldOf, parseField, RedisAggregator } from '../../src/aggregators/redis/index.js';
 import { runAggregatorConformance } from '../../src/testing/index.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 const filePrefix = `swytest-agg-${process.pid}-${Date.now().toString(36)}`;
 
@@ -47,12 +48,7 @@ describeIfService(services.redis, 'redis aggregator', (url) => {
     },
     teardown: async () => {
       const c = shared();
-      let cursor = '0';
-      do {
-        const [next, keys] = await c.scan(cursor, 'MATCH', `{${filePrefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await c.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysMatching(c, `{${filePrefix}:*`);
       await c.quit();
     },
   });

@@ -12,6 +12,7 @@ import { RedisJobQueue, redisSupports } from '../../src/backends/redis/index.js'
 import { SqlDatabase, SqlJobQueue, sqlSupports } from '../../src/backends/sql/index.js';
 import { runBackendConformance } from '../../src/testing/index.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 const prefix = `swytest-fed-${process.pid}-${Date.now().toString(36)}`;
 
@@ -45,12 +46,7 @@ describeIfService(services.redis, 'federated backend (Redis + SQLite)', (url) =>
     },
     teardown: async () => {
       const c = shared();
-      let cursor = '0';
-      do {
-        const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await c.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysMatching(c, `${prefix}:*`);
       await c.quit();
       await database.close();
       rmSync(dir, { recursive: true, force: true });

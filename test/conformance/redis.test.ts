@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { RedisJobQueue, redisSupports } from '../../src/backends/redis/index.js';
 import { runBackendConformance } from '../../src/testing/index.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 // One shared client and one key prefix per run of this file: every test uses its own random
 // domain and type under it, and teardown deletes every key of the prefix.
@@ -16,12 +17,7 @@ describeIfService(services.redis, 'redis backend', (url) => {
   });
 
   afterAll(async () => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysMatching(client, `${prefix}:*`);
     await client.quit();
   });
 

@@ -12,6 +12,7 @@ import { FederatedJobQueue } from '../../src/backends/federated/index.js';
 import { resolveConfig } from '../../src/container.js';
 import { JobQueueFarm } from '../../src/core/farm.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 describeIfService(services.redis, 'federated backend from a config (Redis connection + SQLite)', (url) => {
   const dir = mkdtempSync(join(tmpdir(), 'swy-fed-config-'));
@@ -19,12 +20,7 @@ describeIfService(services.redis, 'federated backend from a config (Redis connec
 
   afterAll(async () => {
     const c = new Redis(url);
-    let cursor = '0';
-    do {
-      const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await c.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysMatching(c, `${prefix}:*`);
     await c.quit();
     rmSync(dir, { recursive: true, force: true });
   });

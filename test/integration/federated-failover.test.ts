@@ -16,6 +16,7 @@ import { RedisJobQueue } from '../../src/backends/redis/index.js';
 import { ErrorCode, isSwitchyardError } from '../../src/core/errors.js';
 import { describeIfService, services } from '../helpers/env.js';
 import { freePort } from '../helpers/net.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -48,12 +49,7 @@ describeIfService(services.redis, 'federated backend: a partition fails during a
   afterAll(async () => {
     for (const q of queues) await q.close().catch(() => {});
     const c = new Redis(url);
-    let cursor = '0';
-    do {
-      const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await c.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysMatching(c, `${prefix}:*`);
     await c.quit();
     server?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { groupPart, groupReadyKey } from '../../src/backends/redis/keys.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Job } from '../../src/core/job.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 const prefix = `swytest-groups-${process.pid}-${Date.now().toString(36)}`;
 const WEIRD = ['a:{b}', '}x{', 'p|q%7C', 'with space', 'é💥\n'];
@@ -51,12 +52,7 @@ describeIfService(services.redis, 'redis groups (integration)', (url) => {
 
   afterAll(async () => {
     for (const q of opened) await q.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysMatching(client, `${prefix}:*`);
     await client.quit();
   });
 

@@ -11,6 +11,7 @@ import { scriptKeys } from '../../src/backends/redis/keys.js';
 import { scripts } from '../../src/backends/redis/script-loader.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 const prefix = `swytest-prio-${process.pid}-${Date.now().toString(36)}`;
 const BAND = 2 ** 33;
@@ -59,12 +60,7 @@ describeIfService(services.redis, 'redis priorities (integration)', (url) => {
 
   afterAll(async () => {
     for (const q of opened) await q.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysMatching(client, `${prefix}:*`);
     await client.quit();
   });
 

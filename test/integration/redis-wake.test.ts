@@ -7,6 +7,7 @@ import { resolveConfig } from '../../src/container.js';
 import { JobQueueFarm } from '../../src/core/farm.js';
 import type { JobQueue } from '../../src/core/job-queue.js';
 import { describeIfService, services } from '../helpers/env.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 const prefix = `swytest-wake-${process.pid}-${Date.now().toString(36)}`;
 const LONG_WAIT_MS = 10 * 60 * 1000;
@@ -33,12 +34,7 @@ describeIfService(services.redis, 'redis wake', (url) => {
     admin = new Redis(url);
   });
   afterAll(async () => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await admin.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysMatching(admin, `${prefix}:*`);
     await admin.quit();
   });
 

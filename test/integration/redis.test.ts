@@ -23,6 +23,7 @@ import { JobQueueFarm } from '../../src/core/farm.js';
 import { CountingMetrics } from '../../src/core/metrics.js';
 import { describeIfService, services } from '../helpers/env.js';
 import { freePort } from '../helpers/net.js';
+import { deleteKeysMatching } from '../helpers/redis.js';
 
 const prefix = `swytest-int-${process.pid}-${Date.now().toString(36)}`;
 const scriptDir = new URL('../../src/backends/redis/scripts/', import.meta.url);
@@ -213,12 +214,7 @@ describeIfService(services.redis, 'redis backend (integration)', (url) => {
 
   afterAll(async () => {
     for (const q of opened) await q.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysMatching(client, `${prefix}:*`);
     await client.quit();
   });
 
