@@ -147,7 +147,6 @@ export {
   type GroupLimit,
   type GroupLimits,
   GroupLimitTable,
-  groupLimitOf,
   type JobQueueOptions,
   QUEUE_DEFAULTS,
   type ResolvedGroupLimit,

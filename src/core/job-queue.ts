@@ -57,14 +57,8 @@ const C = COUNTER_INDEX;
 export {
   CONFIGURABLE_QUEUE_OPTIONS,
   type ConfiguredQueueOptions,
-  type GroupLimit,
-  type GroupLimits,
-  GroupLimitTable,
-  groupLimitOf,
   type JobQueueOptions,
   QUEUE_DEFAULTS,
-  type ResolvedGroupLimit,
-  UNLIMITED_GROUP,
   validateQueueOptions,
 } from './queue-options.js';
 

@@ -78,16 +78,6 @@ export interface ResolvedGroupLimit {
 /** No limit. */
 export const UNLIMITED_GROUP: ResolvedGroupLimit = Object.freeze({ maxConcurrent: null, rate: null });
 
-/**
- * The limits of group `key` under `limits` (per-key entry, else the defaults). Backends call it
- * per claim; it allocates nothing for an unlimited queue.
- */
-export function groupLimitOf(limits: GroupLimits | null, key: string): ResolvedGroupLimit {
-  if (limits === null) return UNLIMITED_GROUP;
-  const own = limits.keys !== undefined && Object.hasOwn(limits.keys, key) ? limits.keys[key] : undefined;
-  return resolveLimit(own ?? limits);
-}
-
 /** One group's limits as a backend applies them. */
 function resolveLimit(l: GroupLimit): ResolvedGroupLimit {
   if (l.maxConcurrent === undefined && l.rate === undefined) return UNLIMITED_GROUP;
@@ -101,25 +91,31 @@ function resolveLimit(l: GroupLimit): ResolvedGroupLimit {
 }
 
 /**
- * {@link groupLimitOf} for every key, computed once: a backend asks it per claim and it
+ * Each group's limits under a `groupLimits` option, computed once: a backend asks it per claim and it
  * allocates nothing (one map lookup when the option has per-key entries, none otherwise).
  */
 export class GroupLimitTable {
-  readonly #defaults: ResolvedGroupLimit;
+  /** The limits of every group without its own entry. */
+  readonly defaults: ResolvedGroupLimit;
   readonly #keys: ReadonlyMap<string, ResolvedGroupLimit> | null;
   /** True when no group is limited at all. */
   readonly unlimited: boolean;
 
   constructor(limits: GroupLimits | null) {
-    this.#defaults = limits === null ? UNLIMITED_GROUP : resolveLimit(limits);
+    this.defaults = limits === null ? UNLIMITED_GROUP : resolveLimit(limits);
     const keys = Object.entries(limits?.keys ?? {});
     this.#keys = keys.length === 0 ? null : new Map(keys.map(([k, l]) => [k, resolveLimit(l)] as const));
-    this.unlimited = [this.#defaults, ...(this.#keys?.values() ?? [])].every((l) => l === UNLIMITED_GROUP);
+    this.unlimited = [this.defaults, ...(this.#keys?.values() ?? [])].every((l) => l === UNLIMITED_GROUP);
   }
 
   /** The limits of group `key`. */
   of(key: string): ResolvedGroupLimit {
-    return this.#keys === null ? this.#defaults : (this.#keys.get(key) ?? this.#defaults);
+    return this.#keys === null ? this.defaults : (this.#keys.get(key) ?? this.defaults);
+  }
+
+  /** The groups with their own entry, with their limits (for a store that keeps them itself). */
+  keyed(): Iterable<readonly [string, ResolvedGroupLimit]> {
+    return this.#keys?.entries() ?? [];
   }
 }
 

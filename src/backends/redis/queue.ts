@@ -19,7 +19,7 @@ import {
   type ReleaseHookOptions,
   type ReleaseOutcome,
 } from '../../core/job-queue.js';
-import { type GroupLimits, groupLimitOf } from '../../core/queue-options.js';
+import { type GroupLimits, GroupLimitTable, type ResolvedGroupLimit } from '../../core/queue-options.js';
 import { type ClaimDecoding, decodeClaims } from './claims.js';
 import { encodeJob } from './codec.js';
 import {
@@ -662,20 +662,22 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
 /**
  * The pop scripts' form of `groupLimits` (includes/claim.lua claim_grouped): '' for none, else
  * JSON `{ d: [maxConcurrent, rate.max, rate ms], k: { <groupPart(key)>: [...] } }`, 0 = no limit,
- * each per-key entry resolved by {@link groupLimitOf} (it replaces the defaults). Built once per
- * handle: every pop sends it, the script decodes it only while grouped jobs are ready.
+ * each per-key entry as {@link GroupLimitTable} resolves it (it replaces the defaults). Built once
+ * per handle: every pop sends it, the script decodes it only while grouped jobs are ready.
  */
 export function groupLimitsArg(limits: GroupLimits | null): string {
   if (limits === null) return '';
-  const triple = (key: string | null): [number, number, number] => {
-    const l = key === null ? groupLimitOf({ ...limits, keys: {} }, '') : groupLimitOf(limits, key);
-    return [l.maxConcurrent ?? 0, l.rate?.max ?? 0, l.rate?.perMs ?? 0];
-  };
+  const table = new GroupLimitTable(limits);
+  const triple = (l: ResolvedGroupLimit): [number, number, number] => [
+    l.maxConcurrent ?? 0,
+    l.rate?.max ?? 0,
+    l.rate?.perMs ?? 0,
+  ];
   const out: { d: [number, number, number]; k?: Record<string, [number, number, number]> } = {
-    d: triple(null),
+    d: triple(table.defaults),
   };
-  const keys = Object.keys(limits.keys ?? {});
-  if (keys.length > 0) out.k = Object.fromEntries(keys.map((key) => [groupPart(key), triple(key)]));
+  const keyed = [...table.keyed()];
+  if (keyed.length > 0) out.k = Object.fromEntries(keyed.map(([key, l]) => [groupPart(key), triple(l)]));
   return JSON.stringify(out);
 }
 
