@@ -1,36 +1,16 @@
-/**
- * Redis flow-control groups beyond the conformance group: the key layout (scripts/includes/
- * groups.lua), group keys with characters that are special in key names or the stored header,
- * blobs written before groups existed, delayed, released, recycled, repushed and cancelled
- * grouped jobs, counts, delete, and that prefetch buffers no grouped job.
- */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { RedisJobQueue, type RedisJobQueueOptions } from '../../src/backends/redis/index.js';
+import { expect, test } from 'vitest';
+import { RedisJobQueue } from '../../src/backends/redis/index.js';
 import { groupPart, groupReadyKey } from '../../src/backends/redis/keys.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Job } from '../../src/core/job.js';
 import { describeIfService, services } from '../helpers/env.js';
-import { deleteKeysMatching } from '../helpers/redis.js';
+import { redisQueues } from '../helpers/redis.js';
 
 const prefix = `swytest-groups-${process.pid}-${Date.now().toString(36)}`;
 const WEIRD = ['a:{b}', '}x{', 'p|q%7C', 'with space', 'é💥\n'];
 
 describeIfService(services.redis, 'redis groups (integration)', (url) => {
-  let client: Redis;
-  const opened: RedisJobQueue[] = [];
-  const queue = (options: Partial<RedisJobQueueOptions> = {}): RedisJobQueue => {
-    const q = new RedisJobQueue({
-      type: `t${opened.length}`,
-      domain: 'grp',
-      client,
-      prefix,
-      maintenanceInterval: null,
-      ...options,
-    });
-    opened.push(q);
-    return q;
-  };
+  const { client, opened, queue } = redisQueues(url, prefix, 'grp');
   const job = (q: RedisJobQueue, n: number, groupKey?: string, extra: object = {}) => ({
     type: q.type,
     params: { n },
@@ -44,17 +24,6 @@ describeIfService(services.redis, 'redis groups (integration)', (url) => {
   };
   const groupKeysLeft = async (q: RedisJobQueue): Promise<string[]> =>
     (await client.keys(`${q.keys.base.replace(/[{}]/g, '\\$&')}g*`)).sort();
-
-  beforeAll(async () => {
-    client = new Redis(url, { maxRetriesPerRequest: 1 });
-    await client.ping();
-  });
-
-  afterAll(async () => {
-    for (const q of opened) await q.close();
-    await deleteKeysMatching(client, `${prefix}:*`);
-    await client.quit();
-  });
 
   test('group keys with : { } | % and whitespace: escaped key names in the queue slot, exact round trip', async () => {
     const q = queue({

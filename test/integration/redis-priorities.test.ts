@@ -5,33 +5,20 @@
  * buffer (only priority-0 jobs, none while a positive priority is ready or delayed).
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { RedisJobQueue, type RedisJobQueueOptions } from '../../src/backends/redis/index.js';
+import { expect, test } from 'vitest';
+import type { RedisJobQueue } from '../../src/backends/redis/index.js';
 import { scriptKeys } from '../../src/backends/redis/keys.js';
 import { scripts } from '../../src/backends/redis/script-loader.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { describeIfService, services } from '../helpers/env.js';
-import { deleteKeysMatching } from '../helpers/redis.js';
+import { redisQueues } from '../helpers/redis.js';
 
 const prefix = `swytest-prio-${process.pid}-${Date.now().toString(36)}`;
 const BAND = 2 ** 33;
 const MID = 2 ** 32;
 
 describeIfService(services.redis, 'redis priorities (integration)', (url) => {
-  let client: Redis;
-  const opened: RedisJobQueue[] = [];
-  const queue = (options: Partial<RedisJobQueueOptions> = {}): RedisJobQueue => {
-    const q = new RedisJobQueue({
-      type: `t${opened.length}`,
-      domain: 'prio',
-      client,
-      prefix,
-      maintenanceInterval: null,
-      ...options,
-    });
-    opened.push(q);
-    return q;
-  };
+  const { client, queue } = redisQueues(url, prefix, 'prio');
   const job = (q: RedisJobQueue, n: number, priority = 0, extra: object = {}) => ({
     type: q.type,
     params: { n },
@@ -52,17 +39,6 @@ describeIfService(services.redis, 'redis priorities (integration)', (url) => {
     for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as string, Number(flat[i + 1])]);
     return out;
   };
-
-  beforeAll(async () => {
-    client = new Redis(url, { maxRetriesPerRequest: 1 });
-    await client.ping();
-  });
-
-  afterAll(async () => {
-    for (const q of opened) await q.close();
-    await deleteKeysMatching(client, `${prefix}:*`);
-    await client.quit();
-  });
 
   test('priority 0 stays in the ready list; others go to the priority set with exact scores', async () => {
     const q = queue();

@@ -6,13 +6,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   queueKeys,
   type RedisClientLike,
   type RedisConnection,
   RedisJobQueue,
-  type RedisJobQueueOptions,
   redisBackend,
 } from '../../src/backends/redis/index.js';
 import { scripts } from '../../src/backends/redis/script-loader.js';
@@ -23,7 +22,7 @@ import { JobQueueFarm } from '../../src/core/farm.js';
 import { CountingMetrics } from '../../src/core/metrics.js';
 import { describeIfService, services } from '../helpers/env.js';
 import { freePort } from '../helpers/net.js';
-import { deleteKeysMatching } from '../helpers/redis.js';
+import { redisQueues } from '../helpers/redis.js';
 
 const prefix = `swytest-int-${process.pid}-${Date.now().toString(36)}`;
 const scriptDir = new URL('../../src/backends/redis/scripts/', import.meta.url);
@@ -192,31 +191,7 @@ test('an unreachable Redis fails with SWITCHYARD_CONNECTION_LOST within connectT
 // -------------------------------------------------------------------- with a Redis server
 
 describeIfService(services.redis, 'redis backend (integration)', (url) => {
-  let client: Redis;
-  const opened: RedisJobQueue[] = [];
-  const queue = (options: Partial<RedisJobQueueOptions> = {}): RedisJobQueue => {
-    const q = new RedisJobQueue({
-      type: `t${opened.length}`,
-      domain: 'integration',
-      client,
-      prefix,
-      maintenanceInterval: null,
-      ...options,
-    });
-    opened.push(q);
-    return q;
-  };
-
-  beforeAll(async () => {
-    client = new Redis(url, { maxRetriesPerRequest: 1 });
-    await client.ping();
-  });
-
-  afterAll(async () => {
-    for (const q of opened) await q.close();
-    await deleteKeysMatching(client, `${prefix}:*`);
-    await client.quit();
-  });
+  const { client, queue } = redisQueues(url, prefix, 'integration');
 
   test('scripts run again after SCRIPT FLUSH (EVALSHA, then the EVAL fallback, then EVALSHA)', async () => {
     const commands: string[] = [];
