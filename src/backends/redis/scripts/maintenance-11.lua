@@ -51,21 +51,13 @@ if ARGV[2] ~= '' then
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
     local blob = redis.call('HGET', KEYS[4], id)
-    local g = header_group(blob)
-    if g then group_settle(group_base(KEYS[5]), blob) end
+    group_settle(group_base(KEYS[5]), blob)
     local attempts = tonumber(redis.call('HGET', KEYS[3], id) or '0')
     if attempts >= max_tries then
       redis.call('ZADD', KEYS[6], claimed_at, id)
       abandoned = abandoned + 1
     else
-      local priority = header_priority(blob)
-      if g then
-        group_push(group_base(KEYS[5]), g, id, true)
-      elseif priority == 0 then
-        redis.call('RPUSH', KEYS[5], id)
-      else
-        priority_add(KEYS[9], KEYS[10], id, priority, true)
-      end
+      ready_put(KEYS[5], KEYS[9], KEYS[10], id, blob, true)
       dedup_hold(KEYS[7], header_sha1(blob))
       recycled = recycled + 1
     end

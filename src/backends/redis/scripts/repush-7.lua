@@ -41,15 +41,7 @@ for _, id in ipairs(ids) do
     repushed = repushed + 1
     local new_id = ARGV[2] .. '.' .. repushed
     redis.call('HSET', KEYS[2], new_id, fresh)
-    local priority = header_priority(fresh)
-    local g = header_group(fresh)
-    if g then
-      group_push(group_base(KEYS[4]), g, new_id, false)
-    elseif priority == 0 then
-      redis.call('LPUSH', KEYS[4], new_id)
-    else
-      priority_add(KEYS[6], KEYS[7], new_id, priority, false)
-    end
+    ready_put(KEYS[4], KEYS[6], KEYS[7], new_id, fresh, false)
     if repushed == 1 and was_empty then wake(KEYS[4]) end
     dedup_hold(KEYS[5], header_sha1(fresh))
   else

@@ -68,3 +68,22 @@ local function group_ready_count(base)
   end
   return n
 end
+
+--- Puts ready job `id` (stored as `blob`) where its header sends it (needs includes/priority): its
+-- group's list, the ready list (priority 0) or the priority set; at the front (a recycled claim)
+-- or the back.
+local function ready_put(k_ready, k_prio, k_seq, id, blob, front)
+  local g = header_group(blob)
+  if g then
+    group_push(group_base(k_ready), g, id, front)
+    return
+  end
+  local priority = header_priority(blob)
+  if priority ~= 0 then
+    priority_add(k_prio, k_seq, id, priority, front)
+  elseif front then
+    redis.call('RPUSH', k_ready, id)
+  else
+    redis.call('LPUSH', k_ready, id)
+  end
+end
