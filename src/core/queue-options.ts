@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type { JobQueueAggregator } from './aggregator.js';
+import { isRecord } from './checks.js';
 import type { Clock } from './clock.js';
 import type { Issue } from './errors.js';
 import { MAX_GROUP_KEY_LENGTH } from './job.js';
@@ -233,10 +234,8 @@ export function validateQueueOptions(options: JobQueueOptions, supports: Support
 /** Problems of a `groupLimits` value at `at`; `tracksClaims` says whether maxConcurrent can be kept. */
 function groupLimitIssues(value: unknown, at: string, tracksClaims: boolean): Issue[] {
   const issues: Issue[] = [];
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
   const one = (l: unknown, path: string, allowKeys: boolean): void => {
-    if (!isObject(l)) {
+    if (!isRecord(l)) {
       issues.push({ path, message: 'must be a mapping { maxConcurrent?, rate? }', value: l });
       return;
     }
@@ -264,7 +263,7 @@ function groupLimitIssues(value: unknown, at: string, tracksClaims: boolean): Is
     }
     const rate = l.rate;
     if (rate !== undefined) {
-      if (!isObject(rate)) {
+      if (!isRecord(rate)) {
         issues.push({ path: `${path}.rate`, message: 'must be a mapping { max, perSeconds }', value: rate });
       } else {
         if (typeof rate.max !== 'number' || !Number.isInteger(rate.max) || rate.max < 1) {
@@ -291,8 +290,8 @@ function groupLimitIssues(value: unknown, at: string, tracksClaims: boolean): Is
     }
   };
   one(value, at, true);
-  if (isObject(value) && value.keys !== undefined) {
-    if (!isObject(value.keys)) {
+  if (isRecord(value) && value.keys !== undefined) {
+    if (!isRecord(value.keys)) {
       issues.push({
         path: `${at}.keys`,
         message: 'must be a mapping of group key → limits',
