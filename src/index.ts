@@ -87,6 +87,14 @@ export {
 } from './core/errors.js';
 export { ConnectionPool, createJobQueueGroup, JobQueueFarm, type JobQueueFarmOptions } from './core/farm.js';
 export {
+  DEPENDENCY_FAILURE_POLICIES,
+  type DependencyFailurePolicy,
+  type FlowJobSpecification,
+  type FlowNode,
+  type FlowPushResult,
+  MAX_FLOW_JOBS,
+} from './core/flow.js';
+export {
   canonicalJson,
   dedupKey,
   type Job,

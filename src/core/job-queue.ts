@@ -18,6 +18,7 @@ import {
   readOnly,
   SwitchyardError,
 } from './errors.js';
+import { type FlowJobSpecification, type FlowNode, type FlowPushResult, normalizeFlow } from './flow.js';
 import {
   type Job,
   type JobSpecification,
@@ -376,6 +377,50 @@ export abstract class JobQueue<T extends string = JobType> {
     }
     if (result.inserted > 0) await this.#notifyNonEmpty();
     return { inserted: result.inserted, duplicates: result.duplicates + collapsed };
+  }
+
+  // ---------------------------------------------------------------- flows
+
+  /**
+   * Pushes a flow: jobs of this queue, each named, where a job waits (state `waiting`) until every
+   * job named in its `after` was acked (`supports.dependencies`). All of them are stored, and
+   * linked, atomically; the store settles the links when a dependency is acked (success), or
+   * abandoned or cancelled (failure: the waiting job's `onDependencyFailure` policy). Jobs with no
+   * `after` are ready (or delayed) at once.
+   *
+   * @returns each job's id by name.
+   * @throws `SWITCHYARD_INVALID_JOB` (bad jobs, names or links, a cycle: nothing stored),
+   *   `SWITCHYARD_NOT_SUPPORTED` without `supports.dependencies` or claim tracking (success is the
+   *   ack), or for a field the queue refuses in `push()`, `SWITCHYARD_READ_ONLY`,
+   *   `SWITCHYARD_QUEUE_CLOSED`.
+   */
+  async pushFlow(jobs: readonly FlowJobSpecification<T>[]): Promise<FlowPushResult> {
+    this.#assertWritable();
+    if (!this.supports.dependencies) throw notSupported('pushFlow (job dependencies)', String(this));
+    if (!this.tracksClaims) {
+      throw notSupported('pushFlow (needs claim tracking: ack and claimTTL > 0)', String(this));
+    }
+    const nodes = normalizeFlow(jobs, { domain: this.domain, type: this.type });
+    checkPush(
+      this,
+      nodes.map((n) => n.job),
+      {},
+    );
+    const ids = await this.#timed('push', () => this.doPushFlow(nodes));
+    this.#count(C.inserts, nodes.length);
+    this.#count(C.actual_inserts, nodes.length);
+    const out: Record<string, string> = {};
+    nodes.forEach((n, i) => {
+      out[n.name] = ids[i] as string;
+    });
+    if (nodes.some((n) => n.after.length === 0)) await this.#notifyNonEmpty();
+    return { ids: Object.freeze(out) };
+  }
+
+  /** Jobs waiting for their dependencies (`supports.dependencies`; 0 without it). */
+  getWaitingCount(): Promise<number> {
+    if (!this.supports.dependencies) return Promise.resolve(0);
+    return this.#sized('getWaitingCount', () => this.doGetWaitingCount());
   }
 
   // ---------------------------------------------------------------- pop
@@ -761,6 +806,7 @@ export abstract class JobQueue<T extends string = JobType> {
         `list(state): state must be one of ${[...LIST_STATES].join(', ')}, got ${String(state)}`,
       );
     }
+    if (state === 'waiting' && !this.supports.dependencies) return NO_JOBS;
     return this.doList(state);
   }
 
@@ -1017,6 +1063,30 @@ export abstract class JobQueue<T extends string = JobType> {
   protected doGetDelayedCount(): Promise<number> {
     if (!this.supports.delayedJobs) return Promise.resolve(0);
     return Promise.reject(notSupported('getDelayedCount', String(this)));
+  }
+
+  /**
+   * Stores a validated flow atomically (nodes in dependency order) and returns the ids, one per
+   * node. Mandatory when `supports.dependencies`: the backend keeps each job's count of unsettled
+   * dependencies and its dependents, and settles them wherever a job's claim ends for good (ack:
+   * success; abandon, cancel: failure, applying each dependent's policy, transitively), calling
+   * {@link JobQueue.dependentsReady} when that made jobs ready.
+   */
+  protected doPushFlow(_nodes: readonly FlowNode[]): Promise<string[]> {
+    return Promise.reject(notSupported('pushFlow', String(this)));
+  }
+
+  /** Jobs in state `waiting`. Mandatory when `supports.dependencies`. */
+  protected doGetWaitingCount(): Promise<number> {
+    return Promise.reject(notSupported('getWaitingCount', String(this)));
+  }
+
+  /**
+   * For backends: settling dependencies made `count` waiting jobs ready (not delayed ones). Tells
+   * the aggregator, so runners visit a queue they may have seen empty; never throws.
+   */
+  protected async dependentsReady(count: number): Promise<void> {
+    if (count > 0) await this.#notifyNonEmpty();
   }
 
   /** Abandoned count. Mandatory when `supports.sizes` is not `none`. */
@@ -1382,13 +1452,14 @@ function checkTickArgs(name: string, tick: number): void {
 
 /** A queue's four state counts (P-17), asked together: what `show-jobs` and the dashboard show. */
 export async function getStateCounts(queue: JobQueue): Promise<Record<JobState, number>> {
-  const [ready, claimed, delayed, abandoned] = await Promise.all([
+  const [ready, claimed, delayed, abandoned, waiting] = await Promise.all([
     queue.getSize(),
     queue.getAcquiredCount(),
     queue.getDelayedCount(),
     queue.getAbandonedCount(),
+    queue.getWaitingCount(),
   ]);
-  return { ready, claimed, delayed, abandoned };
+  return { ready, claimed, delayed, abandoned, waiting };
 }
 
 /** True for an AbortSignal (structurally, so a signal from another realm passes). */
@@ -1403,7 +1474,12 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   );
 }
 
-const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed', 'abandoned']);
+const LIST_STATES: ReadonlySet<JobState> = new Set(['ready', 'claimed', 'delayed', 'abandoned', 'waiting']);
+
+/** What `list('waiting')` yields on a backend without dependencies. */
+const NO_JOBS: AsyncIterable<ListedJob> = Object.freeze({
+  async *[Symbol.asyncIterator](): AsyncGenerator<ListedJob> {},
+});
 
 /**
  * Refuses, before anything is stored, a batch `queue` would refuse: closed, read-only, or asking

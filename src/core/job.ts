@@ -148,8 +148,11 @@ export interface Job<T extends string = JobType> {
   readonly isDuplicate: boolean;
 }
 
-/** The states of a stored job (promises §1). */
-export type JobState = 'ready' | 'claimed' | 'delayed' | 'abandoned';
+/**
+ * The states of a stored job (promises §1). `waiting`: a flow job whose dependencies have not all
+ * succeeded yet (`supports.dependencies`); it is not poppable and not in the ready count.
+ */
+export type JobState = 'ready' | 'claimed' | 'delayed' | 'abandoned' | 'waiting';
 
 /** A stored job as listed for inspection (P-19). */
 export interface ListedJob {
@@ -469,7 +472,11 @@ export function normalizeJobs(specs: readonly unknown[], opts: NormalizeOptions)
   return out;
 }
 
-function normalizeOne(
+/**
+ * Validates and normalises one specification at path `at`, pushing its problems onto `issues`;
+ * null when it has any. The step {@link normalizeJobs} takes per job (flows take it too).
+ */
+export function normalizeOne(
   raw: unknown,
   at: string,
   opts: NormalizeOptions,

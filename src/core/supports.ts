@@ -85,6 +85,13 @@ export interface Supports {
    * with a group key and a queue with `groupLimits` are refused.
    */
   readonly groupLimits: boolean;
+  /**
+   * `pushFlow(jobs)` stores a small DAG of jobs atomically: a job waits (state `waiting`) until the
+   * jobs it names in `after` were acked, and the store settles the links itself when a dependency
+   * is acked, abandoned or cancelled (the waiting job's `onDependencyFailure` policy). Needs claim
+   * tracking, since success is the ack.
+   */
+  readonly dependencies: boolean;
 }
 
 /** The all-false baseline a manifest is merged over. */
@@ -110,6 +117,7 @@ export const NO_SUPPORT: Supports = Object.freeze({
   cancelByKey: false,
   priorities: false,
   groupLimits: false,
+  dependencies: false,
 });
 
 /** Capabilities that only make sense for a backend that can pop. */
@@ -122,6 +130,7 @@ const NEEDS_POP = [
   'cancel',
   'priorities',
   'groupLimits',
+  'dependencies',
 ] as const;
 
 /**

@@ -57,6 +57,7 @@ import * as concurrency from './conformance/concurrency.js';
 import * as dedup from './conformance/dedup.js';
 import * as delayed from './conformance/delayed.js';
 import * as deleteTests from './conformance/delete.js';
+import * as dependencies from './conformance/dependencies.js';
 import * as expansion from './conformance/expansion.js';
 import * as groups from './conformance/groups.js';
 import * as listing from './conformance/listing.js';
@@ -104,6 +105,7 @@ const GROUPS = [
   orders,
   priorities,
   groups,
+  dependencies,
   sizes,
   deleteTests,
   listing,

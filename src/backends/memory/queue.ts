@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { FlowNode } from '../../core/flow.js';
 import type { JobState, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
 import {
   type ClaimedJob,
@@ -57,6 +58,8 @@ export const memorySupports: Supports = defineSupports({
   priorities: true,
   // Per-group containers taken round-robin; claim counts and rate windows on the queue state.
   groupLimits: true,
+  // Each flow job's record holds its pending count and its dependents; settled synchronously.
+  dependencies: true,
 });
 
 /** Options of {@link MemoryJobQueue}. */
@@ -118,6 +121,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         attempts: 0,
         claimedAt: null,
         claimToken: null,
+        flow: null,
       };
       if (delayed) {
         s.delayed.push(rec);
@@ -129,6 +133,57 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     s.notify('ready');
     if (delayedAdded) s.notify('delayed');
     return { inserted, duplicates };
+  }
+
+  protected override async doPushFlow(nodes: readonly FlowNode[]): Promise<string[]> {
+    const s = this.#state;
+    const now = this.clock.now();
+    const recs: JobRecord[] = [];
+    for (const { job, after, onDependencyFailure } of nodes) {
+      const seq = this.#store.nextSeq();
+      const rec: JobRecord = {
+        id: `m${seq.toString(36)}`,
+        seq,
+        type: job.type,
+        domain: job.domain,
+        params: job.params,
+        removeDuplicates: false,
+        sha1: null,
+        rootJob: null,
+        requestId: job.requestId,
+        priority: job.priority,
+        groupKey: job.groupKey,
+        group: null,
+        enqueuedAt: now,
+        releaseTimestamp: job.releaseTimestamp,
+        state: 'waiting',
+        attempts: 0,
+        claimedAt: null,
+        claimToken: null,
+        flow: { pending: after.length, dependents: [], policy: onDependencyFailure },
+      };
+      for (const i of after) (recs[i]?.flow?.dependents as JobRecord[]).push(rec);
+      recs.push(rec);
+    }
+    let delayedAdded = false;
+    for (const rec of recs) {
+      if ((rec.flow?.pending ?? 0) > 0) s.waiting.set(rec.id, rec);
+      else if (rec.releaseTimestamp !== null && rec.releaseTimestamp > now) {
+        rec.state = 'delayed';
+        s.delayed.push(rec);
+        delayedAdded = true;
+      } else {
+        rec.state = 'ready';
+        s.ready.push(rec);
+      }
+    }
+    s.notify('ready');
+    if (delayedAdded) s.notify('delayed');
+    return recs.map((r) => r.id);
+  }
+
+  protected override async doGetWaitingCount(): Promise<number> {
+    return this.#state.waiting.size;
   }
 
   protected override async doSetPaused(paused: boolean): Promise<void> {
@@ -216,7 +271,10 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override async doCancel(id: string): Promise<JobState | null> {
-    return this.#state.cancel(id, this.clock.now());
+    const cancelled = this.#state.cancel(id, this.clock.now());
+    if (cancelled === null) return null;
+    await this.dependentsReady(cancelled.ready);
+    return cancelled.was;
   }
 
   protected override async doCancelByDedupKey(sha1: string): Promise<number> {
@@ -228,18 +286,28 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override async doAck(job: ClaimRef): Promise<boolean> {
-    return this.#ackOne(job);
+    const rec = this.#ackOne(job);
+    if (rec?.flow != null)
+      await this.dependentsReady(this.#state.settleDependents(rec, true, this.clock.now()));
+    return rec !== undefined;
   }
 
   protected override async doBatchAck(jobs: readonly ClaimRef[]): Promise<boolean[]> {
-    return jobs.map((j) => this.#ackOne(j));
+    const now = this.clock.now();
+    let ready = 0;
+    const out = jobs.map((j) => {
+      const rec = this.#ackOne(j);
+      if (rec?.flow != null) ready += this.#state.settleDependents(rec, true, now);
+      return rec !== undefined;
+    });
+    await this.dependentsReady(ready);
+    return out;
   }
 
-  #ackOne(ref: ClaimRef): boolean {
+  #ackOne(ref: ClaimRef): JobRecord | undefined {
     const rec = this.#held(ref);
-    if (!rec) return false;
-    this.#state.unclaim(rec);
-    return true;
+    if (rec) this.#state.unclaim(rec);
+    return rec;
   }
 
   protected override async doRelease(job: ClaimRef, options: ReleaseHookOptions): Promise<ReleaseOutcome> {
@@ -250,8 +318,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     s.unclaim(rec);
     rec.claimToken = null;
     if (rec.attempts >= this.maxTries) {
-      rec.state = 'abandoned';
-      s.abandoned.set(rec.id, rec);
+      await this.dependentsReady(s.abandon(rec, now));
       return 'abandoned';
     }
     if (options.delayMs > 0) {
@@ -329,6 +396,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
       if (state === 'ready') source = s.ready.values();
       else if (state === 'delayed') source = s.delayed.values();
       else if (state === 'claimed') source = s.claimed.values();
+      else if (state === 'waiting') source = s.waiting.values();
       else source = s.abandoned.values();
       for (const rec of [...source]) yield toListed(rec);
     })();
@@ -339,6 +407,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     let recycled = 0;
     let abandoned = 0;
     let pruned = 0;
+    let dependentsReady = 0;
     const ttl = this.claimTTL * 1000;
     if (ttl > 0) {
       for (const rec of [...s.claimed.values()]) {
@@ -346,8 +415,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         s.unclaim(rec);
         rec.claimToken = null;
         if (rec.attempts >= this.maxTries) {
-          rec.state = 'abandoned';
-          s.abandoned.set(rec.id, rec);
+          dependentsReady += s.abandon(rec, now);
           abandoned++;
         } else {
           rec.state = 'ready';
@@ -367,6 +435,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     s.ready.prune(now);
     const released = s.promoteDue(now);
     if (recycled + released > 0) s.notify('ready');
+    await this.dependentsReady(dependentsReady);
     return { recycled, abandoned, pruned, released };
   }
 
@@ -387,6 +456,7 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         attempts: 0,
         claimedAt: null,
         claimToken: null,
+        flow: null, // its links settled when it was abandoned
       };
       s.ready.push(rec);
       s.holdDedup(rec);

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { configInvalid } from '../../core/errors.js';
+import type { DependencyFailurePolicy } from '../../core/flow.js';
 import type { JobState, JsonObject, ListedJob, RootJob } from '../../core/job.js';
 import type { Order } from '../../core/supports.js';
 import { type Group, GroupedReady } from './groups.js';
@@ -33,6 +34,18 @@ export interface JobRecord {
   attempts: number;
   claimedAt: number | null;
   claimToken: string | null;
+  /** A flow job's links (`pushFlow`), else null. */
+  flow: FlowLinks | null;
+}
+
+/** The dependency links of one flow job. */
+export interface FlowLinks {
+  /** Dependencies not settled yet: the job waits while this is above 0. */
+  pending: number;
+  /** The jobs waiting on this one; emptied when this one settles (so each link settles once). */
+  readonly dependents: JobRecord[];
+  /** What this job does when a dependency fails. */
+  readonly policy: DependencyFailurePolicy;
 }
 
 /**
@@ -49,6 +62,8 @@ export class QueueState {
   );
   readonly claimed = new Map<string, JobRecord>();
   readonly abandoned = new Map<string, JobRecord>();
+  /** Flow jobs whose dependencies have not all settled. */
+  readonly waiting = new Map<string, JobRecord>();
   /** sha1 → ids of the ready or delayed jobs holding it (P-13): a released job and its twin may both. */
   readonly dedup = new Map<string, Set<string>>();
   /** signature → newest root timestamp and when the record expires. */
@@ -113,19 +128,77 @@ export class QueueState {
     if (this.claimed.delete(rec.id) && rec.group !== null) this.ready.settled(rec);
   }
 
-  /** Removes job `id` whatever its state (a claimed one loses its claim); the state it was in, or null. */
-  cancel(id: string, now: number): JobState | null {
-    const held = this.claimed.get(id) ?? this.abandoned.get(id);
+  /**
+   * Removes job `id` whatever its state (a claimed one loses its claim) and fails the jobs waiting
+   * on it (their policy applies); the state it was in and how many jobs that made ready, or null.
+   */
+  cancel(id: string, now: number): { readonly was: JobState; readonly ready: number } | null {
+    const held = this.claimed.get(id) ?? this.abandoned.get(id) ?? this.waiting.get(id);
     if (held !== undefined) {
       const was = held.state;
       if (was === 'claimed') this.unclaim(held);
       this.abandoned.delete(id);
+      this.waiting.delete(id);
       held.claimToken = null;
-      return was;
+      return { was, ready: this.settleDependents(held, false, now) };
     }
     this.promoteDue(now); // a due delayed job is ready
     const [queued] = this.#removeQueued((rec) => rec.id === id);
-    return queued?.state ?? null;
+    if (queued === undefined) return null;
+    return { was: queued.state, ready: this.settleDependents(queued, false, now) };
+  }
+
+  /** Abandons `rec` (its tries are spent) and fails its dependents; how many jobs that made ready. */
+  abandon(rec: JobRecord, now: number): number {
+    rec.state = 'abandoned';
+    rec.claimToken = null;
+    this.abandoned.set(rec.id, rec);
+    return this.settleDependents(rec, false, now);
+  }
+
+  /**
+   * Settles the links of `done`, which left for good: acked (`succeeded`), or abandoned or
+   * cancelled. Each dependent with nothing left pending becomes ready (or delayed); on a failure,
+   * a dependent with policy `abandon` is abandoned in turn, and the failure passes on to its own
+   * dependents. Returns how many jobs became ready, and tells the waiters.
+   */
+  settleDependents(done: JobRecord, succeeded: boolean, now: number): number {
+    if (done.flow === null || done.flow.dependents.length === 0) return 0;
+    let ready = 0;
+    let delayed = false;
+    const failed: JobRecord[] = [];
+    let next: JobRecord | undefined = done;
+    let ok = succeeded;
+    while (next !== undefined) {
+      for (const d of (next.flow as FlowLinks).dependents.splice(0)) {
+        const links = d.flow;
+        if (d.state !== 'waiting' || links === null) continue; // cancelled meanwhile
+        if (!ok && links.policy === 'abandon') {
+          this.waiting.delete(d.id);
+          d.state = 'abandoned';
+          d.claimedAt = now; // when it was abandoned: the abandoned-job TTL counts from here
+          this.abandoned.set(d.id, d);
+          failed.push(d);
+          continue;
+        }
+        if (--links.pending > 0) continue;
+        this.waiting.delete(d.id);
+        if (d.releaseTimestamp !== null && d.releaseTimestamp > now) {
+          d.state = 'delayed';
+          this.delayed.push(d);
+          delayed = true;
+        } else {
+          d.state = 'ready';
+          this.ready.push(d);
+          ready++;
+        }
+      }
+      next = failed.pop();
+      ok = false;
+    }
+    if (ready > 0) this.notify('ready');
+    if (delayed) this.notify('delayed');
+    return ready;
   }
 
   /** Removes the ready and delayed jobs holding dedup key `sha1`; returns how many. */
@@ -147,6 +220,7 @@ export class QueueState {
     this.delayed.clear();
     this.claimed.clear();
     this.abandoned.clear();
+    this.waiting.clear();
     this.dedup.clear();
   }
 }
@@ -217,7 +291,7 @@ export class MemoryStore {
   nonEmptyQueues(): Array<{ domain: string; type: string }> {
     const out: Array<{ domain: string; type: string }> = [];
     for (const q of this.#queues.values()) {
-      const held = q.ready.size + q.delayed.size + q.claimed.size + q.abandoned.size;
+      const held = q.ready.size + q.delayed.size + q.claimed.size + q.abandoned.size + q.waiting.size;
       if (held > 0) out.push({ domain: q.domain, type: q.type });
     }
     return out;

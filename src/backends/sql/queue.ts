@@ -500,6 +500,8 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
   }
 
   protected override doList(state: JobState): AsyncIterable<ListedJob> {
+    // No flows here yet, so no job waits (the base class answers list('waiting') itself).
+    if (state === 'waiting') throw new TypeError('list(waiting): this backend stores no flows');
     const now = this.clock.now();
     const page = (after: string | number) =>
       this.#run(`list ${state}`, async (knex) => {

@@ -334,6 +334,8 @@ export async function countIn(queue: JobQueue, state: JobState): Promise<number 
         return queue.getDelayedCount();
       case 'abandoned':
         return queue.getAbandonedCount();
+      case 'waiting':
+        return queue.getWaitingCount();
     }
   }
   if (queue.supports.listing) return (await listAll(queue, state)).length;
