@@ -51,6 +51,11 @@ export interface QueueKeys {
   readonly groupRate: string;
   /** Group → the end of its current rate window (ms): a zset, so maintenance prunes ended ones. */
   readonly groupWindow: string;
+  /**
+   * Flow jobs waiting for their dependencies, a zset id → when pushed (scripts/includes/flow.lua,
+   * with the hashes `f-pending`, `f-policy` and `f-dependents` the scripts derive from it).
+   */
+  readonly waiting: string;
 }
 
 /** The ready list of one group (`{prefix}:{domain:type}:g:<groupPart>`; LPUSH back, RPOP front). */
@@ -103,6 +108,7 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
     groupHeld: `${base}g-held`,
     groupRate: `${base}g-rate`,
     groupWindow: `${base}g-window`,
+    waiting: `${base}waiting`,
   });
 }
 
@@ -113,6 +119,7 @@ export function queueKeys(prefix: string, domain: string, type: string): QueueKe
 export interface ScriptKeys {
   readonly push: readonly string[];
   readonly pushPlain: readonly string[];
+  readonly pushFlow: readonly string[];
   /** pop-11 and ackpop-11. */
   readonly pop: readonly string[];
   readonly ack: readonly string[];
@@ -138,6 +145,7 @@ export function scriptKeys(k: QueueKeys): ScriptKeys {
   return Object.freeze({
     push: [k.data, k.ready, k.delayed, k.dedup, k.priority, k.prioritySeq, k.delayedHigh],
     pushPlain: [k.data, k.ready],
+    pushFlow: [k.data, k.ready, k.delayed, k.priority, k.prioritySeq, k.delayedHigh],
     pop: [
       k.ready,
       k.delayed,

@@ -38,6 +38,8 @@ export function listJobs(src: ListingSource, state: JobState): AsyncIterable<Lis
       return listSorted(src, 'delayed', src.keys.delayed);
     case 'claimed':
       return listSorted(src, 'claimed', src.keys.claimed);
+    case 'waiting':
+      return listSorted(src, 'waiting', src.keys.waiting);
     default:
       return listSorted(src, 'abandoned', src.keys.abandoned);
   }

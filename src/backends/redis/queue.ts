@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { configInvalid, ErrorCode, SwitchyardError } from '../../core/errors.js';
+import type { FlowNode } from '../../core/flow.js';
 import type { JobState, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
 import {
   type ClaimedJob,
@@ -44,7 +45,14 @@ import { type WakeHub, waitForWake, wakeHubFor } from './wake.js';
 /** Jobs per push script call (a non-atomic batch is split; an atomic one is one call). */
 const PUSH_CHUNK = 1000;
 /** cancel-10's replies by number. */
-const CANCELLED_STATES: readonly (JobState | null)[] = [null, 'ready', 'claimed', 'delayed', 'abandoned'];
+const CANCELLED_STATES: readonly (JobState | null)[] = [
+  null,
+  'ready',
+  'claimed',
+  'delayed',
+  'abandoned',
+  'waiting',
+];
 
 /** Jobs per pop / ack script call. */
 const POP_CHUNK = 1000;
@@ -253,6 +261,38 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     ) as Promise<[number, number]>;
   }
 
+  // ---------------------------------------------------------------- flows
+
+  /** One pushflow-6 call: the whole flow is stored and linked in one atomic step. */
+  protected override async doPushFlow(nodes: readonly FlowNode[]): Promise<string[]> {
+    const now = this.clock.now();
+    const ids = nodes.map(() => nextId());
+    const dependents: string[][] = nodes.map(() => []);
+    nodes.forEach((node, i) => {
+      for (const dep of node.after) (dependents[dep] as string[]).push(ids[i] as string);
+    });
+    const blobs = await Promise.all(nodes.map((n) => encodeJob(n.job, now, this.#compressAbove)));
+    const args: (string | number)[] = [now];
+    nodes.forEach((node, i) => {
+      args.push(
+        ids[i] as string,
+        node.job.releaseTimestamp ?? '',
+        blobs[i] as string,
+        node.after.length,
+        (dependents[i] as string[]).join(','),
+        node.onDependencyFailure === 'ignore' ? 'i' : '',
+      );
+    });
+    // A job of a positive priority made ready must not be overtaken by this handle's buffer.
+    if (this.#exchange.buffered > 0 && nodes.some((n) => n.job.priority > 0)) await this.#giveBackBuffered();
+    await this.#link.eval(scripts().pushFlow, this.#sk.pushFlow, args);
+    return ids;
+  }
+
+  protected override async doGetWaitingCount(): Promise<number> {
+    return Number(await this.#link.command('ZCARD', [this.#keys.waiting]));
+  }
+
   // ---------------------------------------------------------------- pop
 
   protected override doPop(): Promise<ClaimedJob | null> {
@@ -306,7 +346,13 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     if (missing > 0) this.#report(`${missing} ready id(s) had no stored job and were dropped`);
     const n = Number(reply[1]);
     const acked: boolean[] = new Array(n);
-    for (let i = 0; i < n; i++) acked[i] = reply[2 + i] === 1;
+    let dependentsReady = false;
+    for (let i = 0; i < n; i++) {
+      const r = reply[2 + i];
+      acked[i] = r === 1 || r === 2;
+      if (r === 2) dependentsReady = true;
+    }
+    if (dependentsReady) await this.dependentsReady(1);
     const claimed: ClaimedJob[] = [];
     await decodeClaims(this.#claims, reply, 2 + n, now, claimed);
     return { acked, claimed, dry: (reply.length - 2 - n) / 4 < want };
@@ -347,7 +393,9 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     const args: string[] = [];
     for (const job of jobs) args.push(job.id, job.claimToken);
     const reply = (await this.#link.eval(scripts().ack, this.#sk.ack, args)) as number[];
-    return reply.map((ok) => ok === 1);
+    // 2: acked, and jobs waiting on it became ready.
+    if (reply.includes(2)) await this.dependentsReady(1);
+    return reply.map((ok) => ok === 1 || ok === 2);
   }
 
   protected override async doRelease(job: ClaimRef, options: ReleaseHookOptions): Promise<ReleaseOutcome> {
@@ -363,7 +411,9 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     // 3: back in ready with a positive priority; this handle's prefetched jobs would be handed
     // out before it, so they go back first (one more round trip, only then).
     if (r === 3 && this.#exchange.buffered > 0) await this.#giveBackBuffered();
-    return r === 1 || r === 3 ? 'released' : r === 2 ? 'abandoned' : false;
+    // 4: abandoned, and jobs waiting on it became ready (policy ignore).
+    if (r === 4) await this.dependentsReady(1);
+    return r === 1 || r === 3 ? 'released' : r === 2 || r === 4 ? 'abandoned' : false;
   }
 
   protected override async doExtendClaim(job: ClaimRef): Promise<boolean> {
@@ -443,9 +493,13 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
    */
   protected override async doCancel(id: string): Promise<JobState | null> {
     const buffered = this.#exchange.takeWhere((job) => job.id === id).length > 0;
-    const r = Number(await this.#link.eval(scripts().cancel, this.#sk.cancel, [id]));
-    if (buffered && r !== 0) return 'ready';
-    return CANCELLED_STATES[r] ?? null;
+    const [state, ready] = (await this.#link.eval(scripts().cancel, this.#sk.cancel, [
+      id,
+      this.clock.now(),
+    ])) as [number, number];
+    await this.dependentsReady(ready);
+    if (buffered && state !== 0) return 'ready';
+    return CANCELLED_STATES[state] ?? null;
   }
 
   protected override async doClaimsHeld(jobs: readonly ClaimRef[]): Promise<boolean[]> {
@@ -463,6 +517,7 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
     let abandoned = 0;
     let pruned = 0;
     let released = 0;
+    let dependentsReady = 0;
     for (let more = true; more; ) {
       const r = (await this.#link.eval(scripts().maintenance, this.#sk.maintenance, [
         now,
@@ -476,7 +531,9 @@ export class RedisJobQueue<T extends string = string> extends JobQueue<T> {
       pruned += r[2] ?? 0;
       released += r[3] ?? 0;
       more = r[4] === 1;
+      dependentsReady += r[5] ?? 0;
     }
+    await this.dependentsReady(dependentsReady);
     return { recycled, abandoned, pruned, released };
   }
 

@@ -87,6 +87,7 @@ export interface Scripts {
   readonly resume: LuaScript;
   readonly tick: LuaScript;
   readonly cancel: LuaScript;
+  readonly pushFlow: LuaScript;
 }
 
 /** Delayed jobs promoted per pop call, and jobs per maintenance / repush / listing step. */
@@ -117,6 +118,7 @@ export function scripts(): Scripts {
     tick: load(dir, 'tick-1'),
     giveBack: load(dir, 'giveback-8'),
     cancel: load(dir, 'cancel-10'),
+    pushFlow: load(dir, 'pushflow-6'),
   });
   return cached;
 }

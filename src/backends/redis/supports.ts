@@ -41,4 +41,6 @@ export const redisSupports: Supports = defineSupports({
   priorities: true,
   // Per-group lists taken in turn by the pop scripts, claims held and rate windows in hashes (includes/groups).
   groupLimits: true,
+  // pushflow-6 stores and links a flow; every script that ends a claim settles its links (includes/flow).
+  dependencies: true,
 });

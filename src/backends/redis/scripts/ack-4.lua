@@ -12,10 +12,13 @@
 
   ARGV[2i - 1], ARGV[2i]   id and claim token of job i (at most 1000 jobs)
 
-  Returns { 1 | 0 per job }   1 = acked, 0 = the claim was not held
+  Returns { 2 | 1 | 0 per job }   1 = acked, 2 = acked and jobs waiting on it became ready,
+                                  0 = the claim was not held
 ]]
 --- @include "includes/header"
+--- @include "includes/priority"
 --- @include "includes/groups"
+--- @include "includes/flow"
 --- @include "includes/ack"
 
 local out = {}

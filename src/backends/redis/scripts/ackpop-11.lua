@@ -30,13 +30,15 @@
   ARGV[9 + 2i], ARGV[10 + 2i]   id and claim token of ack i (i from 0)
 
   Returns { missing, n, ack_1 .. ack_n, id_1, stored_1, attempts_1, token_1, id_2, ... }
-          ack_i: 1 = acked, 0 = the claim was not held; the first jobs answer the `count` pops,
+          ack_i: 1 = acked, 2 = acked and jobs waiting on it became ready, 0 = the claim was not
+          held; the first jobs answer the `count` pops,
           the rest are the extra ones; missing: ready ids without a stored job (dropped)
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
 --- @include "includes/groups"
+--- @include "includes/flow"
 --- @include "includes/promote"
 --- @include "includes/claim"
 --- @include "includes/ack"

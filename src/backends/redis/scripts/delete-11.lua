@@ -16,7 +16,8 @@
   KEYS[11] delayed-high set
 
   Also the flow-control group keys (includes/groups): every group list in the turns (a group
-  with ready jobs is in them), the turns, the claims held and the rate windows.
+  with ready jobs is in them), the turns, the claims held and the rate windows; and the flow keys
+  (includes/flow): the waiting set and the links.
 
   Returns the number of keys deleted
 ]]
@@ -27,4 +28,5 @@ for _, g in ipairs(turns) do
   if g ~= '' then deleted = deleted + redis.call('DEL', base .. 'g:' .. g) end
 end
 deleted = deleted + redis.call('DEL', base .. 'g-turns', base .. 'g-held', base .. 'g-rate', base .. 'g-window')
+deleted = deleted + redis.call('DEL', base .. 'waiting', base .. 'f-pending', base .. 'f-policy', base .. 'f-dependents')
 return deleted + redis.call('DEL', unpack(KEYS))

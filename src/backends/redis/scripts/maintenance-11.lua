@@ -4,7 +4,8 @@
   (as MediaWiki does; a job of a non-zero priority to the front of its priority), abandons
   expired claims that used their last try, prunes abandoned jobs older than abandonedTTL,
   promotes due delayed jobs, drops ended rate windows of groups. A recycled or abandoned claim of
-  a group frees its slot; a recycled one goes to the front of its group's list. Each part handles at most `limit` jobs;
+  a group frees its slot; a recycled one goes to the front of its group's list. An abandoned claim
+  others wait for fails them (includes/flow). Each part handles at most `limit` jobs;
   the caller repeats while `more` is 1. Atomic, so passes from many processes never double-count.
 
   KEYS[1] claimed   zset   id -> claimedAt
@@ -28,12 +29,14 @@
   Publishes on the queue's wake channel when jobs were recycled or released while none was
   ready.
 
-  Returns { recycled, abandoned, pruned, released, more }
+  Returns { recycled, abandoned, pruned, released, more, flow_ready }   flow_ready: jobs that
+          became ready because a dependency was abandoned (policy ignore)
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
 --- @include "includes/groups"
+--- @include "includes/flow"
 --- @include "includes/promote"
 --- @include "includes/wake"
 
@@ -41,6 +44,7 @@ local limit = tonumber(ARGV[5])
 local max_tries = tonumber(ARGV[3])
 local recycled, abandoned, pruned = 0, 0, 0
 local more = 0
+local flow_ready = 0
 local was_empty = ready_empty(KEYS[5], KEYS[9])
 
 if ARGV[2] ~= '' then
@@ -56,6 +60,9 @@ if ARGV[2] ~= '' then
     if attempts >= max_tries then
       redis.call('ZADD', KEYS[6], claimed_at, id)
       abandoned = abandoned + 1
+      if flow_links(group_base(KEYS[5])) then
+        flow_ready = flow_ready + flow_settle(group_base(KEYS[5]), id, false, ARGV[1])
+      end
     else
       ready_put(KEYS[5], KEYS[9], KEYS[10], id, blob, true)
       dedup_hold(KEYS[7], header_sha1(blob))
@@ -84,4 +91,4 @@ end
 local released = promote_due(KEYS[8], KEYS[5], KEYS[4], KEYS[9], KEYS[10], KEYS[11], ARGV[1], limit)
 if released >= limit then more = 1 end
 if was_empty and recycled + released > 0 then wake(KEYS[5]) end
-return { recycled, abandoned, pruned, released, more }
+return { recycled, abandoned, pruned, released, more, flow_ready }

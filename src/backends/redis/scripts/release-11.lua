@@ -24,15 +24,18 @@
   ARGV[5] maxTries
 
   A release to ready publishes on the queue's wake channel when no job was ready. A job of a group
-  frees its slot, and goes back to the back of its group's list (includes/groups).
+  frees its slot, and goes back to the back of its group's list (includes/groups). An abandoned
+  job others wait for fails them (includes/flow: their policy applies).
 
   Returns 0 = the claim was not held (nothing changed), 1 = released, 2 = abandoned, 3 = released
-          to ready with a positive priority (the caller's prefetch buffer must not overtake it)
+          to ready with a positive priority (the caller's prefetch buffer must not overtake it),
+          4 = abandoned, and jobs waiting on it became ready (policy ignore)
 ]]
 --- @include "includes/header"
 --- @include "includes/dedup"
 --- @include "includes/priority"
 --- @include "includes/groups"
+--- @include "includes/flow"
 --- @include "includes/wake"
 
 local id = ARGV[1]
@@ -47,6 +50,7 @@ if g then group_settle(base, blob) end
 local attempts = tonumber(redis.call('HGET', KEYS[3], id) or '0')
 if attempts >= tonumber(ARGV[5]) then
   redis.call('ZADD', KEYS[7], claimed_at, id)
+  if flow_links(base) and flow_settle(base, id, false, ARGV[3]) > 0 then return 4 end
   return 2
 end
 if ARGV[4] ~= '' then

@@ -3,11 +3,12 @@
   holds its claim. A stale token (the claim was recycled, released, abandoned or acked) changes
   nothing; a job listed twice acks once, as two acks in a row would. An acked job of a group
   frees its slot (includes/groups; needs includes/header): its stored job is read only while some
-  group holds claims (the g-held hash exists).
+  group holds claims (the g-held hash exists). An acked job others wait for settles their links
+  as a success (includes/flow; only while the queue has unsettled links).
 ]]
 
---- Acks the `count` (id, token) pairs of `argv` that start at index `first`; appends one 1 (acked)
--- or 0 (the claim was not held) per pair to `out`.
+--- Acks the `count` (id, token) pairs of `argv` that start at index `first`; appends one 1 (acked),
+-- 2 (acked, and jobs waiting on it became ready) or 0 (the claim was not held) per pair to `out`.
 local function ack_claims(k_tokens, k_claimed, k_data, k_attempts, argv, first, count, out)
   if count == 0 then return end
   local ids = {}
@@ -16,9 +17,9 @@ local function ack_claims(k_tokens, k_claimed, k_data, k_attempts, argv, first, 
   local held, done = {}, {}
   for i, id in ipairs(ids) do
     if live[i] and live[i] == argv[first + 2 * i - 1] and not done[id] then
-      done[id] = true
       held[#held + 1] = id
       out[#out + 1] = 1
+      done[id] = #out
     else
       out[#out + 1] = 0
     end
@@ -32,5 +33,10 @@ local function ack_claims(k_tokens, k_claimed, k_data, k_attempts, argv, first, 
     redis.call('ZREM', k_claimed, unpack(held))
     redis.call('HDEL', k_data, unpack(held))
     redis.call('HDEL', k_attempts, unpack(held))
+    if flow_links(base) then
+      for _, id in ipairs(held) do
+        if flow_settle(base, id, true, 0) > 0 then out[done[id]] = 2 end
+      end
+    end
   end
 end
