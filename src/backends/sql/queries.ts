@@ -52,6 +52,8 @@ export interface Tables {
   readonly paused: string;
   /** The last claimed tick per (domain, type, periodic schedule) (migration 4). */
   readonly ticks: string;
+  /** Unsettled flow links, dependency → dependent (migration 7, `flows.ts`). */
+  readonly deps: string;
 }
 
 /** Table names for `prefix` (validated elsewhere: `[a-z_][a-z0-9_]*`, so never quoted). */
@@ -63,14 +65,18 @@ export function tablesFor(prefix: string): Tables {
     migrations: `${prefix}migrations`,
     paused: `${prefix}paused_queues`,
     ticks: `${prefix}periodic_ticks`,
+    deps: `${prefix}job_deps`,
   });
 }
 
 /** Values of the `state` column. */
-export const State = Object.freeze({ QUEUED: 0, CLAIMED: 1, ABANDONED: 2 });
+export const State = Object.freeze({ QUEUED: 0, CLAIMED: 1, ABANDONED: 2, WAITING: 3 });
 
-/** Bits of the `flags` column. */
-export const Flags = Object.freeze({ ROOT_IS_SELF: 1 });
+/**
+ * Bits of the `flags` column: a root job's own registration; a flow job others wait for (its
+ * settle has links to follow); a flow job whose policy ignores a failed dependency.
+ */
+export const Flags = Object.freeze({ ROOT_IS_SELF: 1, HAS_DEPENDENTS: 2, IGNORE_FAILED_DEPENDENCY: 4 });
 
 /** Rows per multi-row INSERT (16 bindings each: 8,000 per statement, under every dialect's limit). */
 export const INSERT_CHUNK = 500;
@@ -549,7 +555,7 @@ export function ackMany(
     // 16 workers) stays within noise (A/B: 25.3k, 28.7k → 29.3k, 25.6k jobs/s): commits dominate.
     const ids = refs.map((r) => String(r.id));
     return {
-      sql: `DELETE FROM ${t.jobs} AS j USING unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[])) AS a(id, token) WHERE j.id = ANY(ARRAY(SELECT unnest(CAST(? AS BIGINT[])))) AND j.id = a.id AND j.claim_token = a.token RETURNING j.id, j.claim_token`,
+      sql: `DELETE FROM ${t.jobs} AS j USING unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[])) AS a(id, token) WHERE j.id = ANY(ARRAY(SELECT unnest(CAST(? AS BIGINT[])))) AND j.id = a.id AND j.claim_token = a.token RETURNING j.id, j.claim_token, j.flags`,
       bindings: [ids, refs.map((r) => r.token), ids],
     };
   }
@@ -560,7 +566,7 @@ export function ackMany(
   const bindings: Binding[] = [];
   for (const r of refs) bindings.push(r.id, r.token);
   return {
-    sql: `DELETE FROM ${t.jobs} WHERE (id, claim_token) IN (VALUES ${Array.from(refs, () => '(?, ?)').join(', ')}) RETURNING id, claim_token`,
+    sql: `DELETE FROM ${t.jobs} WHERE (id, claim_token) IN (VALUES ${Array.from(refs, () => '(?, ?)').join(', ')}) RETURNING id, claim_token, flags`,
     bindings,
   };
 }
@@ -573,7 +579,7 @@ export function ackMany(
  */
 export function lockByIds(t: Tables, ids: readonly (string | number)[]): Query {
   return {
-    sql: `SELECT id, claim_token FROM ${t.jobs} WHERE id IN (${placeholders(ids.length)}) FOR UPDATE`,
+    sql: `SELECT id, claim_token, flags FROM ${t.jobs} WHERE id IN (${placeholders(ids.length)}) FOR UPDATE`,
     bindings: [...ids],
   };
 }
@@ -716,7 +722,7 @@ export function pruneRoots(t: Tables, q: QueueKey, now: number): Query {
 // ---------------------------------------------------------------- counts, listing, delete
 
 /** The states a job can be listed or counted in. */
-export type StateName = 'ready' | 'claimed' | 'delayed' | 'abandoned';
+export type StateName = 'ready' | 'claimed' | 'delayed' | 'abandoned' | 'waiting';
 
 function stateWhere(state: StateName, now: number): { where: string; bindings: Binding[] } {
   switch (state) {
@@ -726,6 +732,8 @@ function stateWhere(state: StateName, now: number): { where: string; bindings: B
       return { where: `state = ${State.QUEUED} AND release_at > ?`, bindings: [now] };
     case 'claimed':
       return { where: `state = ${State.CLAIMED}`, bindings: [] };
+    case 'waiting':
+      return { where: `state = ${State.WAITING}`, bindings: [] };
     default:
       return { where: `state = ${State.ABANDONED}`, bindings: [] };
   }
@@ -810,6 +818,11 @@ export function listPage(
     sql: `SELECT ${cols()} FROM ${t.jobs} WHERE domain = ? AND type = ? AND ${s.where} AND id > ? ORDER BY id LIMIT ?`,
     bindings: [q.domain, q.type, ...s.bindings, afterId, limit],
   };
+}
+
+/** Every unsettled flow link of the queue (with {@link deleteQueue}). */
+export function deleteQueueLinks(t: Tables, q: QueueKey): Query {
+  return { sql: `DELETE FROM ${t.deps} WHERE domain = ? AND type = ?`, bindings: [q.domain, q.type] };
 }
 
 /** Every job of the queue, in every state (P-18). */
@@ -943,7 +956,7 @@ export function rootTimestamp(t: Tables, q: QueueKey, signature: string, now: nu
 /** What `cancel(id)` needs to know of a job first: its state, release time and dedup slot. */
 export function jobForCancel(t: Tables, q: QueueKey, id: string | number): Query {
   return {
-    sql: `SELECT state, release_at, dedup_key FROM ${t.jobs} WHERE id = ? AND domain = ? AND type = ?`,
+    sql: `SELECT state, flags, release_at, dedup_key FROM ${t.jobs} WHERE id = ? AND domain = ? AND type = ?`,
     bindings: [id, q.domain, q.type],
   };
 }

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
+import type { FlowNode } from '../../core/flow.js';
 import type { JobState, ListedJob, NormalizedJob, RootJob } from '../../core/job.js';
 import {
   type ClaimedJob,
@@ -27,6 +28,7 @@ import { Coalescer } from './coalescer.js';
 import { type DatabaseHold, holdDatabase, queueSettings, type SqlDatabase } from './database.js';
 import type { Dialect, HeldRef, Row, StrategyContext } from './dialects/index.js';
 import { isUniqueViolation, MAX_TRIES, retryingConflicts } from './errors.js';
+import { flowFlags, insertFlow, settleNow, sweepLinks } from './flows.js';
 import { dialectOf, isKnexRawLike, type KnexLike, type KnexRawLike } from './knex-like.js';
 import * as Q from './queries.js';
 import { assertJobsFit, cmp, copyRow, insertRow, PACKET_HEADROOM, toClaimed, toListed } from './rows.js';
@@ -59,6 +61,8 @@ export const sqlSupports: Supports = defineSupports({
   cancelByKey: true,
   // A `neg_priority` column (migration 5) leading the claim index's order: ORDER BY neg_priority, sort_key, id.
   priorities: true,
+  // Waiting jobs in state 3 and a links table (migration 7, flows.ts), settled in transactions.
+  dependencies: true,
 });
 
 /**
@@ -248,6 +252,29 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     return { inserted, duplicates: jobs.length - inserted };
   }
 
+  /** One transaction: the flow's rows one INSERT each (for their ids), then its links (`flows.ts`). */
+  protected override async doPushFlow(nodes: readonly FlowNode[]): Promise<string[]> {
+    const now = this.clock.now();
+    const dependents = new Set(nodes.flatMap((n) => n.after));
+    const rows = nodes.map((node, i) => {
+      const row = insertRow(node.job, now, this.order);
+      return { ...row, flags: flowFlags(row.flags, node, dependents.has(i)) };
+    });
+    const packet = await this.#run('pushFlow', (knex) => this.#db.maxPacket(knex));
+    assertJobsFit(
+      rows,
+      rows.map((row) => Q.paramsBytes(this.#d, row.params)),
+      packet,
+      this.#maxJobBytes,
+      String(this),
+    );
+    return insertFlow(this.#cx, nodes, rows);
+  }
+
+  protected override doGetWaitingCount(): Promise<number> {
+    return this.#count('waiting');
+  }
+
   #hostTransaction(transaction: unknown): KnexRawLike {
     if (!isKnexRawLike(transaction)) {
       throw new TypeError('push(jobs, { transaction }): expected a knex transaction (knex.transaction())');
@@ -333,7 +360,14 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     const deleted = new Set<string>();
     if (refs.length > 0) {
       const rows = await this.#cx.run('ack', (knex) => this.#d.ackHeld(this.#cx, knex, refs));
-      for (const r of rows) deleted.add(`${String(r.id)}\u0000${String(r.claim_token)}`);
+      const settle: (string | number)[] = [];
+      for (const r of rows) {
+        deleted.add(`${String(r.id)}\u0000${String(r.claim_token)}`);
+        if ((Number(r.flags) & Q.Flags.HAS_DEPENDENTS) !== 0) settle.push(r.id as string | number);
+      }
+      // Flow jobs waiting on these: a second transaction (maintenance redoes it after a crash).
+      if (settle.length > 0)
+        await this.dependentsReady(await settleNow(this.#cx, settle, true, this.clock.now()));
     }
     // One true per deleted claim: a job listed twice acks once.
     return calls.map((jobs) => jobs.map((job) => deleted.delete(`${job.id}\u0000${job.claimToken}`)));
@@ -367,6 +401,10 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       if (released === 1) return 'released';
       const abandoned = await this.#affected(knex, Q.abandonOne(this.#t, id, job.claimToken, this.maxTries));
       return abandoned === 1 ? 'abandoned' : false;
+    }).then(async (outcome) => {
+      // Jobs waiting on it fail (maintenance's sweep redoes this after a crash).
+      if (outcome === 'abandoned') await this.dependentsReady(await settleNow(this.#cx, [id], false, now));
+      return outcome;
     });
   }
 
@@ -435,9 +473,13 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
   // ---------------------------------------------------------------- cancellation
 
-  protected override doCancel(id: string): Promise<JobState | null> {
+  protected override async doCancel(id: string): Promise<JobState | null> {
     const bound = this.#id(id);
-    return bound === null ? Promise.resolve(null) : cancelJob(this.#cx, bound, this.clock.now());
+    if (bound === null) return null;
+    const cancelled = await cancelJob(this.#cx, bound, this.clock.now());
+    if (cancelled === null) return null;
+    await this.dependentsReady(cancelled.queued);
+    return cancelled.was;
   }
 
   protected override doCancelByDedupKey(sha1: string): Promise<number> {
@@ -495,13 +537,14 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override async doDelete(): Promise<void> {
     await this.#run('delete', async (knex) => {
-      await this.#affected(knex, Q.deleteQueue(this.#t, this.#q));
+      await knex.transaction(async (trx) => {
+        await this.#affected(trx, Q.deleteQueueLinks(this.#t, this.#q));
+        await this.#affected(trx, Q.deleteQueue(this.#t, this.#q));
+      });
     });
   }
 
   protected override doList(state: JobState): AsyncIterable<ListedJob> {
-    // No flows here yet, so no job waits (the base class answers list('waiting') itself).
-    if (state === 'waiting') throw new TypeError('list(waiting): this backend stores no flows');
     const now = this.clock.now();
     const page = (after: string | number) =>
       this.#run(`list ${state}`, async (knex) => {
@@ -521,11 +564,15 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
 
   protected override async doRunMaintenance({ now }: MaintenanceHookOptions): Promise<MaintenanceResult> {
     const done = await this.#d.runMaintenance(this.#cx, now);
+    // After the pass: its own abandons fail their dependents; a lost ack settle is redone.
+    await this.dependentsReady(await sweepLinks(this.#cx, now));
     // Due delayed jobs need no release: the claim reads `release_at <= now` (P-5).
     return { ...done, released: 0 };
   }
 
   protected override async doRepushAbandoned(): Promise<number> {
+    // An abandoned dependency's links settle (as a failure) before its copy is a new job.
+    await this.dependentsReady(await sweepLinks(this.#cx, this.clock.now()));
     let moved = 0;
     for (;;) {
       const n = await this.#run('repushAbandoned', async (knex) => {
