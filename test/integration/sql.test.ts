@@ -158,7 +158,7 @@ function dialectTests(target: Target): void {
     trackPrefix(target, prefix);
     const knex = await target.hostKnex();
     expect(await schemaStatus(knex, { prefix })).toBeNull();
-    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2, 3, 4, 5, 7], version: SCHEMA_VERSION });
+    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2, 3, 4, 5, 6], version: SCHEMA_VERSION });
     expect(await migrate(knex, { prefix })).toEqual({ applied: [], version: SCHEMA_VERSION });
     const ledger = rows(await knex.raw(`SELECT version, name, breaking FROM ${prefix}migrations`, []));
     expect(ledger.map((r) => [Number(r.version), r.name, Number(r.breaking)])).toEqual([
@@ -167,10 +167,10 @@ function dialectTests(target: Target): void {
       [3, 'paused-queues', 0],
       [4, 'periodic-ticks', 0],
       [5, 'priorities', 0],
-      [7, 'flows', 0],
+      [6, 'flows', 0],
     ]);
     expect(await schemaStatus(knex, { prefix })).toEqual({
-      applied: [1, 2, 3, 4, 5, 7],
+      applied: [1, 2, 3, 4, 5, 6],
       pending: [],
       unknownBreaking: [],
     });
@@ -233,7 +233,7 @@ function dialectTests(target: Target): void {
       `INSERT INTO ${t.jobs} (domain, type, state, flags, params, attempts, enqueued_at, release_at, sort_key) VALUES (?, ?, 0, 0, ?, 0, 1, 1, 0)`,
       ['default', 't', '{"n":0}'],
     );
-    expect(await migrate(knex, { prefix })).toEqual({ applied: [5, 7], version: SCHEMA_VERSION });
+    expect(await migrate(knex, { prefix })).toEqual({ applied: [5, 6], version: SCHEMA_VERSION });
     const q = new SqlJobQueue({ type: 't', knex, prefix, order: 'fifo' });
     const listed: number[] = [];
     for await (const job of q.list('ready')) listed.push(job.priority);

@@ -1,5 +1,5 @@
 /**
- * Job dependencies on SQL (`pushFlow`, migration 7). A flow is inserted in one transaction: its
+ * Job dependencies on SQL (`pushFlow`, migration 6). A flow is inserted in one transaction: its
  * jobs (a waiting one with `state = 3`) and one `${prefix}job_deps` row per link. A job is ready
  * once no link row names it as the dependent. Settling a dependency deletes its link rows in one
  * transaction that first locks the dependents' rows in id order (`FOR UPDATE`; SQLite has one

@@ -52,7 +52,7 @@ export interface Tables {
   readonly paused: string;
   /** The last claimed tick per (domain, type, periodic schedule) (migration 4). */
   readonly ticks: string;
-  /** Unsettled flow links, dependency → dependent (migration 7, `flows.ts`). */
+  /** Unsettled flow links, dependency → dependent (migration 6, `flows.ts`). */
   readonly deps: string;
 }
 

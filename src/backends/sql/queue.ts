@@ -61,7 +61,7 @@ export const sqlSupports: Supports = defineSupports({
   cancelByKey: true,
   // A `neg_priority` column (migration 5) leading the claim index's order: ORDER BY neg_priority, sort_key, id.
   priorities: true,
-  // Waiting jobs in state 3 and a links table (migration 7, flows.ts), settled in transactions.
+  // Waiting jobs in state 3 and a links table (migration 6, flows.ts), settled in transactions.
   dependencies: true,
 });
 

@@ -1,5 +1,5 @@
 /**
- * Migration 7: job dependencies (`pushFlow`). A links table `${prefix}job_deps`, one row per
+ * Migration 6: job dependencies (`pushFlow`). A links table `${prefix}job_deps`, one row per
  * unsettled link (dependency → dependent), deleted when the dependency settles; a waiting job
  * is `state = 3` in the jobs table (no claim index entry is read for it: the claim reads state 0)
  * and is ready once no link row names it. The job's `flags` carry "has dependents" and "ignore a
@@ -58,9 +58,9 @@ function up(dialect: DialectName, t: Tables): string[] {
   ];
 }
 
-/** Migration 7: job dependencies. */
-export const migration0007: Migration = Object.freeze({
-  version: 7,
+/** Migration 6: job dependencies. */
+export const migration0006: Migration = Object.freeze({
+  version: 6,
   name: 'flows',
   breaking: false,
   up,
