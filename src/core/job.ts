@@ -179,10 +179,52 @@ export interface ListedJob {
  * Canonical JSON: object keys sorted recursively, no whitespace. Key order never changes it.
  */
 export function canonicalJson(value: JsonValue): string {
-  // Fast path: native JSON.stringify of the value itself when its keys are already sorted, else
-  // of a copy with the keys inserted in sorted order (unchanged subtrees are shared).
+  // Fast path: native JSON.stringify of the value itself when its keys are already sorted (checked
+  // without allocating), else of a copy with the keys inserted in sorted order (unchanged subtrees
+  // are shared).
+  if (isCanonicalAsIs(value, 0)) return JSON.stringify(value);
   const sorted = withSortedKeys(value, 0);
   return sorted === UNSORTABLE ? sortedJson(value) : JSON.stringify(sorted);
+}
+
+/**
+ * True exactly when {@link withSortedKeys} would answer `value` itself: plain JSON whose object
+ * keys enumerate in strictly ascending code-unit order at every level (so JSON.stringify of it is
+ * the canonical JSON). The common case, answered without building the key lists.
+ */
+function isCanonicalAsIs(value: unknown, depth: number): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (depth > 64) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !isCanonicalAsIs(value[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const record = value as Record<string, unknown>;
+  if ('toJSON' in record) return false;
+  let last: string | null = null;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) return false;
+    if (last !== null && !(last < key)) return false;
+    last = key;
+    if (!isCanonicalAsIs(record[key], depth + 1)) return false;
+  }
+  return true;
 }
 
 /** What {@link withSortedKeys} answers for input JSON.stringify would not write canonically. */

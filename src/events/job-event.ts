@@ -8,6 +8,7 @@
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { canonicalJson, type JsonObject, type JsonValue, type NormalizedJob } from '../core/job.js';
+import { PieceHmac } from './hmac.js';
 import { ksortedEntries, phpJson, phpJsonOf, phpSerialize, serializeEntries } from './php.js';
 import { JOB_EVENT_SCHEMA_URI, type JobEvent } from './schema.js';
 import { hmacKey, type SignatureMode } from './signature.js';
@@ -68,6 +69,29 @@ export interface SerializedJobEvent {
 
 const q = JSON.stringify;
 
+/** A JSON string literal remembered for the next call (a batch's events share these). */
+interface Quoted {
+  text: string;
+  json: string;
+}
+const DATABASE: Quoted = { text: '', json: '""' };
+const TYPE: Quoted = { text: '', json: '""' };
+const STREAM: Quoted = { text: '', json: '""' };
+const DT: Quoted = { text: '', json: '""' };
+const SCHEMA_JSON = q(JOB_EVENT_SCHEMA_URI);
+
+/** `JSON.stringify(text)`, from `slot` when it was the last text there. */
+function quoted(slot: Quoted, text: string): string {
+  if (slot.text !== text) {
+    slot.json = q(text);
+    slot.text = text;
+  }
+  return slot.json;
+}
+
+/** The `switchyard-v1` signer (HMAC-SHA256), reused by every event. */
+const V1_HMAC = new PieceHmac('sha256');
+
 /**
  * Builds and signs the event of one normalised job and serialises it, writing the params once
  * for both the signature and the message. Throws RangeError for an unrepresentable time.
@@ -103,27 +127,29 @@ export function buildSerializedJobEvent(
   const delay = job.releaseTimestamp !== null ? iso(job.releaseTimestamp) : null;
   if (delay !== null) event.delay_until = delay;
   const params = canonicalJson(job.params);
-  const database = q(job.domain);
-  const type = q(job.type);
-  // The signed subset in canonical order (keys sorted at every level), as signedPayload writes it.
-  const payload =
-    `{"database":${database}${delay === null ? '' : `,"delay_until":${q(delay)}`},"meta":{"id":${q(id)}}` +
-    `,"params":${params}` +
-    (job.rootJob === null
-      ? ''
-      : `,"root_event":{"dt":${q(rootDt)},"signature":${q(job.rootJob.signature)}}`) +
-    `${sha1 === null ? '' : `,"sha1":${q(sha1)}`},"type":${type}}`;
-  const signature = createHmac('sha256', hmacKey(options.secret)).update(payload).digest('hex');
+  const database = quoted(DATABASE, job.domain);
+  const type = quoted(TYPE, job.type);
+  const qid = q(id);
+  const qdelay = delay === null ? '' : `,"delay_until":${q(delay)}`;
+  const qsha1 = sha1 === null ? '' : `,"sha1":${q(sha1)}`;
+  const qroot = job.rootJob === null ? null : q(job.rootJob.signature);
+  // The signed subset in canonical order (keys sorted at every level), as signedPayload writes it,
+  // hashed from its three pieces (the params text is not copied into a payload string).
+  const signature = V1_HMAC.begin(options.secret)
+    .add(`{"database":${database}${qdelay},"meta":{"id":${qid}},"params":`)
+    .add(params)
+    .add(
+      `${qroot === null ? '' : `,"root_event":{"dt":${q(rootDt)},"signature":${qroot}}`}${qsha1},"type":${type}}`,
+    )
+    .hex();
   event.mediawiki_signature = signature;
   // The members in the order of `event` above (mediawiki_signature was added as a placeholder).
   const json =
-    `{"$schema":${q(JOB_EVENT_SCHEMA_URI)},"meta":{"id":${q(id)},"dt":${q(meta.dt)},"stream":${q(meta.stream)},"domain":${q(meta.domain)}` +
+    `{"$schema":${SCHEMA_JSON},"meta":{"id":${qid},"dt":${quoted(DT, meta.dt)},"stream":${quoted(STREAM, meta.stream)},"domain":${database}` +
     `${meta.request_id === undefined ? '' : `,"request_id":${q(meta.request_id)}`}},"database":${database},"type":${type},"params":${params}` +
-    `,"mediawiki_signature":"${signature}"${sha1 === null ? '' : `,"sha1":${q(sha1)}`}` +
-    (job.rootJob === null
-      ? ''
-      : `,"root_event":{"signature":${q(job.rootJob.signature)},"dt":${q(rootDt)}}`) +
-    `${delay === null ? '' : `,"delay_until":${q(delay)}`}}`;
+    `,"mediawiki_signature":"${signature}"${qsha1}` +
+    (qroot === null ? '' : `,"root_event":{"signature":${qroot},"dt":${q(rootDt)}}`) +
+    `${qdelay}}`;
   return { event, json };
 }
 

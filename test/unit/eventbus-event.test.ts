@@ -12,6 +12,7 @@ import {
   type JsonValue,
   type NormalizedJob,
 } from '../../src/core/job.js';
+import { PieceHmac } from '../../src/events/hmac.js';
 import { buildJobEvent, buildSerializedJobEvent } from '../../src/events/job-event.js';
 import { validateJobEvent } from '../../src/events/schema.js';
 import { signedPayload, verifyJobEvent } from '../../src/events/signature.js';
@@ -290,5 +291,31 @@ describe('buildSerializedJobEvent', () => {
     expect(validateJobEvent({ ...event, meta: { ...event.meta, dt: 'yesterday' } }).length).toBe(1);
     expect(validateJobEvent({ ...event, delay_until: '2026-13-01T00:00:00Z' }).length).toBe(1);
     expect(validateJobEvent(event)).toEqual([]);
+  });
+});
+
+describe('PieceHmac', () => {
+  test('equals createHmac of the joined pieces: both algorithms, short, 64-byte, long and non-ASCII secrets, messages past the buffer', () => {
+    const rand = prng(23);
+    const secrets = ['k', SECRET, 'x'.repeat(64), 'y'.repeat(65), 'ü'.repeat(40), `${'z'.repeat(200)}日本`];
+    const pieces = [
+      ...STRINGS.filter((t) => !/[\ud800-\udfff]/.test(t)),
+      '',
+      'x'.repeat(20_000),
+      '日'.repeat(9000),
+    ];
+    for (const algorithm of ['sha256', 'sha1'] as const) {
+      const signer = new PieceHmac(algorithm);
+      for (let i = 0; i < 300; i++) {
+        const secret = secrets[i % secrets.length] as string;
+        const parts = Array.from(
+          { length: 1 + Math.floor(rand() * 4) },
+          () => pieces[Math.floor(rand() * pieces.length)] as string,
+        );
+        signer.begin(secret);
+        for (const part of parts) signer.add(part);
+        expect(signer.hex()).toBe(createHmac(algorithm, secret).update(parts.join('')).digest('hex'));
+      }
+    }
   });
 });
