@@ -319,3 +319,27 @@ describe('PieceHmac', () => {
     }
   });
 });
+
+describe('canonicalJson of out-of-order params (the remembered key order)', () => {
+  test('shapes that repeat, alternate, grow, shrink or hold integer-like and __proto__ keys all match the definition', () => {
+    const shapes: JsonObject[] = [
+      { i: 1, page: 'Main_Page', pad: 'x' },
+      { i: 2, page: 'Other', pad: 'y' },
+      { z: 1, a: 2 },
+      { i: 3, page: 'P', pad: 'z' },
+      { i: 4, page: 'P', pad: 'z', extra: true },
+      { i: 5, page: 'P' },
+      { b: 1, 10: 'ten', 2: 'two', a: 0 },
+      { b: 1, 10: 'ten', 2: 'two', a: 0 },
+      JSON.parse('{"b":1,"__proto__":{"x":1},"a":2}') as JsonObject,
+      JSON.parse('{"b":1,"__proto__":{"x":1},"a":2}') as JsonObject,
+      { y: { d: 1, c: 2 }, x: [{ b: 1, a: 2 }] },
+      { page: 'P', i: 6 },
+      { page: 'P', i: { nested: 'ü' } },
+      { page: 'P', i: 7 },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const shape of shapes) expect(canonicalJson(shape)).toBe(reference(shape));
+    }
+  });
+});
