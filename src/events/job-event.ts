@@ -6,12 +6,12 @@
  *
  * @packageDocumentation
  */
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson, type JsonObject, type JsonValue, type NormalizedJob } from '../core/job.js';
 import { PieceHmac } from './hmac.js';
-import { ksortedEntries, phpJson, phpJsonOf, phpSerialize, serializeEntries } from './php.js';
+import { ksortedEntries, phpJsonOf, phpSerialize, serializeEntries } from './php.js';
 import { JOB_EVENT_SCHEMA_URI, type JobEvent } from './schema.js';
-import { hmacKey, type SignatureMode } from './signature.js';
+import type { SignatureMode } from './signature.js';
 
 /** The event's shape lives with its schema; importers of this module get it here too. */
 export type { JobEvent } from './schema.js';
@@ -78,6 +78,8 @@ const DATABASE: Quoted = { text: '', json: '""' };
 const TYPE: Quoted = { text: '', json: '""' };
 const STREAM: Quoted = { text: '', json: '""' };
 const DT: Quoted = { text: '', json: '""' };
+const URI: Quoted = { text: '', json: '""' };
+const SERVER: Quoted = { text: '', json: '""' };
 const SCHEMA_JSON = q(JOB_EVENT_SCHEMA_URI);
 
 /** `JSON.stringify(text)`, from `slot` when it was the last text there. */
@@ -89,8 +91,9 @@ function quoted(slot: Quoted, text: string): string {
   return slot.json;
 }
 
-/** The `switchyard-v1` signer (HMAC-SHA256), reused by every event. */
+/** The `switchyard-v1` signer (HMAC-SHA256) and the `mediawiki` one (HMAC-SHA1), reused. */
 const V1_HMAC = new PieceHmac('sha256');
+const MEDIAWIKI_HMAC = new PieceHmac('sha1');
 
 /**
  * Builds and signs the event of one normalised job and serialises it, writing the params once
@@ -223,43 +226,77 @@ function serverNameOf(job: NormalizedJob, names: BuildJobEventOptions['serverNam
  * EventFactory::createJobEvent: members in MediaWiki's order (`$schema`, `meta` {uri,
  * request_id, id, domain, stream}, `database`, `type`, `delay_until`, `sha1`, `root_event`,
  * `params`), signed, then `meta.dt` added (as EventGate does) and `mediawiki_signature` last.
+ *
+ * The text is written once, around where `meta.dt` goes: the signed bytes are the head without
+ * it (as PHP writes it) and the params, the message the same head with `meta.dt` spliced in,
+ * the params as JSON.stringify writes them and the signature. The params are written once by
+ * JSON.stringify; PHP's text of them is that text unless it holds what PHP writes differently.
  */
 function buildMediaWikiJobEvent(job: NormalizedJob, options: BuildJobEventOptions): SerializedJobEvent {
-  const meta: Record<string, string> = { uri: options.uri ?? MEDIAWIKI_JOB_URI };
+  const uri = options.uri ?? MEDIAWIKI_JOB_URI;
+  const meta: Record<string, string> = { uri };
   if (job.requestId !== null) meta.request_id = job.requestId;
-  meta.id = options.id ?? randomUUID();
-  meta.domain = serverNameOf(job, options.serverName);
+  const id = options.id ?? randomUUID();
+  meta.id = id;
+  const domain = serverNameOf(job, options.serverName);
+  meta.domain = domain;
   meta.stream = options.stream;
-  const params = mediawikiJobParams(job);
+  // MediaWiki's bookkeeping params, when there are any (else the job's own, as they are).
+  const params =
+    job.rootJob === null && job.releaseTimestamp === null && job.requestId === null
+      ? job.params
+      : mediawikiJobParams(job);
   const event: Record<string, unknown> = {
     $schema: JOB_EVENT_SCHEMA_URI,
     meta,
     database: job.domain,
     type: job.type,
   };
-  // The params are written once by JSON.stringify for the message and, from that text, as PHP
-  // writes them for the signature; the small head (every other member) twice.
-  let bytes: string;
+  let head: string;
+  let rest: string;
+  let signedHead: string;
   let paramsJson: string;
+  let paramsPhp: string;
   try {
-    if (job.releaseTimestamp !== null) event.delay_until = mediawikiIso(job.releaseTimestamp);
+    let tail = '';
+    if (job.releaseTimestamp !== null) {
+      const delay = mediawikiIso(job.releaseTimestamp);
+      event.delay_until = delay;
+      tail += `,"delay_until":${q(delay)}`;
+    }
     if (job.removeDuplicates) {
-      event.sha1 = mediawikiSha1(job.type, params, job.removeDuplicatesIgnoreParams ?? []);
+      const sha1 = mediawikiSha1(job.type, params, job.removeDuplicatesIgnoreParams ?? []);
+      event.sha1 = sha1;
+      tail += `,"sha1":${q(sha1)}`;
     }
     if (job.rootJob !== null) {
-      event.root_event = { signature: job.rootJob.signature, dt: mediawikiIso(job.rootJob.timestamp) };
+      const root = { signature: job.rootJob.signature, dt: mediawikiIso(job.rootJob.timestamp) };
+      event.root_event = root;
+      tail += `,"root_event":{"signature":${q(root.signature)},"dt":${q(root.dt)}}`;
     }
+    // JSON.stringify(event) as it stands (no params, no meta.dt), in two pieces around meta.dt.
+    head =
+      `{"$schema":${SCHEMA_JSON},"meta":{"uri":${quoted(URI, uri)}` +
+      `${job.requestId === null ? '' : `,"request_id":${q(job.requestId)}`},"id":${q(id)}` +
+      `,"domain":${quoted(SERVER, domain)},"stream":${quoted(STREAM, options.stream)}`;
+    rest = `},"database":${quoted(DATABASE, job.domain)},"type":${quoted(TYPE, job.type)}${tail}`;
+    signedHead = phpJsonOf(event, `${head}${rest}}`);
     paramsJson = JSON.stringify(params);
-    bytes = `${phpJson(event).slice(0, -1)},"params":${phpJsonOf(params, paramsJson)}}`;
+    paramsPhp = phpJsonOf(params, paramsJson);
   } catch (err) {
     if (err instanceof RangeError) throw err;
     throw new RangeError(
       `MediaWiki could not encode it: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-  const signature = createHmac('sha1', hmacKey(options.secret)).update(bytes).digest('hex');
+  const signature = MEDIAWIKI_HMAC.begin(options.secret)
+    .add(signedHead.slice(0, -1))
+    .add(',"params":')
+    .add(paramsPhp)
+    .add('}')
+    .hex();
   meta.dt = iso(options.now);
-  const json = `${JSON.stringify(event).slice(0, -1)},"params":${paramsJson},"mediawiki_signature":"${signature}"}`;
+  const json = `${head},"dt":${quoted(DT, meta.dt)}${rest},"params":${paramsJson},"mediawiki_signature":"${signature}"}`;
   event.params = params;
   event.mediawiki_signature = signature;
   return { event: event as unknown as JobEvent, json };

@@ -15,7 +15,7 @@ import {
 import { PieceHmac } from '../../src/events/hmac.js';
 import { buildJobEvent, buildSerializedJobEvent } from '../../src/events/job-event.js';
 import { validateJobEvent } from '../../src/events/schema.js';
-import { signedPayload, verifyJobEvent } from '../../src/events/signature.js';
+import { mediawikiSignedBytes, signedPayload, verifyJobEvent } from '../../src/events/signature.js';
 
 const SECRET = 'unit-secret-0123456789';
 
@@ -341,5 +341,48 @@ describe('canonicalJson of out-of-order params (the remembered key order)', () =
     for (let round = 0; round < 3; round++) {
       for (const shape of shapes) expect(canonicalJson(shape)).toBe(reference(shape));
     }
+  });
+});
+
+describe('buildSerializedJobEvent in mediawiki mode (the text written around meta.dt)', () => {
+  test('the message is JSON.stringify of the event and the signature is MediaWiki’s, on 2,000 random jobs', () => {
+    const rand = prng(31);
+    let built = 0;
+    for (let i = 0; i < 2000; i++) {
+      const params = randomObject(rand, 0);
+      const extra: { -readonly [K in keyof NormalizedJob]?: NormalizedJob[K] } = {};
+      if (rand() < 0.4) extra.releaseTimestamp = Math.floor(rand() * 4e12);
+      if (rand() < 0.4) extra.removeDuplicates = true;
+      if (rand() < 0.4) extra.rootJob = { signature: 'f'.repeat(40), timestamp: Math.floor(rand() * 4e12) };
+      if (rand() < 0.4) extra.requestId = rand() < 0.5 ? `req-${i}-ü` : `req\u2028${i}/x`;
+      const serverName = rand() < 0.5 ? 'en.wikipedia.org' : { enwiki: 'en.wikipedia.org/ü' };
+      const now = 1_700_000_000_000 + Math.floor(rand() * 5);
+      let out: ReturnType<typeof buildSerializedJobEvent>;
+      try {
+        out = buildSerializedJobEvent(job(params, extra), {
+          signature: 'mediawiki',
+          stream: 'mediawiki.job.refreshLinks',
+          secret: SECRET,
+          now,
+          serverName,
+        });
+      } catch (err) {
+        // What PHP cannot encode (a lone surrogate in the params) is refused, never signed.
+        expect(err).toBeInstanceOf(RangeError);
+        expect(JSON.stringify(params)).toMatch(/\\u[dD][89a-fA-F]/);
+        continue;
+      }
+      built++;
+      const { event, json } = out;
+      expect(json).toBe(JSON.stringify(event));
+      const { dt, ...undated } = event.meta;
+      expect(dt).toBe(new Date(now).toISOString());
+      const { mediawiki_signature: claimed, ...unsigned } = { ...event, meta: undated };
+      expect(claimed).toBe(createHmac('sha1', SECRET).update(mediawikiSignedBytes(unsigned)).digest('hex'));
+      expect(verifyJobEvent(JSON.parse(json), SECRET, 'mediawiki')).toBe(true);
+      expect(verifyJobEvent(JSON.parse(json), `${SECRET}x`, 'mediawiki')).toBe(false);
+      expect(validateJobEvent(JSON.parse(json))).toEqual([]);
+    }
+    expect(built).toBeGreaterThan(500);
   });
 });
