@@ -19,11 +19,15 @@
  * maxInFlightRequests; `--acks 1` is for comparison only: the backend always awaits acks -1).
  * Uses SWITCHYARD_KAFKA_BROKERS when set, else starts a broker with scripts/kafka/broker.mjs (and
  * stops it). Dedup uses SWITCHYARD_REDIS_URL (default redis://127.0.0.1:6379). Prints the numbers,
- * the broker settings, and one JSON line per phase.
+ * the broker settings, and one JSON line per phase. Each push round also reports the broker JVM's
+ * CPU per event (when its pid is known: a broker started here, or the daemon recorded in
+ * .kafka/broker.json) and how busy the whole machine was (/proc/stat): on a 2-core box the
+ * client, switchyard and the broker share two cores, so one side's CPU is the other's wait.
  *
  * @packageDocumentation
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -117,8 +121,47 @@ const run = `${process.pid}${Date.now().toString(36)}`;
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const say = (t: string) => process.stdout.write(`${t}\n`);
 const cpuUs = (u: NodeJS.CpuUsage) => u.user + u.system;
+/** Linux's USER_HZ (the unit of /proc CPU times). */
+const CLOCK_TICKS = 100;
 
 let brokers = process.env.SWITCHYARD_KAFKA_BROKERS;
+/** The broker's JVM, when known (started here, or the daemon of scripts/kafka/broker.mjs). */
+let brokerPid: number | null = null;
+if (brokers) {
+  try {
+    const state = JSON.parse(readFileSync(new URL('../.kafka/broker.json', import.meta.url), 'utf8')) as {
+      pid?: number;
+      brokers?: string;
+    };
+    if (state.brokers === brokers && typeof state.pid === 'number') brokerPid = state.pid;
+  } catch {
+    // no daemon state here: the broker's CPU is not reported
+  }
+}
+/** CPU µs the broker's JVM has used (all its threads), or null when unknown. */
+function brokerCpuUs(): number | null {
+  if (brokerPid === null) return null;
+  try {
+    // Fields 14 and 15 (utime, stime) in clock ticks; the command name may hold spaces.
+    const stat = readFileSync(`/proc/${brokerPid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+/** The whole machine's busy and total CPU time (/proc/stat, clock ticks), or null. */
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] as string;
+    const t = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = t.reduce((a, b) => a + b, 0);
+    const idle = (t[3] ?? 0) + (t[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
 let stopBroker: (() => Promise<void>) | null = null;
 let brokerSettings = 'an external broker (SWITCHYARD_KAFKA_BROKERS)';
 if (!brokers) {
@@ -128,6 +171,7 @@ if (!brokers) {
   };
   const b = await mod.startBroker({ autoCreateTopics: false, heap: '1g', quiet: true });
   brokers = b.brokers;
+  brokerPid = (b as { pid?: number }).pid ?? null;
   stopBroker = () => b.stop();
   brokerSettings = 'started by this bench (scripts/kafka/broker.mjs)';
 }
@@ -332,9 +376,15 @@ interface PushRun {
   readonly ms: number;
   readonly cpuUs: number;
   readonly load: number;
+  /** The broker JVM's CPU µs per event (null when its pid is unknown). */
+  readonly brokerUs: number | null;
+  /** Share of the machine's CPU time that was busy (every process, every core). */
+  readonly busy: number | null;
 }
 async function pushRound(subject: PushSubject): Promise<PushRun> {
   const cpu = process.cpuUsage();
+  const broker0 = brokerCpuUs();
+  const ticks0 = machineTicks();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: PARALLEL }, async (_, w) => {
@@ -344,7 +394,14 @@ async function pushRound(subject: PushSubject): Promise<PushRun> {
     }),
   );
   const ms = performance.now() - start;
+  const broker1 = brokerCpuUs();
+  const ticks1 = machineTicks();
   return {
+    brokerUs: broker0 === null || broker1 === null ? null : (broker1 - broker0) / PUSH,
+    busy:
+      ticks0 === null || ticks1 === null
+        ? null
+        : (ticks1.busy - ticks0.busy) / Math.max(1, ticks1.total - ticks0.total),
     who: subject.who,
     client: subject.client,
     ms,
@@ -372,7 +429,10 @@ for (let r = 0; r < (values.baseline ? ROUNDS : 1); r++) {
     pushRuns.push(res);
     say(
       `${label(s)} (round ${r + 1}): ${int.format(PUSH)} events in ${int.format(res.ms)} ms = ${int.format(res.rate)} events/s; ` +
-        `Node CPU ${res.cpuUs.toFixed(1)} µs/event; load ${res.load.toFixed(2)}`,
+        `Node CPU ${res.cpuUs.toFixed(1)} µs/event` +
+        (res.brokerUs === null ? '' : `, broker CPU ${res.brokerUs.toFixed(1)} µs/event`) +
+        (res.busy === null ? '' : `; machine ${(res.busy * 100).toFixed(0)} % busy`) +
+        `; load ${res.load.toFixed(2)}`,
     );
   }
 }
@@ -399,7 +459,7 @@ if (CLIENTS.length === 2) {
 }
 for (const s of subjects) await s.close();
 process.stdout.write(
-  `${JSON.stringify({ phase: 'eventbus-push', events: PUSH, runs: pushRuns.map((r) => ({ who: r.who, client: r.client, perSecond: Math.round(r.rate), ms: Math.round(r.ms), cpuUsPerEvent: Number(r.cpuUs.toFixed(1)), load1: Number(r.load.toFixed(2)) })), batch: BATCH, producers: PARALLEL, partitions: PARTITIONS, maxBatchBytes: MAX_BATCH_BYTES, inFlight: IN_FLIGHT ?? null, acks: ACKS })}\n`,
+  `${JSON.stringify({ phase: 'eventbus-push', events: PUSH, runs: pushRuns.map((r) => ({ who: r.who, client: r.client, perSecond: Math.round(r.rate), ms: Math.round(r.ms), cpuUsPerEvent: Number(r.cpuUs.toFixed(1)), brokerCpuUsPerEvent: r.brokerUs === null ? null : Number(r.brokerUs.toFixed(1)), machineBusy: r.busy === null ? null : Number(r.busy.toFixed(3)), load1: Number(r.load.toFixed(2)) })), batch: BATCH, producers: PARALLEL, partitions: PARTITIONS, maxBatchBytes: MAX_BATCH_BYTES, inFlight: IN_FLIGHT ?? null, acks: ACKS })}\n`,
 );
 
 // ---------------------------------------------------------------- drain

@@ -182,10 +182,98 @@ export interface ListedJob {
  * Canonical JSON: object keys sorted recursively, no whitespace. Key order never changes it.
  */
 export function canonicalJson(value: JsonValue): string {
-  // Fast path: native JSON.stringify of the value itself when its keys are already sorted, else
-  // of a copy with the keys inserted in sorted order (unchanged subtrees are shared).
+  // Fast path: native JSON.stringify of the value itself when its keys are already sorted (checked
+  // without allocating), else of a copy with the keys inserted in sorted order (unchanged subtrees
+  // are shared).
+  if (isCanonicalAsIs(value, 0)) return JSON.stringify(value);
+  const flat = sortedFlatCopy(value);
+  if (flat !== null) return JSON.stringify(flat);
   const sorted = withSortedKeys(value, 0);
   return sorted === UNSORTABLE ? sortedJson(value) : JSON.stringify(sorted);
+}
+
+/**
+ * True exactly when {@link withSortedKeys} would answer `value` itself: plain JSON whose object
+ * keys enumerate in strictly ascending code-unit order at every level (so JSON.stringify of it is
+ * the canonical JSON). The common case, answered without building the key lists.
+ */
+function isCanonicalAsIs(value: unknown, depth: number): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (depth > 64) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !isCanonicalAsIs(value[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const record = value as Record<string, unknown>;
+  if ('toJSON' in record) return false;
+  let last: string | null = null;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) return false;
+    if (last !== null && !(last < key)) return false;
+    last = key;
+    if (!isCanonicalAsIs(record[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+/** The last top-level key sequence {@link sortedFlatCopy} saw (own keys, enumeration order). */
+let flatKeys: readonly string[] = [];
+/** Those keys in canonical order, or null when insertion cannot order them (see withSortedKeys). */
+let flatSorted: readonly string[] | null = null;
+
+/**
+ * A copy of `value` with its keys inserted in sorted order, when it is a plain object whose keys
+ * are out of order but whose every value is canonical as it is (the usual job params): what
+ * {@link withSortedKeys} would answer, without its key and value lists. The sorted order of the
+ * last key sequence is kept (a batch's params share their keys), so one sort and one check of
+ * it serve them all. Null for anything else (withSortedKeys decides).
+ */
+function sortedFlatCopy(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return null;
+  const record = value as Record<string, unknown>;
+  if ('toJSON' in record) return null;
+  let n = 0;
+  let same = true;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key) || !isCanonicalAsIs(record[key], 1)) return null;
+    if (same && flatKeys[n] !== key) same = false;
+    n++;
+  }
+  if (!same || n !== flatKeys.length) {
+    const keys = Object.keys(record);
+    const sorted = [...keys].sort();
+    // A "__proto__" key would set the copy's prototype; integer-like keys enumerate first
+    // whatever the insertion order: such sequences are withSortedKeys's to refuse.
+    const probe: Record<string, unknown> = {};
+    for (const key of sorted) probe[key] = true;
+    let at = 0;
+    let ok = !sorted.includes('__proto__');
+    for (const key in probe) if (key !== sorted[at++]) ok = false;
+    flatKeys = keys;
+    flatSorted = ok && at === sorted.length ? sorted : null;
+  }
+  if (flatSorted === null) return null;
+  const out: Record<string, unknown> = {};
+  for (const key of flatSorted) out[key] = record[key];
+  return out;
 }
 
 /** What {@link withSortedKeys} answers for input JSON.stringify would not write canonically. */

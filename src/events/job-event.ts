@@ -6,11 +6,12 @@
  *
  * @packageDocumentation
  */
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson, type JsonObject, type JsonValue, type NormalizedJob } from '../core/job.js';
-import { ksortedEntries, phpJson, phpJsonOf, phpSerialize, serializeEntries } from './php.js';
+import { PieceHmac } from './hmac.js';
+import { ksortedEntries, phpJsonOf, phpSerialize, serializeEntries } from './php.js';
 import { JOB_EVENT_SCHEMA_URI, type JobEvent } from './schema.js';
-import { hmacKey, type SignatureMode } from './signature.js';
+import type { SignatureMode } from './signature.js';
 
 /** The event's shape lives with its schema; importers of this module get it here too. */
 export type { JobEvent } from './schema.js';
@@ -68,6 +69,32 @@ export interface SerializedJobEvent {
 
 const q = JSON.stringify;
 
+/** A JSON string literal remembered for the next call (a batch's events share these). */
+interface Quoted {
+  text: string;
+  json: string;
+}
+const DATABASE: Quoted = { text: '', json: '""' };
+const TYPE: Quoted = { text: '', json: '""' };
+const STREAM: Quoted = { text: '', json: '""' };
+const DT: Quoted = { text: '', json: '""' };
+const URI: Quoted = { text: '', json: '""' };
+const SERVER: Quoted = { text: '', json: '""' };
+const SCHEMA_JSON = q(JOB_EVENT_SCHEMA_URI);
+
+/** `JSON.stringify(text)`, from `slot` when it was the last text there. */
+function quoted(slot: Quoted, text: string): string {
+  if (slot.text !== text) {
+    slot.json = q(text);
+    slot.text = text;
+  }
+  return slot.json;
+}
+
+/** The `switchyard-v1` signer (HMAC-SHA256) and the `mediawiki` one (HMAC-SHA1), reused. */
+const V1_HMAC = new PieceHmac('sha256');
+const MEDIAWIKI_HMAC = new PieceHmac('sha1');
+
 /**
  * Builds and signs the event of one normalised job and serialises it, writing the params once
  * for both the signature and the message. Throws RangeError for an unrepresentable time.
@@ -103,27 +130,29 @@ export function buildSerializedJobEvent(
   const delay = job.releaseTimestamp !== null ? iso(job.releaseTimestamp) : null;
   if (delay !== null) event.delay_until = delay;
   const params = canonicalJson(job.params);
-  const database = q(job.domain);
-  const type = q(job.type);
-  // The signed subset in canonical order (keys sorted at every level), as signedPayload writes it.
-  const payload =
-    `{"database":${database}${delay === null ? '' : `,"delay_until":${q(delay)}`},"meta":{"id":${q(id)}}` +
-    `,"params":${params}` +
-    (job.rootJob === null
-      ? ''
-      : `,"root_event":{"dt":${q(rootDt)},"signature":${q(job.rootJob.signature)}}`) +
-    `${sha1 === null ? '' : `,"sha1":${q(sha1)}`},"type":${type}}`;
-  const signature = createHmac('sha256', hmacKey(options.secret)).update(payload).digest('hex');
+  const database = quoted(DATABASE, job.domain);
+  const type = quoted(TYPE, job.type);
+  const qid = q(id);
+  const qdelay = delay === null ? '' : `,"delay_until":${q(delay)}`;
+  const qsha1 = sha1 === null ? '' : `,"sha1":${q(sha1)}`;
+  const qroot = job.rootJob === null ? null : q(job.rootJob.signature);
+  // The signed subset in canonical order (keys sorted at every level), as signedPayload writes it,
+  // hashed from its three pieces (the params text is not copied into a payload string).
+  const signature = V1_HMAC.begin(options.secret)
+    .add(`{"database":${database}${qdelay},"meta":{"id":${qid}},"params":`)
+    .add(params)
+    .add(
+      `${qroot === null ? '' : `,"root_event":{"dt":${q(rootDt)},"signature":${qroot}}`}${qsha1},"type":${type}}`,
+    )
+    .hex();
   event.mediawiki_signature = signature;
   // The members in the order of `event` above (mediawiki_signature was added as a placeholder).
   const json =
-    `{"$schema":${q(JOB_EVENT_SCHEMA_URI)},"meta":{"id":${q(id)},"dt":${q(meta.dt)},"stream":${q(meta.stream)},"domain":${q(meta.domain)}` +
+    `{"$schema":${SCHEMA_JSON},"meta":{"id":${qid},"dt":${quoted(DT, meta.dt)},"stream":${quoted(STREAM, meta.stream)},"domain":${database}` +
     `${meta.request_id === undefined ? '' : `,"request_id":${q(meta.request_id)}`}},"database":${database},"type":${type},"params":${params}` +
-    `,"mediawiki_signature":"${signature}"${sha1 === null ? '' : `,"sha1":${q(sha1)}`}` +
-    (job.rootJob === null
-      ? ''
-      : `,"root_event":{"signature":${q(job.rootJob.signature)},"dt":${q(rootDt)}}`) +
-    `${delay === null ? '' : `,"delay_until":${q(delay)}`}}`;
+    `,"mediawiki_signature":"${signature}"${qsha1}` +
+    (qroot === null ? '' : `,"root_event":{"signature":${qroot},"dt":${q(rootDt)}}`) +
+    `${qdelay}}`;
   return { event, json };
 }
 
@@ -197,43 +226,77 @@ function serverNameOf(job: NormalizedJob, names: BuildJobEventOptions['serverNam
  * EventFactory::createJobEvent: members in MediaWiki's order (`$schema`, `meta` {uri,
  * request_id, id, domain, stream}, `database`, `type`, `delay_until`, `sha1`, `root_event`,
  * `params`), signed, then `meta.dt` added (as EventGate does) and `mediawiki_signature` last.
+ *
+ * The text is written once, around where `meta.dt` goes: the signed bytes are the head without
+ * it (as PHP writes it) and the params, the message the same head with `meta.dt` spliced in,
+ * the params as JSON.stringify writes them and the signature. The params are written once by
+ * JSON.stringify; PHP's text of them is that text unless it holds what PHP writes differently.
  */
 function buildMediaWikiJobEvent(job: NormalizedJob, options: BuildJobEventOptions): SerializedJobEvent {
-  const meta: Record<string, string> = { uri: options.uri ?? MEDIAWIKI_JOB_URI };
+  const uri = options.uri ?? MEDIAWIKI_JOB_URI;
+  const meta: Record<string, string> = { uri };
   if (job.requestId !== null) meta.request_id = job.requestId;
-  meta.id = options.id ?? randomUUID();
-  meta.domain = serverNameOf(job, options.serverName);
+  const id = options.id ?? randomUUID();
+  meta.id = id;
+  const domain = serverNameOf(job, options.serverName);
+  meta.domain = domain;
   meta.stream = options.stream;
-  const params = mediawikiJobParams(job);
+  // MediaWiki's bookkeeping params, when there are any (else the job's own, as they are).
+  const params =
+    job.rootJob === null && job.releaseTimestamp === null && job.requestId === null
+      ? job.params
+      : mediawikiJobParams(job);
   const event: Record<string, unknown> = {
     $schema: JOB_EVENT_SCHEMA_URI,
     meta,
     database: job.domain,
     type: job.type,
   };
-  // The params are written once by JSON.stringify for the message and, from that text, as PHP
-  // writes them for the signature; the small head (every other member) twice.
-  let bytes: string;
+  let head: string;
+  let rest: string;
+  let signedHead: string;
   let paramsJson: string;
+  let paramsPhp: string;
   try {
-    if (job.releaseTimestamp !== null) event.delay_until = mediawikiIso(job.releaseTimestamp);
+    let tail = '';
+    if (job.releaseTimestamp !== null) {
+      const delay = mediawikiIso(job.releaseTimestamp);
+      event.delay_until = delay;
+      tail += `,"delay_until":${q(delay)}`;
+    }
     if (job.removeDuplicates) {
-      event.sha1 = mediawikiSha1(job.type, params, job.removeDuplicatesIgnoreParams ?? []);
+      const sha1 = mediawikiSha1(job.type, params, job.removeDuplicatesIgnoreParams ?? []);
+      event.sha1 = sha1;
+      tail += `,"sha1":${q(sha1)}`;
     }
     if (job.rootJob !== null) {
-      event.root_event = { signature: job.rootJob.signature, dt: mediawikiIso(job.rootJob.timestamp) };
+      const root = { signature: job.rootJob.signature, dt: mediawikiIso(job.rootJob.timestamp) };
+      event.root_event = root;
+      tail += `,"root_event":{"signature":${q(root.signature)},"dt":${q(root.dt)}}`;
     }
+    // JSON.stringify(event) as it stands (no params, no meta.dt), in two pieces around meta.dt.
+    head =
+      `{"$schema":${SCHEMA_JSON},"meta":{"uri":${quoted(URI, uri)}` +
+      `${job.requestId === null ? '' : `,"request_id":${q(job.requestId)}`},"id":${q(id)}` +
+      `,"domain":${quoted(SERVER, domain)},"stream":${quoted(STREAM, options.stream)}`;
+    rest = `},"database":${quoted(DATABASE, job.domain)},"type":${quoted(TYPE, job.type)}${tail}`;
+    signedHead = phpJsonOf(event, `${head}${rest}}`);
     paramsJson = JSON.stringify(params);
-    bytes = `${phpJson(event).slice(0, -1)},"params":${phpJsonOf(params, paramsJson)}}`;
+    paramsPhp = phpJsonOf(params, paramsJson);
   } catch (err) {
     if (err instanceof RangeError) throw err;
     throw new RangeError(
       `MediaWiki could not encode it: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-  const signature = createHmac('sha1', hmacKey(options.secret)).update(bytes).digest('hex');
+  const signature = MEDIAWIKI_HMAC.begin(options.secret)
+    .add(signedHead.slice(0, -1))
+    .add(',"params":')
+    .add(paramsPhp)
+    .add('}')
+    .hex();
   meta.dt = iso(options.now);
-  const json = `${JSON.stringify(event).slice(0, -1)},"params":${paramsJson},"mediawiki_signature":"${signature}"}`;
+  const json = `${head},"dt":${quoted(DT, meta.dt)}${rest},"params":${paramsJson},"mediawiki_signature":"${signature}"}`;
   event.params = params;
   event.mediawiki_signature = signature;
   return { event: event as unknown as JobEvent, json };

@@ -12,9 +12,10 @@ import {
   type JsonValue,
   type NormalizedJob,
 } from '../../src/core/job.js';
+import { PieceHmac } from '../../src/events/hmac.js';
 import { buildJobEvent, buildSerializedJobEvent } from '../../src/events/job-event.js';
 import { validateJobEvent } from '../../src/events/schema.js';
-import { signedPayload, verifyJobEvent } from '../../src/events/signature.js';
+import { mediawikiSignedBytes, signedPayload, verifyJobEvent } from '../../src/events/signature.js';
 
 const SECRET = 'unit-secret-0123456789';
 
@@ -290,5 +291,98 @@ describe('buildSerializedJobEvent', () => {
     expect(validateJobEvent({ ...event, meta: { ...event.meta, dt: 'yesterday' } }).length).toBe(1);
     expect(validateJobEvent({ ...event, delay_until: '2026-13-01T00:00:00Z' }).length).toBe(1);
     expect(validateJobEvent(event)).toEqual([]);
+  });
+});
+
+describe('PieceHmac', () => {
+  test('equals createHmac of the joined pieces: both algorithms, short, 64-byte, long and non-ASCII secrets, messages past the buffer', () => {
+    const rand = prng(23);
+    const secrets = ['k', SECRET, 'x'.repeat(64), 'y'.repeat(65), 'ü'.repeat(40), `${'z'.repeat(200)}日本`];
+    const pieces = [
+      ...STRINGS.filter((t) => !/[\ud800-\udfff]/.test(t)),
+      '',
+      'x'.repeat(20_000),
+      '日'.repeat(9000),
+    ];
+    for (const algorithm of ['sha256', 'sha1'] as const) {
+      const signer = new PieceHmac(algorithm);
+      for (let i = 0; i < 300; i++) {
+        const secret = secrets[i % secrets.length] as string;
+        const parts = Array.from(
+          { length: 1 + Math.floor(rand() * 4) },
+          () => pieces[Math.floor(rand() * pieces.length)] as string,
+        );
+        signer.begin(secret);
+        for (const part of parts) signer.add(part);
+        expect(signer.hex()).toBe(createHmac(algorithm, secret).update(parts.join('')).digest('hex'));
+      }
+    }
+  });
+});
+
+describe('canonicalJson of out-of-order params (the remembered key order)', () => {
+  test('shapes that repeat, alternate, grow, shrink or hold integer-like and __proto__ keys all match the definition', () => {
+    const shapes: JsonObject[] = [
+      { i: 1, page: 'Main_Page', pad: 'x' },
+      { i: 2, page: 'Other', pad: 'y' },
+      { z: 1, a: 2 },
+      { i: 3, page: 'P', pad: 'z' },
+      { i: 4, page: 'P', pad: 'z', extra: true },
+      { i: 5, page: 'P' },
+      { b: 1, 10: 'ten', 2: 'two', a: 0 },
+      { b: 1, 10: 'ten', 2: 'two', a: 0 },
+      JSON.parse('{"b":1,"__proto__":{"x":1},"a":2}') as JsonObject,
+      JSON.parse('{"b":1,"__proto__":{"x":1},"a":2}') as JsonObject,
+      { y: { d: 1, c: 2 }, x: [{ b: 1, a: 2 }] },
+      { page: 'P', i: 6 },
+      { page: 'P', i: { nested: 'ü' } },
+      { page: 'P', i: 7 },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const shape of shapes) expect(canonicalJson(shape)).toBe(reference(shape));
+    }
+  });
+});
+
+describe('buildSerializedJobEvent in mediawiki mode (the text written around meta.dt)', () => {
+  test('the message is JSON.stringify of the event and the signature is MediaWiki’s, on 2,000 random jobs', () => {
+    const rand = prng(31);
+    let built = 0;
+    for (let i = 0; i < 2000; i++) {
+      const params = randomObject(rand, 0);
+      const extra: { -readonly [K in keyof NormalizedJob]?: NormalizedJob[K] } = {};
+      if (rand() < 0.4) extra.releaseTimestamp = Math.floor(rand() * 4e12);
+      if (rand() < 0.4) extra.removeDuplicates = true;
+      if (rand() < 0.4) extra.rootJob = { signature: 'f'.repeat(40), timestamp: Math.floor(rand() * 4e12) };
+      if (rand() < 0.4) extra.requestId = rand() < 0.5 ? `req-${i}-ü` : `req\u2028${i}/x`;
+      const serverName = rand() < 0.5 ? 'en.wikipedia.org' : { enwiki: 'en.wikipedia.org/ü' };
+      const now = 1_700_000_000_000 + Math.floor(rand() * 5);
+      let out: ReturnType<typeof buildSerializedJobEvent>;
+      try {
+        out = buildSerializedJobEvent(job(params, extra), {
+          signature: 'mediawiki',
+          stream: 'mediawiki.job.refreshLinks',
+          secret: SECRET,
+          now,
+          serverName,
+        });
+      } catch (err) {
+        // What PHP cannot encode (a lone surrogate in the params) is refused, never signed.
+        expect(err).toBeInstanceOf(RangeError);
+        expect(JSON.stringify(params)).toMatch(/\\u[dD][89a-fA-F]/);
+        continue;
+      }
+      built++;
+      const { event, json } = out;
+      expect(json).toBe(JSON.stringify(event));
+      const { dt, ...undated } = event.meta;
+      expect(dt).toBe(new Date(now).toISOString());
+      const { mediawiki_signature: claimed, ...unsigned } = { ...event, meta: undated };
+      expect(claimed).toBe(createHmac('sha1', SECRET).update(mediawikiSignedBytes(unsigned)).digest('hex'));
+      expect(verifyJobEvent(JSON.parse(json), SECRET, 'mediawiki')).toBe(true);
+      expect(verifyJobEvent(JSON.parse(json), `${SECRET}x`, 'mediawiki')).toBe(false);
+      expect(validateJobEvent(JSON.parse(json))).toEqual([]);
+    }
+    expect(built).toBeGreaterThan(500);
   });
 });
