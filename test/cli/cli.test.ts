@@ -196,10 +196,10 @@ describe('switchyard: every command on SQLite', () => {
     expect(text.stdout.trim()).toBe('ready 3, claimed 0, delayed 1, abandoned 0');
     const group = await cli('show-jobs', '--group', '--json');
     expect(JSON.parse(group.stdout)).toEqual({
-      t1: { ready: 1, claimed: 0, delayed: 1, abandoned: 0 },
-      t2: { ready: 1, claimed: 0, delayed: 0, abandoned: 0 },
-      fail: { ready: 1, claimed: 0, delayed: 0, abandoned: 0 },
-      slow: { ready: 0, claimed: 0, delayed: 0, abandoned: 0 },
+      t1: { ready: 1, claimed: 0, delayed: 1, abandoned: 0, waiting: 0 },
+      t2: { ready: 1, claimed: 0, delayed: 0, abandoned: 0, waiting: 0 },
+      fail: { ready: 1, claimed: 0, delayed: 0, abandoned: 0, waiting: 0 },
+      slow: { ready: 0, claimed: 0, delayed: 0, abandoned: 0, waiting: 0 },
     });
     const table = await cli('show-jobs', '--group');
     expect(table.stdout).toMatch(/type\s+ready\s+claimed\s+delayed\s+abandoned/);

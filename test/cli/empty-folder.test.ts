@@ -96,8 +96,8 @@ describe('switchyard in an empty folder', () => {
     const group = await runCli(['show-jobs', '--group', '--json'], { cwd: dir });
     expect(group.code, group.stderr).toBe(0);
     expect(JSON.parse(group.stdout)).toEqual({
-      declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0 },
-      hello: { ready: 2, claimed: 0, delayed: 0, abandoned: 0, undeclared: true },
+      declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0, waiting: 0 },
+      hello: { ready: 2, claimed: 0, delayed: 0, abandoned: 0, waiting: 0, undeclared: true },
     });
     const table = await runCli(['show-jobs', '--group'], { cwd: dir });
     expect(table.stdout).toMatch(/^hello \(undeclared\)\s+2\s+0\s+0\s+0$/m);
@@ -105,19 +105,19 @@ describe('switchyard in an empty folder', () => {
     expect(JSON.parse(totals.stdout)).toMatchObject({ ready: 2 });
     const other = await runCli(['show-jobs', '--group', '--json', '--domain', 'elsewhere'], { cwd: dir });
     expect(JSON.parse(other.stdout)).toEqual({
-      declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0 },
-      other: { ready: 1, claimed: 0, delayed: 0, abandoned: 0, undeclared: true },
+      declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0, waiting: 0 },
+      other: { ready: 1, claimed: 0, delayed: 0, abandoned: 0, waiting: 0, undeclared: true },
     });
     const all = await runCli(['show-jobs', '--group', '--all-domains', '--json'], { cwd: dir });
     expect(all.code, all.stderr).toBe(0);
     expect(JSON.parse(all.stdout)).toEqual({
       default: {
-        declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0 },
-        hello: { ready: 2, claimed: 0, delayed: 0, abandoned: 0, undeclared: true },
+        declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0, waiting: 0 },
+        hello: { ready: 2, claimed: 0, delayed: 0, abandoned: 0, waiting: 0, undeclared: true },
       },
       elsewhere: {
-        declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0 },
-        other: { ready: 1, claimed: 0, delayed: 0, abandoned: 0, undeclared: true },
+        declared: { ready: 0, claimed: 0, delayed: 0, abandoned: 0, waiting: 0 },
+        other: { ready: 1, claimed: 0, delayed: 0, abandoned: 0, waiting: 0, undeclared: true },
       },
     });
     const allTable = await runCli(['show-jobs', '--group', '--all-domains'], { cwd: dir });
