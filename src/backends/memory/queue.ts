@@ -24,7 +24,7 @@ import {
 import { GroupLimitTable, type JobQueueOptions } from '../../core/queue-options.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import { GroupGate } from './groups.js';
-import { type JobRecord, MemoryStore, type QueueState, toListed } from './store.js';
+import { type FlowLinks, type JobRecord, MemoryStore, type QueueState, toListed } from './store.js';
 
 /** The memory backend's manifest. */
 export const memorySupports: Supports = defineSupports({
@@ -100,33 +100,8 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
         duplicates++;
         continue;
       }
-      const seq = this.#store.nextSeq();
-      const delayed = job.releaseTimestamp !== null && job.releaseTimestamp > now;
-      const rec: JobRecord = {
-        id: `m${seq.toString(36)}`,
-        seq,
-        type: job.type,
-        domain: job.domain,
-        params: job.params,
-        removeDuplicates: job.removeDuplicates,
-        sha1: job.sha1,
-        rootJob: job.rootJob,
-        requestId: job.requestId,
-        priority: job.priority,
-        groupKey: job.groupKey,
-        group: null,
-        enqueuedAt: now,
-        releaseTimestamp: job.releaseTimestamp,
-        state: delayed ? 'delayed' : 'ready',
-        attempts: 0,
-        claimedAt: null,
-        claimToken: null,
-        flow: null,
-      };
-      if (delayed) {
-        s.delayed.push(rec);
-        delayedAdded = true;
-      } else s.ready.push(rec);
+      const rec = this.#record(job, now, null);
+      if (!s.enqueue(rec, now)) delayedAdded = true;
       s.holdDedup(rec);
       inserted++;
     }
@@ -140,46 +115,51 @@ export class MemoryJobQueue<T extends string = string> extends JobQueue<T> {
     const now = this.clock.now();
     const recs: JobRecord[] = [];
     for (const { job, after, onDependencyFailure } of nodes) {
-      const seq = this.#store.nextSeq();
-      const rec: JobRecord = {
-        id: `m${seq.toString(36)}`,
-        seq,
-        type: job.type,
-        domain: job.domain,
-        params: job.params,
-        removeDuplicates: false,
-        sha1: null,
-        rootJob: null,
-        requestId: job.requestId,
-        priority: job.priority,
-        groupKey: job.groupKey,
-        group: null,
-        enqueuedAt: now,
-        releaseTimestamp: job.releaseTimestamp,
-        state: 'waiting',
-        attempts: 0,
-        claimedAt: null,
-        claimToken: null,
-        flow: { pending: after.length, dependents: [], policy: onDependencyFailure },
-      };
+      // Flow jobs hold no dedup key and no root (normalizeFlow refuses both).
+      const rec = this.#record(job, now, {
+        pending: after.length,
+        dependents: [],
+        policy: onDependencyFailure,
+      });
       for (const i of after) (recs[i]?.flow?.dependents as JobRecord[]).push(rec);
       recs.push(rec);
     }
     let delayedAdded = false;
     for (const rec of recs) {
-      if ((rec.flow?.pending ?? 0) > 0) s.waiting.set(rec.id, rec);
-      else if (rec.releaseTimestamp !== null && rec.releaseTimestamp > now) {
-        rec.state = 'delayed';
-        s.delayed.push(rec);
-        delayedAdded = true;
-      } else {
-        rec.state = 'ready';
-        s.ready.push(rec);
-      }
+      if ((rec.flow?.pending ?? 0) > 0) {
+        rec.state = 'waiting';
+        s.waiting.set(rec.id, rec);
+      } else if (!s.enqueue(rec, now)) delayedAdded = true;
     }
     s.notify('ready');
     if (delayedAdded) s.notify('delayed');
     return recs.map((r) => r.id);
+  }
+
+  /** A new record of `job`, stored at `now`; its state is set where it goes. */
+  #record(job: NormalizedJob, now: number, flow: FlowLinks | null): JobRecord {
+    const seq = this.#store.nextSeq();
+    return {
+      id: `m${seq.toString(36)}`,
+      seq,
+      type: job.type,
+      domain: job.domain,
+      params: job.params,
+      removeDuplicates: job.removeDuplicates,
+      sha1: job.sha1,
+      rootJob: job.rootJob,
+      requestId: job.requestId,
+      priority: job.priority,
+      groupKey: job.groupKey,
+      group: null,
+      enqueuedAt: now,
+      releaseTimestamp: job.releaseTimestamp,
+      state: 'ready',
+      attempts: 0,
+      claimedAt: null,
+      claimToken: null,
+      flow,
+    };
   }
 
   protected override async doGetWaitingCount(): Promise<number> {

@@ -102,6 +102,18 @@ export class QueueState {
     if (ids?.delete(rec.id) && ids.size === 0) this.dedup.delete(rec.sha1);
   }
 
+  /** Puts `rec` in ready, or in delayed when its release time is after `now`; true when ready. */
+  enqueue(rec: JobRecord, now: number): boolean {
+    if (rec.releaseTimestamp !== null && rec.releaseTimestamp > now) {
+      rec.state = 'delayed';
+      this.delayed.push(rec);
+      return false;
+    }
+    rec.state = 'ready';
+    this.ready.push(rec);
+    return true;
+  }
+
   /** Moves delayed jobs whose time has come to ready; returns how many moved. */
   promoteDue(now: number): number {
     let moved = 0;
@@ -183,15 +195,8 @@ export class QueueState {
         }
         if (--links.pending > 0) continue;
         this.waiting.delete(d.id);
-        if (d.releaseTimestamp !== null && d.releaseTimestamp > now) {
-          d.state = 'delayed';
-          this.delayed.push(d);
-          delayed = true;
-        } else {
-          d.state = 'ready';
-          this.ready.push(d);
-          ready++;
-        }
+        if (this.enqueue(d, now)) ready++;
+        else delayed = true;
       }
       next = failed.pop();
       ok = false;
