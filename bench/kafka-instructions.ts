@@ -20,10 +20,10 @@
  *
  * @packageDocumentation
  */
-import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { EventBusJobQueue } from '../src/backends/eventbus/index.js';
 import type { KafkaClientName } from '../src/kafka/index.js';
+import { callgrindInstructions } from './lib/callgrind.js';
 
 const { values } = parseArgs({
   options: {
@@ -183,24 +183,17 @@ if (values.child !== undefined) {
 
 /** Instructions of one whole child process under callgrind. */
 function count(mode: string, n: number, topic: string): number {
-  const args = [
-    '--tool=callgrind',
-    '--smc-check=all-non-file',
-    '--callgrind-out-file=/dev/null',
-    process.execPath,
-    '--predictable',
-    ...process.execArgv,
-    import.meta.filename,
-    `--child=${mode}`,
-    `--n=${n}`,
-    `--topic=${topic}`,
-    `--client=${CLIENT}`,
-    `--large=${values.large}`,
-  ];
-  const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr ?? '');
-  if (r.status !== 0 || m === null) throw new Error(`valgrind failed: ${r.stderr?.slice(-2000)}`);
-  return Number((m[1] as string).replace(/,/g, ''));
+  return callgrindInstructions(
+    [
+      import.meta.filename,
+      `--child=${mode}`,
+      `--n=${n}`,
+      `--topic=${topic}`,
+      `--client=${CLIENT}`,
+      `--large=${values.large}`,
+    ],
+    'bench/kafka-instructions.ts',
+  );
 }
 
 const brokers = process.env.SWITCHYARD_KAFKA_BROKERS;

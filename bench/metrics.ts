@@ -19,7 +19,7 @@
  *
  * @packageDocumentation
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ import type { JobQueue } from '../src/core/job-queue.js';
 import type { MetricsSink } from '../src/core/metrics.js';
 import type { GroupLimits, JobQueueOptions } from '../src/core/queue-options.js';
 import { PrometheusMetrics } from '../src/metrics/prometheus.js';
+import { callgrindInstructions } from './lib/callgrind.js';
 import { deleteKeysWithPrefix, openRedis, redisBenchUrl } from './lib/redis.js';
 
 const { values } = parseArgs({
@@ -210,24 +211,8 @@ if (values.child !== undefined) {
 
 /** Instructions of one whole child process under callgrind (see the header). */
 function countInstructions(t: Target, on: boolean, jobs: number): number {
-  const args = [
-    '--tool=callgrind',
-    '--smc-check=all-non-file',
-    '--callgrind-out-file=/dev/null',
-    process.execPath,
-    '--predictable',
-    ...process.execArgv,
-    // The child reads only its own target's count.
-    ...childArgs(t, on, jobs, jobs),
-  ];
-  const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr ?? '');
-  if (r.status !== 0 || m === null) {
-    throw new Error(
-      `bench:metrics --instructions: valgrind failed (is it installed?): ${r.stderr?.slice(-500)}`,
-    );
-  }
-  return Number((m[1] as string).replace(/,/g, ''));
+  // The child reads only its own target's count.
+  return callgrindInstructions(childArgs(t, on, jobs, jobs), 'bench:metrics --instructions');
 }
 
 if (values.instructions) {
