@@ -158,7 +158,10 @@ function dialectTests(target: Target): void {
     trackPrefix(target, prefix);
     const knex = await target.hostKnex();
     expect(await schemaStatus(knex, { prefix })).toBeNull();
-    expect(await migrate(knex, { prefix })).toEqual({ applied: [1, 2, 3, 4, 5, 6], version: SCHEMA_VERSION });
+    expect(await migrate(knex, { prefix })).toEqual({
+      applied: [1, 2, 3, 4, 5, 6, 7],
+      version: SCHEMA_VERSION,
+    });
     expect(await migrate(knex, { prefix })).toEqual({ applied: [], version: SCHEMA_VERSION });
     const ledger = rows(await knex.raw(`SELECT version, name, breaking FROM ${prefix}migrations`, []));
     expect(ledger.map((r) => [Number(r.version), r.name, Number(r.breaking)])).toEqual([
@@ -168,9 +171,10 @@ function dialectTests(target: Target): void {
       [4, 'periodic-ticks', 0],
       [5, 'priorities', 0],
       [6, 'flows', 0],
+      [7, 'groups', 0],
     ]);
     expect(await schemaStatus(knex, { prefix })).toEqual({
-      applied: [1, 2, 3, 4, 5, 6],
+      applied: [1, 2, 3, 4, 5, 6, 7],
       pending: [],
       unknownBreaking: [],
     });
@@ -233,7 +237,7 @@ function dialectTests(target: Target): void {
       `INSERT INTO ${t.jobs} (domain, type, state, flags, params, attempts, enqueued_at, release_at, sort_key) VALUES (?, ?, 0, 0, ?, 0, 1, 1, 0)`,
       ['default', 't', '{"n":0}'],
     );
-    expect(await migrate(knex, { prefix })).toEqual({ applied: [5, 6], version: SCHEMA_VERSION });
+    expect(await migrate(knex, { prefix })).toEqual({ applied: [5, 6, 7], version: SCHEMA_VERSION });
     const q = new SqlJobQueue({ type: 't', knex, prefix, order: 'fifo' });
     const listed: number[] = [];
     for await (const job of q.list('ready')) listed.push(job.priority);
@@ -247,6 +251,54 @@ function dialectTests(target: Target): void {
       [2, 3],
       [0, 0],
       [1, -2],
+    ]);
+    await q.close();
+  });
+
+  test('migration 7 on a schema with jobs: existing rows stay keyless and pop; grouped jobs pop round-robin beside them', async () => {
+    const prefix = newPrefix();
+    trackPrefix(target, prefix);
+    const knex = await target.hostKnex();
+    const dialect = target.client === 'sqlite' ? 'sqlite' : target.client === 'pg' ? 'postgres' : 'mysql';
+    const t = Q.tablesFor(prefix);
+    // The schema as switchyard left it before groups: migrations 1 to 6 and their ledger rows.
+    await knex.raw(
+      `CREATE TABLE ${t.migrations} (version INTEGER NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, breaking SMALLINT NOT NULL DEFAULT 0, applied_at BIGINT NOT NULL)`,
+      [],
+    );
+    for (const m of MIGRATIONS.filter((x) => x.version <= 6)) {
+      for (const statement of m.up(dialect, t)) await knex.raw(statement, []);
+      await knex.raw(
+        `INSERT INTO ${t.migrations} (version, name, breaking, applied_at) VALUES (?, ?, 0, 0)`,
+        [m.version, m.name],
+      );
+    }
+    // Two job rows written by the old insert (no group_key column yet).
+    for (const n of [0, 1]) {
+      await knex.raw(
+        `INSERT INTO ${t.jobs} (domain, type, state, flags, params, attempts, enqueued_at, release_at, sort_key) VALUES (?, ?, 0, 0, ?, 0, 1, 1, 0)`,
+        ['default', 't', JSON.stringify({ n })],
+      );
+    }
+    expect(await migrate(knex, { prefix })).toEqual({ applied: [7], version: SCHEMA_VERSION });
+    const q = new SqlJobQueue({ type: 't', knex, prefix, order: 'fifo' });
+    const listed: (string | null)[] = [];
+    for await (const job of q.list('ready')) listed.push(job.groupKey);
+    expect(listed).toEqual([null, null]);
+    await q.push([
+      { type: 't', params: { n: 10 }, groupKey: 'a' },
+      { type: 't', params: { n: 11 }, groupKey: 'a' },
+    ]);
+    expect(await q.getSize()).toBe(4);
+    const popped: unknown[] = [];
+    for (let job = await q.pop(); job !== null; job = await q.pop())
+      popped.push([job.params.n, job.groupKey]);
+    // The keyless jobs are one more group: turns alternate ('' sorts before 'a').
+    expect(popped).toEqual([
+      [0, null],
+      [10, 'a'],
+      [1, null],
+      [11, 'a'],
     ]);
     await q.close();
   });
@@ -807,6 +859,7 @@ describe('sql query builders (no database)', () => {
     releaseAt: 1,
     sortKey: 0,
     priority: 0,
+    groupKey: null,
   };
   const release: Q.ReleaseArgs = {
     id: 1,

@@ -46,7 +46,7 @@ export function cancelJob(cx: StrategyContext, id: string | number, now: number)
         queued = deleted;
       } else if ((await cx.affected(knex, Q.cancelInState(cx.t, id, state))) === 0) continue;
       const was = stateName(state, Number(row.release_at) > now);
-      if (state !== Q.State.QUEUED) return { was, queued };
+      if (state !== Q.State.QUEUED && state !== Q.State.GROUPED) return { was, queued };
       const key = row.dedup_key;
       if (typeof key === 'string' && !key.startsWith('~')) await cx.rekey(knex);
       return { was, queued };

@@ -17,6 +17,7 @@
  */
 import type { FlowNode } from '../../core/flow.js';
 import type { StrategyContext } from './dialects/dialect.js';
+import { groupKeysOf, registerGroups } from './groups.js';
 import type { KnexLike, KnexRawLike } from './knex-like.js';
 import * as Q from './queries.js';
 
@@ -58,6 +59,8 @@ export function insertFlow(
   const { dialect: d, t, q } = cx;
   return cx.run('pushFlow', (knex) =>
     flowTransaction(cx, knex, async (trx) => {
+      const groups = groupKeysOf(rows);
+      if (groups.length > 0) await registerGroups(cx, trx, groups);
       const ids: Id[] = [];
       for (const row of rows) {
         const insert = Q.insertJobs(d, t, [row]);
@@ -151,7 +154,7 @@ export async function settleLinks(
       }
     }
     queued += await cx.affected(trx, {
-      sql: `UPDATE ${t.jobs} SET state = ${Q.State.QUEUED} WHERE id IN (${marks(waiting.length)}) AND state = ${Q.State.WAITING} AND NOT EXISTS (SELECT 1 FROM ${t.deps} l WHERE l.dependent_id = ${t.jobs}.id)`,
+      sql: `UPDATE ${t.jobs} SET state = ${Q.QUEUED_STATE_OF_ROW} WHERE id IN (${marks(waiting.length)}) AND state = ${Q.State.WAITING} AND NOT EXISTS (SELECT 1 FROM ${t.deps} l WHERE l.dependent_id = ${t.jobs}.id)`,
       bindings: waiting,
     });
     frontier = abandoned;

@@ -54,6 +54,8 @@ export interface Tables {
   readonly ticks: string;
   /** Unsettled flow links, dependency → dependent (migration 6, `flows.ts`). */
   readonly deps: string;
+  /** Flow-control groups: turn and rate window per (domain, type, group key) (migration 7, `groups.ts`). */
+  readonly groups: string;
 }
 
 /** Table names for `prefix` (validated elsewhere: `[a-z_][a-z0-9_]*`, so never quoted). */
@@ -66,11 +68,26 @@ export function tablesFor(prefix: string): Tables {
     paused: `${prefix}paused_queues`,
     ticks: `${prefix}periodic_ticks`,
     deps: `${prefix}job_deps`,
+    groups: `${prefix}job_groups`,
   });
 }
 
-/** Values of the `state` column. */
-export const State = Object.freeze({ QUEUED: 0, CLAIMED: 1, ABANDONED: 2, WAITING: 3 });
+/**
+ * Values of the `state` column. A queued job with a group key is `GROUPED` (4), not `QUEUED` (0):
+ * the keyless claim never reads it (migration 7, `groups.ts`).
+ */
+export const State = Object.freeze({ QUEUED: 0, CLAIMED: 1, ABANDONED: 2, WAITING: 3, GROUPED: 4 });
+
+/** Both queued states, for `state IN (…)`: keyless and grouped. */
+const QUEUED_STATES = `${State.QUEUED}, ${State.GROUPED}`;
+
+/** The queued state of a row by its group key: what a release, a recycle or a settle sets. */
+export const QUEUED_STATE_OF_ROW = `CASE WHEN group_key IS NULL THEN ${State.QUEUED} ELSE ${State.GROUPED} END`;
+
+/** The queued state of a job with `groupKey`. */
+export function queuedState(groupKey: string | null): number {
+  return groupKey === null ? State.QUEUED : State.GROUPED;
+}
 
 /**
  * Bits of the `flags` column: a root job's own registration; a flow job others wait for (its
@@ -179,6 +196,7 @@ export const JOB_COLUMNS: readonly string[] = Object.freeze([
   'claim_token',
   'sort_key',
   'neg_priority',
+  'group_key',
 ]);
 
 const INSERT_COLUMNS: readonly string[] = Object.freeze([
@@ -198,6 +216,7 @@ const INSERT_COLUMNS: readonly string[] = Object.freeze([
   'release_at',
   'sort_key',
   'neg_priority',
+  'group_key',
 ]);
 
 /** One row to insert (a pushed job, or the fresh copy of an abandoned one). */
@@ -221,6 +240,8 @@ export interface InsertRow {
   readonly sortKey: number;
   /** The job's priority (stored negated: {@link negPriority}). */
   readonly priority: number;
+  /** The job's flow-control group (migration 7), or null. */
+  readonly groupKey: string | null;
 }
 
 /** One queue: the `(domain, type)` every statement is scoped to. */
@@ -298,7 +319,7 @@ export function insertJobs(d: DialectSql, t: Tables, rows: readonly InsertRow[])
     bindings.push(
       r.domain,
       r.type,
-      State.QUEUED,
+      queuedState(r.groupKey),
       r.flags,
       r.params,
       r.sha1,
@@ -312,6 +333,7 @@ export function insertJobs(d: DialectSql, t: Tables, rows: readonly InsertRow[])
       r.releaseAt,
       r.sortKey,
       negPriority(r.priority),
+      r.groupKey,
     );
   }
   return {
@@ -328,6 +350,7 @@ const PG_INSERT_VALUES: readonly (readonly [
 ])[] = Object.freeze([
   ['domain', 'TEXT', (r) => r.domain],
   ['type', 'TEXT', (r) => r.type],
+  ['state', 'SMALLINT', (r) => queuedState(r.groupKey)],
   ['flags', 'SMALLINT', (r) => r.flags],
   ['sha1', 'TEXT', (r) => r.sha1],
   ['dedup_key', 'TEXT', (r) => r.dedupKey],
@@ -339,13 +362,14 @@ const PG_INSERT_VALUES: readonly (readonly [
   ['release_at', 'BIGINT', (r) => r.releaseAt],
   ['sort_key', 'BIGINT', (r) => r.sortKey],
   ['neg_priority', 'INTEGER', (r) => negPriority(r.priority)],
+  ['group_key', 'TEXT', (r) => r.groupKey],
 ]);
 
 /**
  * PostgreSQL's {@link insertJobs}: ONE `INSERT … SELECT … FROM unnest(…) ON CONFLICT DO NOTHING`
  * whatever the row count, each varying column bound as one array (`params` always), each column
- * every row agrees on (domain, type, enqueued_at, usually most) as one scalar, `state` and
- * `attempts` as literals. `WITH ORDINALITY … ORDER BY` keeps the ids in push order (FIFO). Same
+ * every row agrees on (domain, type, enqueued_at, usually most) as one scalar, `attempts` as a
+ * literal. `WITH ORDINALITY … ORDER BY` keeps the ids in push order (FIFO). Same
  * insert-ignore against the dedup index as the VALUES form (a later twin in the same batch hits
  * the earlier one's key and is skipped); the matched-row count is the number inserted.
  *
@@ -355,8 +379,8 @@ const PG_INSERT_VALUES: readonly (readonly [
  * jobs/s (0.58–0.70× → 1.44–2.04× graphile-worker).
  */
 function insertJobsUnnest(d: DialectSql, t: Tables, rows: readonly InsertRow[]): Query {
-  const columns = ['state', 'attempts', 'params'];
-  const exprs = [String(State.QUEUED), '0', 'u.params'];
+  const columns = ['attempts', 'params'];
+  const exprs = ['0', 'u.params'];
   const scalars: Binding[] = [];
   const arrays: Binding[] = [rows.map((r) => r.params)];
   const unnest = ['CAST(? AS TEXT[])'];
@@ -391,6 +415,8 @@ export interface ClaimArgs extends QueueKey {
   readonly limit: number;
   /** The batch token; each job's claim token is `<token>.<id>`. */
   readonly token: string;
+  /** Claim from this flow-control group only (`groups.ts`); absent: the keyless jobs. */
+  readonly group?: string;
 }
 
 /**
@@ -400,8 +426,17 @@ export interface ClaimArgs extends QueueKey {
  * delayed rows sit after the ready ones and are skipped inside the index, as for the other orders.
  */
 function pick(t: Tables, args: ClaimArgs, checkPaused = true): { where: string; bindings: Binding[] } {
-  const bindings: Binding[] = [args.domain, args.type, args.now];
-  let where = `domain = ? AND type = ? AND state = ${State.QUEUED} AND release_at <= ?`;
+  const bindings: Binding[] = [args.domain, args.type];
+  let where = 'domain = ? AND type = ?';
+  if (args.group === undefined) where += ` AND state = ${State.QUEUED}`;
+  else {
+    // The group index `(domain, type, group_key, state, neg_priority, sort_key, id, release_at)`:
+    // `group_key = ?` implies its partial predicate (`group_key IS NOT NULL`) on PostgreSQL and SQLite.
+    where += ` AND group_key = ? AND state = ${State.GROUPED}`;
+    bindings.push(args.group);
+  }
+  where += ' AND release_at <= ?';
+  bindings.push(args.now);
   if (args.order === 'any') {
     where += ' AND sort_key <= ?';
     bindings.push(args.now);
@@ -436,8 +471,14 @@ const CLAIM_ORDER = 'ORDER BY neg_priority, sort_key, id';
  * index, so a pop finding no ready job among 20k delayed ones reads them all (PostgreSQL
  * 0.02 → 1.2 ms server time, SQLite 0.10 → 1.0 ms). A pop that finds ready jobs stops at them.
  */
-export function claimReturning(d: DialectSql, t: Tables, args: ClaimArgs, remove: boolean): Query {
-  const p = pick(t, args);
+export function claimReturning(
+  d: DialectSql,
+  t: Tables,
+  args: ClaimArgs,
+  remove: boolean,
+  checkPaused = true,
+): Query {
+  const p = pick(t, args, checkPaused);
   const token = d.concat(textParam(d), "'.'", d.name === 'postgres' ? 'CAST(j.id AS TEXT)' : 'id');
   if (d.name === 'postgres') {
     const picked = `WITH picked AS MATERIALIZED (SELECT id FROM ${t.jobs} WHERE ${p.where} ${CLAIM_ORDER} LIMIT ?${d.skipLocked})`;
@@ -480,7 +521,7 @@ export function claimReturning(d: DialectSql, t: Tables, args: ClaimArgs, remove
 export function claimSelect(d: DialectSql, t: Tables, args: ClaimArgs): Query {
   const p = pick(t, args, false);
   return {
-    sql: `SELECT ${cols()} FROM ${t.jobs} FORCE INDEX (${t.jobs}_claim) WHERE ${p.where} ${CLAIM_ORDER} LIMIT ?${d.skipLocked}`,
+    sql: `SELECT ${cols()} FROM ${t.jobs} FORCE INDEX (${t.jobs}_${args.group === undefined ? 'claim' : 'group'}) WHERE ${p.where} ${CLAIM_ORDER} LIMIT ?${d.skipLocked}`,
     bindings: [...p.bindings, args.limit],
   };
 }
@@ -601,7 +642,7 @@ export interface ReleaseArgs {
 
 /** Fenced release to queued (ready or delayed), iff tries remain (P-12). Takes the dedup slot back. */
 export function releaseToQueue(d: DialectSql, t: Tables, a: ReleaseArgs): Query {
-  const sets = [`state = ${State.QUEUED}`, 'claim_token = NULL', 'release_at = ?'];
+  const sets = [`state = ${QUEUED_STATE_OF_ROW}`, 'claim_token = NULL', 'release_at = ?'];
   const bindings: Binding[] = [a.releaseAt];
   if (a.releaseTs !== undefined) {
     sets.push('release_ts = ?');
@@ -658,7 +699,7 @@ export function recycleExpired(
   maxTries: number,
 ): Query {
   return {
-    sql: `UPDATE ${t.jobs} SET state = ${State.QUEUED}, claim_token = NULL, dedup_key = ${heirKey(d)} WHERE domain = ? AND type = ? AND state = ${State.CLAIMED} AND claimed_at <= ? AND attempts < ?`,
+    sql: `UPDATE ${t.jobs} SET state = ${QUEUED_STATE_OF_ROW}, claim_token = NULL, dedup_key = ${heirKey(d)} WHERE domain = ? AND type = ? AND state = ${State.CLAIMED} AND claimed_at <= ? AND attempts < ?`,
     bindings: [q.domain, q.type, cutoff, maxTries],
   };
 }
@@ -698,7 +739,7 @@ export function recycleExpiredByIds(
   maxTries: number,
 ): Query {
   return {
-    sql: `UPDATE ${t.jobs} SET state = ${State.QUEUED}, claim_token = NULL, dedup_key = ${heirKey(d)} WHERE id IN (${placeholders(ids.length)}) AND state = ${State.CLAIMED} AND claimed_at <= ? AND attempts < ?`,
+    sql: `UPDATE ${t.jobs} SET state = ${QUEUED_STATE_OF_ROW}, claim_token = NULL, dedup_key = ${heirKey(d)} WHERE id IN (${placeholders(ids.length)}) AND state = ${State.CLAIMED} AND claimed_at <= ? AND attempts < ?`,
     bindings: [...ids, cutoff, maxTries],
   };
 }
@@ -727,9 +768,9 @@ export type StateName = 'ready' | 'claimed' | 'delayed' | 'abandoned' | 'waiting
 function stateWhere(state: StateName, now: number): { where: string; bindings: Binding[] } {
   switch (state) {
     case 'ready':
-      return { where: `state = ${State.QUEUED} AND release_at <= ?`, bindings: [now] };
+      return { where: `state IN (${QUEUED_STATES}) AND release_at <= ?`, bindings: [now] };
     case 'delayed':
-      return { where: `state = ${State.QUEUED} AND release_at > ?`, bindings: [now] };
+      return { where: `state IN (${QUEUED_STATES}) AND release_at > ?`, bindings: [now] };
     case 'claimed':
       return { where: `state = ${State.CLAIMED}`, bindings: [] };
     case 'waiting':
@@ -843,7 +884,7 @@ export function readyCountsByType(
     ? ` AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.domain = ${t.jobs}.domain AND p.type = ${t.jobs}.type)`
     : '';
   return {
-    sql: `SELECT type, COUNT(*) AS n FROM ${t.jobs} WHERE domain = ? AND type IN (${placeholders(types.length)}) AND state = ${State.QUEUED} AND release_at <= ?${paused} GROUP BY type`,
+    sql: `SELECT type, COUNT(*) AS n FROM ${t.jobs} WHERE domain = ? AND type IN (${placeholders(types.length)}) AND state IN (${QUEUED_STATES}) AND release_at <= ?${paused} GROUP BY type`,
     bindings: [domain, ...types, now],
   };
 }
@@ -853,12 +894,12 @@ export function readyCountsByType(
  * grouped scan (the claim index holds state and release_at: index-only where the dialect can).
  */
 export function statsByType(t: Tables, domain: string, types: readonly string[], now: number): Query {
-  const ready = `state = ${State.QUEUED} AND release_at <= ?`;
+  const ready = `state IN (${QUEUED_STATES}) AND release_at <= ?`;
   return {
     sql:
       `SELECT type,` +
       ` SUM(CASE WHEN ${ready} THEN 1 ELSE 0 END) AS n_ready,` +
-      ` SUM(CASE WHEN state = ${State.QUEUED} AND release_at > ? THEN 1 ELSE 0 END) AS n_delayed,` +
+      ` SUM(CASE WHEN state IN (${QUEUED_STATES}) AND release_at > ? THEN 1 ELSE 0 END) AS n_delayed,` +
       ` SUM(CASE WHEN state = ${State.CLAIMED} THEN 1 ELSE 0 END) AS n_claimed,` +
       ` SUM(CASE WHEN state = ${State.ABANDONED} THEN 1 ELSE 0 END) AS n_abandoned,` +
       ` MIN(CASE WHEN ${ready} THEN release_at END) AS n_oldest` +
@@ -976,7 +1017,7 @@ export function cancelInState(t: Tables, id: string | number, state: number): Qu
  */
 export function cancelHolders(t: Tables, q: QueueKey, sha1: string): Query {
   return {
-    sql: `DELETE FROM ${t.jobs} WHERE domain = ? AND type = ? AND state = ${State.QUEUED} AND (dedup_key = ? OR (dedup_key >= ? AND dedup_key < ?))`,
+    sql: `DELETE FROM ${t.jobs} WHERE domain = ? AND type = ? AND state IN (${QUEUED_STATES}) AND (dedup_key = ? OR (dedup_key >= ? AND dedup_key < ?))`,
     bindings: [q.domain, q.type, sha1, `~${sha1}:`, `~${sha1};`],
   };
 }

@@ -22,6 +22,7 @@ import {
   type ReleaseOutcome,
   type StoredQueue,
 } from '../../core/job-queue.js';
+import { GroupLimitTable } from '../../core/queue-options.js';
 import { defineSupports, type Supports } from '../../core/supports.js';
 import { cancelHolders, cancelJob, claimsHeld } from './cancel.js';
 import { Coalescer } from './coalescer.js';
@@ -29,6 +30,15 @@ import { type DatabaseHold, holdDatabase, queueSettings, type SqlDatabase } from
 import type { Dialect, HeldRef, Row, StrategyContext } from './dialects/index.js';
 import { isUniqueViolation, MAX_TRIES, retryingConflicts } from './errors.js';
 import { flowFlags, insertFlow, settleNow, sweepLinks } from './flows.js';
+import {
+  claimGrouped,
+  deleteQueueGroups,
+  GROUP_CHECK_MS,
+  groupKeysOf,
+  hasGroups,
+  pruneGroups,
+  registerGroups,
+} from './groups.js';
 import { dialectOf, isKnexRawLike, type KnexLike, type KnexRawLike } from './knex-like.js';
 import * as Q from './queries.js';
 import { assertJobsFit, cmp, copyRow, insertRow, PACKET_HEADROOM, toClaimed, toListed } from './rows.js';
@@ -63,6 +73,8 @@ export const sqlSupports: Supports = defineSupports({
   priorities: true,
   // Waiting jobs in state 3 and a links table (migration 6, flows.ts), settled in transactions.
   dependencies: true,
+  // Grouped jobs in state 4, a turn / rate-window row per group (migration 7, groups.ts).
+  groupLimits: true,
 });
 
 /**
@@ -101,6 +113,12 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
   readonly #q: Q.QueueKey;
   /** What the dialect's strategies use of this queue. */
   readonly #cx: StrategyContext;
+  /** `groupLimits`, resolved per key. */
+  readonly #limits: GroupLimitTable;
+  /** True while the queue is known to have groups: claims go through `groups.ts#claimGrouped`. */
+  #grouped = false;
+  /** When (performance.now()) this handle last looked for groups. */
+  #groupsCheckedAt = Number.NEGATIVE_INFINITY;
   /** Concurrent pops of this queue, one claim statement at a time (see {@link CLAIM_ROWS_MAX}). */
   readonly #claims = new Coalescer<number, ClaimedJob[]>(
     (limits) => this.#claimFor(limits),
@@ -128,6 +146,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     this.#d = this.#db.dialect;
     this.#t = Q.tablesFor(this.#prefix);
     this.#q = { domain: this.domain, type: this.type };
+    this.#limits = new GroupLimitTable(this.groupLimits);
     this.#cx = Object.freeze({
       dialect: this.#d,
       t: this.#t,
@@ -225,7 +244,10 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       assertJobsFit(rows, bytes, packet, this.#maxJobBytes, String(this));
       return Q.insertChunks(this.#d, bytes, packet - PACKET_HEADROOM);
     };
+    const groups = groupKeysOf(rows);
     const insertAll = async (db: KnexRawLike, chunks: ReadonlyArray<readonly [number, number]>) => {
+      // Grouped jobs: their groups' rows first, in the same transaction (groups.ts).
+      if (groups.length > 0) await registerGroups(this.#cx, db, groups);
       let inserted = 0;
       for (const [start, end] of chunks) {
         inserted += await this.#affected(db, Q.insertJobs(this.#d, this.#t, rows.slice(start, end)));
@@ -243,12 +265,13 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
         // inserts up to 10,000 rows in one statement (queries.ts#insertJobsUnnest: push(1000)
         // 19.4–21.1 → 6.3–6.9 ms measured) and wraps a larger batch in one transaction either
         // way (one commit, not one per statement: `batchInOneTransaction`).
-        if (chunks.length > 1 && (o.atomic || this.#d.batchInOneTransaction)) {
+        if (groups.length > 0 || (chunks.length > 1 && (o.atomic || this.#d.batchInOneTransaction))) {
           return knex.transaction((trx) => insertAll(trx, chunks));
         }
         return insertAll(knex, chunks);
       });
     }
+    if (groups.length > 0) this.#grouped = true;
     return { inserted, duplicates: jobs.length - inserted };
   }
 
@@ -268,7 +291,9 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       this.#maxJobBytes,
       String(this),
     );
-    return insertFlow(this.#cx, nodes, rows);
+    const ids = await insertFlow(this.#cx, nodes, rows);
+    if (groupKeysOf(rows).length > 0) this.#grouped = true;
+    return ids;
   }
 
   protected override doGetWaitingCount(): Promise<number> {
@@ -321,14 +346,44 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     const token = randomUUID();
     const args: Q.ClaimArgs = { ...this.#q, order: this.order, now, limit, token };
     const remove = this.claimTTL === 0;
+    const claimed = (rows: readonly Row[]) => rows.map((r) => toClaimed(r, now, `${token}.${String(r.id)}`));
+    const looked = !this.#grouped && performance.now() - this.#groupsCheckedAt >= GROUP_CHECK_MS;
+    if (this.#grouped || looked) {
+      const grouped = await this.#claimGrouped(args, remove);
+      // In the groups' turn order (groups.ts).
+      if (grouped !== null) return claimed(grouped);
+    }
     const rows = await this.#cx.run('pop', (knex) => this.#d.claim(this.#cx, knex, args, remove));
-    const jobs = rows.map((r) => toClaimed(r, now, `${token}.${String(r.id)}`));
+    const jobs = claimed(rows);
     // RETURNING does not keep the ORDER BY: hand the batch out in pop order (CLAIM_ORDER).
     const key = new Map(rows.map((r) => [String(r.id), Number(r.sort_key)]));
-    return jobs.sort(
+    jobs.sort(
       (a, b) =>
         b.priority - a.priority || (key.get(a.id) ?? 0) - (key.get(b.id) ?? 0) || Number(a.id) - Number(b.id),
     );
+    // Short: grouped jobs another handle pushed may be waiting (a keyless claim never reads them).
+    if (jobs.length < limit && !looked) {
+      const more = await this.#claimGrouped({ ...args, limit: limit - jobs.length }, remove);
+      if (more !== null) for (const job of claimed(more)) jobs.push(job);
+    }
+    return jobs;
+  }
+
+  /**
+   * A grouped claim when the queue has groups (looked up first unless this handle knows it has),
+   * else null. Sets what this handle knows.
+   */
+  async #claimGrouped(args: Q.ClaimArgs, remove: boolean): Promise<Row[] | null> {
+    if (!this.#grouped) {
+      this.#groupsCheckedAt = performance.now();
+      this.#grouped = await this.#cx.run('pop', (knex) => hasGroups(this.#cx, knex));
+      if (!this.#grouped) return null;
+    }
+    const rows = await this.#cx.run('pop', (knex) =>
+      claimGrouped(this.#cx, knex, args, this.#limits, remove),
+    );
+    if (rows === null) this.#grouped = false;
+    return rows;
   }
 
   // ---------------------------------------------------------------- ack / release / extend
@@ -539,6 +594,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     await this.#run('delete', async (knex) => {
       await knex.transaction(async (trx) => {
         await this.#affected(trx, Q.deleteQueueLinks(this.#t, this.#q));
+        await this.#affected(trx, deleteQueueGroups(this.#t, this.#q));
         await this.#affected(trx, Q.deleteQueue(this.#t, this.#q));
       });
     });
@@ -566,6 +622,7 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
     const done = await this.#d.runMaintenance(this.#cx, now);
     // After the pass: its own abandons fail their dependents; a lost ack settle is redone.
     await this.dependentsReady(await sweepLinks(this.#cx, now));
+    await pruneGroups(this.#cx, now);
     // Due delayed jobs need no release: the claim reads `release_at <= now` (P-5).
     return { ...done, released: 0 };
   }
@@ -582,6 +639,8 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
           if (taken.length === 0) return 0;
           const now = this.clock.now();
           const copies = taken.map((r) => copyRow(r, now, this.order));
+          const groups = groupKeysOf(copies);
+          if (groups.length > 0) await registerGroups(this.#cx, trx, groups);
           const bytes = copies.map((c) => Q.paramsBytes(this.#d, c.params));
           const packet = await this.#db.maxPacket(trx);
           for (const [start, end] of Q.insertChunks(this.#d, bytes, packet - PACKET_HEADROOM)) {

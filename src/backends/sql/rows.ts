@@ -37,6 +37,7 @@ export function insertRow(job: NormalizedJob, now: number, order: Order): Q.Inse
     releaseAt,
     sortKey: Q.sortKeyFor(order, now, releaseAt, Math.random),
     priority: job.priority,
+    groupKey: job.groupKey,
   };
 }
 
@@ -61,6 +62,7 @@ export function copyRow(r: Row, now: number, order: Order): Q.InsertRow {
     releaseAt: now,
     sortKey: Q.sortKeyFor(order, now, now, Math.random),
     priority: Q.priorityOf(Number(r.neg_priority)),
+    groupKey: str(r.group_key),
   };
 }
 
@@ -126,7 +128,7 @@ export function toClaimed(r: Row, now: number, token: string): ClaimedJob {
     rootJob: rootOf(r),
     requestId: str(r.request_id),
     priority: Q.priorityOf(Number(r.neg_priority)),
-    groupKey: null,
+    groupKey: str(r.group_key),
     attempts: Number(r.attempts),
     enqueuedAt: Number(r.enqueued_at),
     claimedAt: now,
@@ -154,6 +156,6 @@ export function toListed(r: Row, state: JobState): ListedJob {
     removeDuplicates: sha1 !== null,
     requestId: str(r.request_id),
     priority: Q.priorityOf(Number(r.neg_priority)),
-    groupKey: null,
+    groupKey: str(r.group_key),
   };
 }

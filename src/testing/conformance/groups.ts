@@ -185,7 +185,10 @@ export function all(suite: Suite): void {
         assert.ok(two, 'after a release');
         assert.equal(await q.pop(), null);
         h.advance(61);
-        assert.equal((await q.runMaintenance()).recycled + (await q.runMaintenance()).abandoned, 1);
+        // The expired claim is recycled, or abandoned when it was `one` again (on its last try):
+        // which job a pop takes after a release is the queue's order, and differs per backend.
+        const expired = await q.runMaintenance();
+        assert.equal(expired.recycled + expired.abandoned, 1, 'the one expired claim ended');
         const three = await q.pop();
         assert.ok(three, 'after a recycle');
         if (three.attempts >= 2) {

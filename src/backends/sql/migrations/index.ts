@@ -25,6 +25,7 @@ import { migration0003 } from './0003_paused_queues.js';
 import { migration0004 } from './0004_periodic_ticks.js';
 import { migration0005 } from './0005_priorities.js';
 import { migration0006 } from './0006_flows.js';
+import { migration0007 } from './0007_groups.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration0004,
   migration0005,
   migration0006,
+  migration0007,
 ]);
 
 /** The schema version this switchyard needs (the last migration's). */
