@@ -22,6 +22,12 @@ const workerFile = fileURLToPath(new URL('./fixtures/group-runner.ts', import.me
 /** One store under test: its queue handle for the test, and its connection entry for the runners. */
 interface Store {
   readonly queue: (groupLimits: GroupLimits) => JobQueue;
+  /**
+   * How long a job runs (ms, plus 0–4): long enough that the runners hold more jobs at once than
+   * the caps, so the caps bind (a SQL claim is a transaction of several statements: its runners
+   * claim fewer jobs per second than Redis's, and run fewer at once for jobs as short).
+   */
+  readonly runMs: number;
   readonly connection: { readonly class: 'redis' | 'sql' } & Record<string, unknown>;
 }
 
@@ -48,7 +54,15 @@ async function drainWithProcesses(url: string, store: Store, id: string): Promis
           '--import',
           'tsx',
           workerFile,
-          JSON.stringify({ url, connection: store.connection, domain, total, counters, groupLimits }),
+          JSON.stringify({
+            url,
+            connection: store.connection,
+            domain,
+            total,
+            counters,
+            groupLimits,
+            runMs: store.runMs,
+          }),
         ],
         { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
       ),
@@ -97,6 +111,7 @@ describeIfService(services.redis, 'groupLimits across 8 runner processes (Redis)
       {
         queue: (groupLimits) => new RedisJobQueue({ type: 'work', domain: 'glp', url, prefix, groupLimits }),
         connection: { class: 'redis', url, prefix },
+        runMs: 2,
       },
       id,
     );
@@ -131,6 +146,7 @@ for (const [service, client] of [
                 return q;
               },
               connection,
+              runMs: 15,
             },
             id,
           );

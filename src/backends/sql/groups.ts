@@ -30,11 +30,19 @@ import * as Q from './queries.js';
 /** How long (ms) a handle trusts "this queue has no groups" while its keyless claims come back full. */
 export const GROUP_CHECK_MS = 1000;
 
-/** Groups one grouped claim considers, in turn order. */
+/** Group rows one grouped claim locks at most, in turn order. */
 const CANDIDATES = 128;
 
 /** Passes over the candidates one grouped claim makes at most (a batch larger than one share per group). */
 const PASSES = 4;
+
+/**
+ * What {@link claimGrouped} returns when it claimed nothing because other claims held group rows
+ * it skipped: the caller tries again a few times, a few ms apart, in new transactions, rather than
+ * report an empty queue that may not be. (Waiting for the rows instead serialised every claim:
+ * 8 runner processes then ran about 3 jobs at a time; and waiting in turn order deadlocked.)
+ */
+export const CONTENDED: unique symbol = Symbol('contended');
 
 /** The keyless jobs' row in the groups table. */
 const KEYLESS = '';
@@ -104,18 +112,29 @@ export async function hasGroups(cx: StrategyContext, db: KnexRawLike): Promise<b
   return rows.length > 0;
 }
 
-/** One group's state while a claim holds its row. */
+/** One group while a claim holds its row. */
 interface Held {
   readonly key: string;
   windowEnd: number;
   windowCount: number;
+  /** Claims it may still take in this claim (Infinity: unlimited). */
+  room: number;
+  /** Jobs it gave in this claim. */
+  served: number;
+  /** True once a pick gave fewer than asked: nothing more is ready in it. */
+  drained: boolean;
 }
 
 /**
  * Claims up to `args.limit` jobs over the queue's groups, round-robin, within each group's limits
- * (module comment); returns the rows in the order they were claimed (groups' turns), or null when
+ * (module comment); returns the rows in round-robin order over the groups' turns, or null when
  * the queue has no group row besides the keyless one (the caller claims keyless jobs as before).
- * Runs inside `cx.run`.
+ *
+ * Per chunk of group rows (lowest turns first, locked `SKIP LOCKED`, about as many as jobs are
+ * wanted): one count of the held claims of its capped groups, then passes that ask each group
+ * with room for an equal share, each pass one claim statement for all of them (PostgreSQL and
+ * SQLite; MySQL one locking pick per group and one UPDATE), then one UPDATE of the chunk's turns
+ * and rate windows. Runs inside `cx.run`.
  */
 export function claimGrouped(
   cx: StrategyContext,
@@ -123,116 +142,257 @@ export function claimGrouped(
   args: Q.ClaimArgs,
   limits: GroupLimitTable,
   remove: boolean,
-): Promise<Row[] | null> {
+): Promise<Row[] | null | typeof CONTENDED> {
   const { t, q } = cx;
   return groupTransaction(cx, knex, async (trx) => {
     if ((await cx.rows(trx, Q.pausedRow(t, q))).length > 0) return [];
-    const candidates = await cx.rows(trx, {
-      sql: `SELECT group_key FROM ${t.groups} WHERE domain = ? AND type = ? ORDER BY turn, group_key LIMIT ${CANDIDATES}`,
-      bindings: [q.domain, q.type],
-    });
-    let live = candidates.map((r) => String(r.group_key));
-    if (!live.some((key) => key !== KEYLESS)) return null;
     const [top] = await cx.rows(trx, {
       sql: `SELECT MAX(turn) AS m FROM ${t.groups} WHERE domain = ? AND type = ?`,
       bindings: [q.domain, q.type],
     });
     let turn = Number(top?.m ?? 0);
-    const held = new Map<string, Held>();
     const out: Row[] = [];
     let remaining = args.limit;
-    for (let pass = 0; pass < PASSES && remaining > 0 && live.length > 0; pass++) {
-      const share = Math.max(1, Math.ceil(remaining / live.length));
-      const next: string[] = [];
-      for (const key of live) {
-        if (remaining === 0) {
-          next.push(key);
-          continue;
-        }
-        const group = held.get(key) ?? (await lockGroup(cx, trx, key));
-        if (group === null) continue;
-        held.set(key, group);
-        const room = await roomOf(cx, trx, group, limits, args.now, Math.min(share, remaining));
-        if (room <= 0) continue;
-        const rows = await claimFrom(cx, trx, args, key, room, remove);
-        turn += 1;
-        const limit = key === KEYLESS ? null : limits.of(key).rate;
-        if (limit !== null && rows.length > 0) {
-          if (group.windowEnd <= args.now) {
-            group.windowEnd = args.now + limit.perMs;
-            group.windowCount = 0;
+    let locked = 0;
+    let after: readonly [number, string] | null = null;
+    let sawGroup = false;
+    while (remaining > 0 && locked < CANDIDATES) {
+      // As many groups as jobs wanted (each gives one at least): concurrent claims lock others.
+      const chunk = await lockChunk(cx, trx, after, Math.min(CANDIDATES - locked, remaining));
+      if (chunk.length === 0) break;
+      locked += chunk.length;
+      const last = chunk[chunk.length - 1] as Row;
+      after = [Number(last.turn), String(last.group_key)];
+      const groups = await roomsOf(cx, trx, chunk, limits, args.now);
+      if (groups.some((g) => g.key !== KEYLESS)) sawGroup = true;
+      remaining -= await claimPasses(cx, trx, args, groups, remaining, remove, out);
+      // The last turns, in turn order: to the groups that gave jobs or turned out empty.
+      const moved = groups.filter((g) => g.served > 0 || g.drained);
+      if (moved.length > 0) {
+        const at = new Map(moved.map((g) => [g.key, (turn += 1)] as const));
+        for (const g of moved) {
+          const rate = g.key === KEYLESS ? null : limits.of(g.key).rate;
+          if (rate === null || g.served === 0) continue;
+          if (g.windowEnd <= args.now) {
+            g.windowEnd = args.now + rate.perMs;
+            g.windowCount = 0;
           }
-          group.windowCount += rows.length;
+          g.windowCount += g.served;
         }
-        await trx.raw(
-          `UPDATE ${t.groups} SET turn = ?, window_end = ?, window_count = ? WHERE domain = ? AND type = ? AND group_key = ?`,
-          [turn, group.windowEnd, group.windowCount, q.domain, q.type, key],
-        );
-        for (const row of rows) out.push(row);
-        remaining -= rows.length;
-        if (rows.length === room) next.push(key);
+        await updateGroups(cx, trx, moved, at);
       }
-      live = next;
+    }
+    if (out.length === 0) {
+      // Nothing but the keyless row (or nothing) to be seen: is there any group at all?
+      if (!sawGroup && !(await hasGroups(cx, trx))) return null;
+      // Rows other claims hold were skipped: the caller tries again shortly.
+      if (cx.dialect.skipLocked !== '' && (await skippedAny(cx, trx, locked))) return CONTENDED;
     }
     if (out.some((r) => r.sha1 !== null)) await cx.rekey(trx);
     return remove ? out.map((r): Row => ({ ...r, attempts: Number(r.attempts) + 1 })) : out;
   });
 }
 
-/** Locks group `key`'s row, or null when another claim holds it (or it is gone). */
-async function lockGroup(cx: StrategyContext, trx: KnexRawLike, key: string): Promise<Held | null> {
-  const [row] = await cx.rows(trx, {
-    sql: `SELECT window_end, window_count FROM ${cx.t.groups} WHERE domain = ? AND type = ? AND group_key = ?${skipLocked(cx)}`,
-    bindings: [cx.q.domain, cx.q.type, key],
-  });
-  if (row === undefined) return null;
-  return { key, windowEnd: Number(row.window_end), windowCount: Number(row.window_count) };
-}
-
-/** How many more claims group `group` may take now, at most `want`. */
-async function roomOf(
+/** Locks up to `n` group rows after `after` in turn order, skipping rows other transactions hold. */
+function lockChunk(
   cx: StrategyContext,
   trx: KnexRawLike,
-  group: Held,
-  limits: GroupLimitTable,
-  now: number,
-  want: number,
-): Promise<number> {
-  if (group.key === KEYLESS) return want;
-  const limit = limits.of(group.key);
-  let room = want;
-  if (limit.rate !== null) {
-    room = Math.min(room, group.windowEnd > now ? limit.rate.max - group.windowCount : limit.rate.max);
-  }
-  if (limit.maxConcurrent !== null && room > 0) {
-    const [row] = await cx.rows(trx, {
-      sql: `SELECT COUNT(*) AS n FROM ${cx.t.jobs} WHERE domain = ? AND type = ? AND group_key = ? AND state = ${Q.State.CLAIMED}`,
-      bindings: [cx.q.domain, cx.q.type, group.key],
-    });
-    room = Math.min(room, limit.maxConcurrent - Number(row?.n ?? 0));
-  }
-  return room;
+  after: readonly [number, string] | null,
+  n: number,
+): Promise<Row[]> {
+  const { t, q } = cx;
+  const keyset = after === null ? '' : ' AND (turn > ? OR (turn = ? AND group_key > ?))';
+  const bindings: Binding[] = [q.domain, q.type];
+  if (after !== null) bindings.push(after[0], after[0], after[1]);
+  return cx.rows(trx, {
+    sql: `SELECT group_key, turn, window_end, window_count FROM ${t.groups} WHERE domain = ? AND type = ?${keyset} ORDER BY turn, group_key LIMIT ${n}${skipLocked(cx)}`,
+    bindings,
+  });
 }
 
-/** Claims up to `limit` ready jobs of group `key` ('' = the keyless jobs), inside `trx`. */
-async function claimFrom(
+/** True when the queue has more group rows than the `locked` this claim locked (others held the rest). */
+async function skippedAny(cx: StrategyContext, trx: KnexRawLike, locked: number): Promise<boolean> {
+  const [row] = await cx.rows(trx, {
+    sql: `SELECT COUNT(*) AS n FROM ${cx.t.groups} WHERE domain = ? AND type = ?`,
+    bindings: [cx.q.domain, cx.q.type],
+  });
+  return Number(row?.n ?? 0) > locked;
+}
+
+/** Each locked group's room now: its rate window's, and its cap less the claims it holds (one count for all). */
+async function roomsOf(
+  cx: StrategyContext,
+  trx: KnexRawLike,
+  chunk: readonly Row[],
+  limits: GroupLimitTable,
+  now: number,
+): Promise<Held[]> {
+  const groups = chunk.map(
+    (r): Held => ({
+      key: String(r.group_key),
+      windowEnd: Number(r.window_end),
+      windowCount: Number(r.window_count),
+      room: Number.POSITIVE_INFINITY,
+      served: 0,
+      drained: false,
+    }),
+  );
+  const capped: string[] = [];
+  for (const g of groups) {
+    if (g.key === KEYLESS) continue;
+    const limit = limits.of(g.key);
+    if (limit.rate !== null) {
+      g.room = g.windowEnd > now ? limit.rate.max - g.windowCount : limit.rate.max;
+    }
+    if (limit.maxConcurrent !== null && g.room > 0) capped.push(g.key);
+  }
+  if (capped.length > 0) {
+    const held = new Map<string, number>();
+    const rows = await cx.rows(trx, {
+      sql: `SELECT group_key, COUNT(*) AS n FROM ${cx.t.jobs} WHERE domain = ? AND type = ? AND group_key IN (${marks(capped.length)}) AND state = ${Q.State.CLAIMED} GROUP BY group_key`,
+      bindings: [cx.q.domain, cx.q.type, ...capped],
+    });
+    for (const r of rows) held.set(String(r.group_key), Number(r.n));
+    for (const g of groups) {
+      const cap = g.key === KEYLESS ? null : limits.of(g.key).maxConcurrent;
+      if (cap !== null) g.room = Math.min(g.room, cap - (held.get(g.key) ?? 0));
+    }
+  }
+  return groups;
+}
+
+/**
+ * Passes over `groups` that ask each group with room an equal share of what is still wanted;
+ * appends the claimed rows to `out` round-robin over the groups, per pass; returns how many.
+ */
+async function claimPasses(
   cx: StrategyContext,
   trx: KnexRawLike,
   args: Q.ClaimArgs,
-  key: string,
-  limit: number,
+  groups: Held[],
+  wanted: number,
   remove: boolean,
-): Promise<Row[]> {
+  out: Row[],
+): Promise<number> {
+  let remaining = wanted;
+  for (let pass = 0; pass < PASSES && remaining > 0; pass++) {
+    const live = groups.filter((g) => g.room > 0 && !g.drained);
+    if (live.length === 0) break;
+    const share = Math.max(1, Math.ceil(remaining / live.length));
+    const asks: [Held, number][] = [];
+    let asked = 0;
+    for (const g of live) {
+      const n = Math.min(share, g.room, remaining - asked);
+      if (n <= 0) break;
+      asks.push([g, n]);
+      asked += n;
+    }
+    const got = await claimAsks(cx, trx, args, asks, remove);
+    const lists: Row[][] = [];
+    for (const [g, n] of asks) {
+      const rows = got.get(g.key) ?? [];
+      g.served += rows.length;
+      g.room -= rows.length;
+      if (rows.length < n) g.drained = true;
+      lists.push(rows);
+      remaining -= rows.length;
+    }
+    // Round-robin over the groups within the pass, so a coalesced batch is shared out fairly.
+    for (let i = 0; lists.some((l) => i < l.length); i++) {
+      for (const l of lists) {
+        const row = l[i];
+        if (row !== undefined) out.push(row);
+      }
+    }
+  }
+  return wanted - remaining;
+}
+
+/** Claims each ask's count of its group's ready jobs; returns the rows per group key. */
+async function claimAsks(
+  cx: StrategyContext,
+  trx: KnexRawLike,
+  args: Q.ClaimArgs,
+  asks: readonly (readonly [Held, number])[],
+  remove: boolean,
+): Promise<Map<string, Row[]>> {
   const { dialect: d, t } = cx;
-  // `args` never names a group (the caller's keyless claim arguments).
-  const one: Q.ClaimArgs = key === KEYLESS ? { ...args, limit } : { ...args, limit, group: key };
-  if (d.returning) return cx.rows(trx, Q.claimReturning(d, t, one, remove, false));
-  const picked = await cx.rows(trx, Q.claimSelect(d, t, one));
-  if (picked.length === 0) return picked;
-  const ids = picked.map((r) => r.id as string | number);
-  const write = remove ? Q.deleteByIds(t, ids) : Q.claimByIds(d, t, ids, args.now, args.token);
-  await trx.raw(write.sql, write.bindings);
-  return picked.map((r): Row => ({ ...r, attempts: Number(r.attempts) + 1 }));
+  const byKey = new Map<string, Row[]>();
+  const add = (key: string, row: Row) => {
+    const list = byKey.get(key);
+    if (list === undefined) byKey.set(key, [row]);
+    else list.push(row);
+  };
+  const keyed = asks.filter(([g]) => g.key !== KEYLESS).map(([g, n]) => [g.key, n] as const);
+  const keyless = asks.find(([g]) => g.key === KEYLESS)?.[1] ?? 0;
+  if (d.returning) {
+    if (keyless > 0) {
+      for (const row of await cx.rows(
+        trx,
+        Q.claimReturning(d, t, { ...args, limit: keyless }, remove, false),
+      ))
+        add(KEYLESS, row);
+    }
+    if (keyed.length > 0) {
+      for (const row of await cx.rows(trx, Q.claimGroupsReturning(d, t, args, keyed, remove)))
+        add(String(row.group_key), row);
+    }
+  } else {
+    // MySQL: one locking pick per group, then one write for them all.
+    const picked: Row[] = [];
+    const picks: (readonly [string, number])[] = [
+      ...(keyless > 0 ? [[KEYLESS, keyless] as const] : []),
+      ...keyed,
+    ];
+    for (const [key, n] of picks) {
+      const one: Q.ClaimArgs = key === KEYLESS ? { ...args, limit: n } : { ...args, limit: n, group: key };
+      for (const row of await cx.rows(trx, Q.claimSelect(d, t, one))) {
+        picked.push(row);
+        add(key, { ...row, attempts: Number(row.attempts) + (remove ? 0 : 1) });
+      }
+    }
+    if (picked.length > 0) {
+      const ids = picked.map((r) => r.id as string | number);
+      const write = remove ? Q.deleteByIds(t, ids) : Q.claimByIds(d, t, ids, args.now, args.token);
+      await trx.raw(write.sql, write.bindings);
+    }
+  }
+  // RETURNING does not keep the ORDER BY: each group's rows in pop order.
+  for (const rows of byKey.values()) rows.sort(popOrder);
+  return byKey;
+}
+
+/** Pop order of claimed rows: priority, then the order key, then id. */
+function popOrder(a: Row, b: Row): number {
+  return (
+    Number(a.neg_priority) - Number(b.neg_priority) ||
+    Number(a.sort_key) - Number(b.sort_key) ||
+    Number(a.id) - Number(b.id)
+  );
+}
+
+/** One UPDATE of the turns and rate windows of `groups` (`at`: each one's new turn). */
+async function updateGroups(
+  cx: StrategyContext,
+  trx: KnexRawLike,
+  groups: readonly Held[],
+  at: ReadonlyMap<string, number>,
+): Promise<void> {
+  const { t, q } = cx;
+  const bindings: Binding[] = [];
+  const cases = (value: (g: Held) => number): string => {
+    for (const g of groups) bindings.push(g.key, value(g));
+    // PostgreSQL types an untyped parameter in THEN as text.
+    const then = cx.dialect.name === 'postgres' ? 'WHEN ? THEN CAST(? AS BIGINT)' : 'WHEN ? THEN ?';
+    return `CASE group_key ${groups.map(() => then).join(' ')} END`;
+  };
+  const turn = cases((g) => at.get(g.key) ?? 0);
+  const end = cases((g) => g.windowEnd);
+  const count = cases((g) => g.windowCount);
+  await trx.raw(
+    `UPDATE ${t.groups} SET turn = ${turn}, window_end = ${end}, window_count = ${count} WHERE domain = ? AND type = ? AND group_key IN (${marks(groups.length)})`,
+    [...bindings, q.domain, q.type, ...groups.map((g) => g.key)],
+  );
 }
 
 /**

@@ -507,6 +507,62 @@ export function claimReturning(
 }
 
 /**
+ * Claims (or, with `remove`, takes) up to `n` ready jobs of each group of `asks` in ONE statement,
+ * returning them (`groups.ts`; not the keyless jobs, not MySQL). PostgreSQL: the asks as
+ * `unnest()`ed arrays, a `LATERAL` pick per group on the group index (`FOR UPDATE SKIP LOCKED`,
+ * `LIMIT` the group's ask), materialised, joined into one `UPDATE … RETURNING`; SQLite: a
+ * `UNION ALL` of one `LIMIT`ed pick per group inside `UPDATE … WHERE id IN (…) RETURNING`.
+ */
+export function claimGroupsReturning(
+  d: DialectSql,
+  t: Tables,
+  args: ClaimArgs,
+  asks: readonly (readonly [group: string, n: number])[],
+  remove: boolean,
+): Query {
+  const token = d.concat(textParam(d), "'.'", d.name === 'postgres' ? 'CAST(j.id AS TEXT)' : 'id');
+  const claimSet = `state = ${State.CLAIMED}, attempts = ${d.name === 'postgres' ? 'j.' : ''}attempts + 1, claimed_at = ?, claim_token = ${token}, dedup_key = NULL`;
+  const ready = `state = ${State.GROUPED} AND release_at <= ?${args.order === 'any' ? ' AND sort_key <= ?' : ''}`;
+  const times: Binding[] = args.order === 'any' ? [args.now, args.now] : [args.now];
+  if (d.name === 'postgres') {
+    const picked = `WITH picked AS MATERIALIZED (SELECT p.id FROM unnest(CAST(? AS TEXT[]), CAST(? AS INTEGER[])) AS w(g, n) CROSS JOIN LATERAL (SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND group_key = w.g AND ${ready} ${CLAIM_ORDER} LIMIT w.n${d.skipLocked}) AS p)`;
+    const bindings: Binding[] = [
+      asks.map((a) => a[0]),
+      asks.map((a) => a[1]),
+      args.domain,
+      args.type,
+      ...times,
+    ];
+    if (remove) {
+      return {
+        sql: `${picked} DELETE FROM ${t.jobs} AS j USING picked WHERE j.id = picked.id RETURNING ${cols('j.')}`,
+        bindings,
+      };
+    }
+    return {
+      sql: `${picked} UPDATE ${t.jobs} AS j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING ${cols('j.')}`,
+      bindings: [...bindings, args.now, args.token],
+    };
+  }
+  const arms: string[] = [];
+  const bindings: Binding[] = [];
+  for (const [group, n] of asks) {
+    arms.push(
+      `SELECT id FROM (SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND group_key = ? AND ${ready} ${CLAIM_ORDER} LIMIT ?)`,
+    );
+    bindings.push(args.domain, args.type, group, ...times, n);
+  }
+  const subquery = arms.join(' UNION ALL ');
+  if (remove) {
+    return { sql: `DELETE FROM ${t.jobs} WHERE id IN (${subquery}) RETURNING ${cols()}`, bindings };
+  }
+  return {
+    sql: `UPDATE ${t.jobs} SET ${claimSet} WHERE id IN (${subquery}) RETURNING ${cols()}`,
+    bindings: [args.now, args.token, ...bindings],
+  };
+}
+
+/**
  * MySQL's claim, step 1 (in a transaction): lock up to `limit` ready rows, skipping rows other
  * claims hold. EXPLAIN (MariaDB 10.11, data as in {@link claimReturning}): `ref` on the claim
  * index, `Using index condition; Using where`, no filesort. `FORCE INDEX`: left to itself MariaDB

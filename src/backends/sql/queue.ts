@@ -31,6 +31,7 @@ import type { Dialect, HeldRef, Row, StrategyContext } from './dialects/index.js
 import { isUniqueViolation, MAX_TRIES, retryingConflicts } from './errors.js';
 import { flowFlags, insertFlow, settleNow, sweepLinks } from './flows.js';
 import {
+  CONTENDED,
   claimGrouped,
   deleteQueueGroups,
   GROUP_CHECK_MS,
@@ -82,6 +83,9 @@ export const sqlSupports: Supports = defineSupports({
  * popBatch still claims its count in one statement).
  */
 const CLAIM_ROWS_MAX = 1000;
+
+/** Grouped claims tried again when every usable group row was held by another claim. */
+const CONTENDED_RETRIES = 3;
 
 /** Claims one ack statement deletes at most for the acks queued together. */
 const ACK_ROWS_MAX = 1000;
@@ -379,11 +383,17 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       this.#grouped = await this.#cx.run('pop', (knex) => hasGroups(this.#cx, knex));
       if (!this.#grouped) return null;
     }
-    const rows = await this.#cx.run('pop', (knex) =>
-      claimGrouped(this.#cx, knex, args, this.#limits, remove),
-    );
+    const claim = () =>
+      this.#cx.run('pop', (knex) => claimGrouped(this.#cx, knex, args, this.#limits, remove));
+    let rows = await claim();
+    // Every group row it could use was held by another claim (each holds one for a few ms): try
+    // again shortly rather than report an empty queue (a runner would sleep on it).
+    for (let retry = 0; rows === CONTENDED && retry < CONTENDED_RETRIES; retry++) {
+      await new Promise((r) => setTimeout(r, 1 + Math.floor(Math.random() * 3)));
+      rows = await claim();
+    }
     if (rows === null) this.#grouped = false;
-    return rows;
+    return rows === CONTENDED ? [] : rows;
   }
 
   // ---------------------------------------------------------------- ack / release / extend
