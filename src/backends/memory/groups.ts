@@ -46,22 +46,26 @@ export class GroupGate {
     readonly tracked: boolean,
   ) {}
 
-  allows(group: Group<unknown>): boolean {
-    if (this.limits.unlimited) return true;
-    const limit = this.limits.of(group.key);
-    if (limit.maxConcurrent !== null && group.held >= limit.maxConcurrent) return false;
-    return limit.rate === null || this.now >= group.windowEnd || group.windowCount < limit.rate.max;
-  }
-
-  took(group: Group<unknown>): void {
+  /**
+   * Whether `group` may claim now; when it may, the claim is counted (held, and the rate window:
+   * opened at the group's first claim after the last one closed).
+   */
+  take(group: Group<unknown>): boolean {
+    const limits = this.limits;
+    if (!limits.unlimited) {
+      const limit = limits.of(group.key);
+      if (limit.maxConcurrent !== null && group.held >= limit.maxConcurrent) return false;
+      const rate = limit.rate;
+      if (rate !== null) {
+        if (this.now >= group.windowEnd) {
+          group.windowEnd = this.now + rate.perMs;
+          group.windowCount = 1;
+        } else if (group.windowCount < rate.max) group.windowCount++;
+        else return false;
+      }
+    }
     if (this.tracked) group.held++;
-    if (this.limits.unlimited) return;
-    const rate = this.limits.of(group.key).rate;
-    if (rate === null) return;
-    if (this.now >= group.windowEnd) {
-      group.windowEnd = this.now + rate.perMs;
-      group.windowCount = 1;
-    } else group.windowCount++;
+    return true;
   }
 }
 
@@ -131,14 +135,13 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
         else this.#plainTurn = false;
         return item;
       }
-      if (gate !== null && !gate.allows(group)) {
+      if (gate !== null && !gate.take(group)) {
         turns.push(group);
         continue;
       }
       const item = group.ready.pop() as T;
       this.#size--;
       this.#grouped--;
-      gate?.took(group);
       if (group.ready.size > 0) turns.push(group);
       else {
         group.queued = false;
