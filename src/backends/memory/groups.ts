@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import type { GroupLimitTable } from '../../core/queue-options.js';
-import { Deque, type ReadyIndex } from './ready-index.js';
+import type { ReadyIndex } from './ready-index.js';
 
 /** What a grouped container needs of an item: its key, and a slot for its group (set at push). */
 interface Grouped {
@@ -24,8 +24,8 @@ export class Group<T> {
   windowEnd = 0;
   /** Claims inside the current rate window. */
   windowCount = 0;
-  /** Whether the group holds a place in the turns. */
-  queued = false;
+  /** The group after this one in the turns ring; null while the group holds no place in the turns. */
+  next: Group<T> | null = null;
 
   constructor(
     readonly key: string,
@@ -46,22 +46,26 @@ export class GroupGate {
     readonly tracked: boolean,
   ) {}
 
-  allows(group: Group<unknown>): boolean {
-    if (this.limits.unlimited) return true;
-    const limit = this.limits.of(group.key);
-    if (limit.maxConcurrent !== null && group.held >= limit.maxConcurrent) return false;
-    return limit.rate === null || this.now >= group.windowEnd || group.windowCount < limit.rate.max;
-  }
-
-  took(group: Group<unknown>): void {
+  /**
+   * Whether `group` may claim now; when it may, the claim is counted (held, and the rate window:
+   * opened at the group's first claim after the last one closed).
+   */
+  take(group: Group<unknown>): boolean {
+    const limits = this.limits;
+    if (!limits.unlimited) {
+      const limit = limits.of(group.key);
+      if (limit.maxConcurrent !== null && group.held >= limit.maxConcurrent) return false;
+      const rate = limit.rate;
+      if (rate !== null) {
+        if (this.now >= group.windowEnd) {
+          group.windowEnd = this.now + rate.perMs;
+          group.windowCount = 1;
+        } else if (group.windowCount < rate.max) group.windowCount++;
+        else return false;
+      }
+    }
     if (this.tracked) group.held++;
-    if (this.limits.unlimited) return;
-    const rate = this.limits.of(group.key).rate;
-    if (rate === null) return;
-    if (this.now >= group.windowEnd) {
-      group.windowEnd = this.now + rate.perMs;
-      group.windowCount = 1;
-    } else group.windowCount++;
+    return true;
   }
 }
 
@@ -70,23 +74,27 @@ export class GroupGate {
  * group whose turn it is and moves it to the back; a group the gate refuses (at its limit) is
  * passed over and keeps its jobs, so it never blocks the others (O(groups passed over)). A
  * queue that holds no grouped job pops its one container directly.
+ *
+ * The turns are a ring linked through {@link Group.next}, held by its last member: the front is
+ * `last.next`, moving the front to the back is `last = front`, and dropping the front (its jobs
+ * ran out) is one link. No container, no per-turn copy.
  */
 export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
   readonly #make: () => ReadyIndex<T>;
-  readonly #plain: ReadyIndex<T>;
+  /** The jobs without a key, as one more member of the turns (never in #groups, never gated). */
+  readonly #plain: Group<T>;
   /** Every group with ready jobs, claims held or an open rate window. */
   readonly #groups = new Map<string, Group<T>>();
-  /** The groups with ready jobs in turn order (null: the jobs without a key). */
-  readonly #turns = new Deque<Group<T> | null>();
-  /** Whether the keyless jobs hold a place in #turns. */
-  #plainTurn = false;
+  /** The last member of the turns ring (null: no turns). */
+  #last: Group<T> | null = null;
   #size = 0;
   /** Ready jobs that have a group key. */
   #grouped = 0;
 
   constructor(make: () => ReadyIndex<T>) {
     this.#make = make;
-    this.#plain = make();
+    // '' is no group key (keys are non-empty): the keyless jobs' member of the turns.
+    this.#plain = new Group<T>('', make);
   }
 
   get size(): number {
@@ -108,45 +116,49 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
     return this.popAllowed(null);
   }
 
-  /** The next job of a group `gate` allows; the gate is told which group it came from. */
+  /** The next job of a group `gate` allows (counting the claim); `gate` null allows every group. */
   popAllowed(gate: GroupGate | null): T | undefined {
-    if (this.#grouped === 0) {
-      const item = this.#plain.pop();
-      if (item === undefined) return undefined;
-      this.#size--;
-      if (this.#plain.size === 0) {
-        // No group holds ready jobs: the turns hold the keyless jobs' place alone.
-        this.#turns.clear();
-        this.#plainTurn = false;
-      }
-      return item;
+    if (this.#grouped > 0) return this.#popTurn(gate);
+    const plain = this.#plain;
+    const item = plain.ready.pop();
+    if (item === undefined) return undefined;
+    this.#size--;
+    if (plain.ready.size === 0) {
+      // No group holds ready jobs: the keyless jobs were the turns' one member.
+      plain.next = null;
+      this.#last = null;
     }
-    const turns = this.#turns;
-    for (let n = turns.size; n > 0; n--) {
-      const group = turns.pop() as Group<T> | null;
-      if (group === null) {
-        const item = this.#plain.pop() as T;
-        this.#size--;
-        if (this.#plain.size > 0) turns.push(null);
-        else this.#plainTurn = false;
-        return item;
-      }
-      if (gate !== null && !gate.allows(group)) {
-        turns.push(group);
-        continue;
+    return item;
+  }
+
+  /** The job of the first member of the turns `gate` allows, passing over the ones it refuses. */
+  #popTurn(gate: GroupGate | null): T | undefined {
+    const end = this.#last as Group<T>;
+    let last = end;
+    for (;;) {
+      const group = last.next as Group<T>;
+      if (group !== this.#plain) {
+        if (gate !== null && !gate.take(group)) {
+          // Passed over: it goes to the back with its jobs.
+          last = group;
+          this.#last = group;
+          if (group === end) return undefined;
+          continue;
+        }
+        this.#grouped--;
       }
       const item = group.ready.pop() as T;
       this.#size--;
-      this.#grouped--;
-      gate?.took(group);
-      if (group.ready.size > 0) turns.push(group);
+      if (group.ready.size > 0) this.#last = group;
       else {
-        group.queued = false;
-        this.#dropIfIdle(group);
+        // Its jobs ran out: it leaves the turns.
+        if (group === last) this.#last = null;
+        else last.next = group.next;
+        group.next = null;
+        if (group !== this.#plain) this.#dropIfIdle(group);
       }
       return item;
     }
-    return undefined;
   }
 
   /** A claim of `item`'s group ended (ack, release, recycle, abandon, cancel). */
@@ -171,18 +183,18 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
   }
 
   *values(): Iterable<T> {
-    yield* this.#plain.values();
+    yield* this.#plain.ready.values();
     for (const group of this.#groups.values()) yield* group.ready.values();
   }
 
   /** Removes every ready job; claim counts and rate windows stay (the claims are still out). */
   clear(): void {
-    this.#plain.clear();
-    this.#turns.clear();
-    this.#plainTurn = false;
+    this.#plain.ready.clear();
+    this.#plain.next = null;
+    this.#last = null;
     for (const group of [...this.#groups.values()]) {
       group.ready.clear();
-      group.queued = false;
+      group.next = null;
       this.#dropIfIdle(group);
     }
     this.#size = 0;
@@ -197,30 +209,34 @@ export class GroupedReady<T extends Grouped> implements ReadyIndex<T> {
 
   #container(item: T): ReadyIndex<T> {
     const key = item.groupKey;
-    if (key === null) {
-      if (!this.#plainTurn) {
-        this.#turns.push(null);
-        this.#plainTurn = true;
+    let group: Group<T>;
+    if (key === null) group = this.#plain;
+    else {
+      let found = this.#groups.get(key);
+      if (found === undefined) {
+        found = new Group<T>(key, this.#make);
+        this.#groups.set(key, found);
       }
-      return this.#plain;
+      item.group = found;
+      this.#grouped++;
+      group = found;
     }
-    let group = this.#groups.get(key);
-    if (group === undefined) {
-      group = new Group<T>(key, this.#make);
-      this.#groups.set(key, group);
+    if (group.next === null) {
+      // It joins the turns at the back.
+      const last = this.#last;
+      if (last === null) group.next = group;
+      else {
+        group.next = last.next;
+        last.next = group;
+      }
+      this.#last = group;
     }
-    item.group = group;
-    if (!group.queued) {
-      this.#turns.push(group);
-      group.queued = true;
-    }
-    this.#grouped++;
     return group.ready;
   }
 
   /** Forgets `group` when nothing of it is left (an open rate window must outlive its jobs). */
   #dropIfIdle(group: Group<T>): void {
-    if (!group.queued && group.held === 0 && group.windowEnd === 0 && group.ready.size === 0) {
+    if (group.next === null && group.held === 0 && group.windowEnd === 0 && group.ready.size === 0) {
       this.#groups.delete(group.key);
     }
   }
