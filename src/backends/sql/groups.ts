@@ -8,11 +8,13 @@
  *   inserts, before them, with an upsert that locks the rows ({@link registerGroups}).
  * - A handle claims through {@link claimGrouped} while its queue has group rows (it looks when a
  *   keyless claim comes back short, and at least once a second: {@link GROUP_CHECK_MS}). One
- *   transaction: the candidate groups in turn order (lowest `turn` first), then per group: lock
- *   its row `FOR UPDATE SKIP LOCKED` (a concurrent claim takes other groups, never waits), count
- *   the claims it holds (`state = 1` rows of the group index: at most its cap), check its rate
- *   window, claim up to its room in pop order (priority, then the queue's order), and give it the
- *   last turn. A group found empty takes the last turn too; a group at its limit keeps its place.
+ *   transaction: the group rows with the lowest turns, as many as jobs are wanted, locked
+ *   `FOR UPDATE SKIP LOCKED` (a concurrent claim takes other groups, never waits; one that found
+ *   every usable row held returns {@link CONTENDED} and is tried again); one count of the claims
+ *   the capped ones hold (`state = 1` rows of the group index: at most their caps); their rate
+ *   windows; each group's share claimed in pop order (priority, then the queue's order) by one
+ *   statement per pass; the last turns given to the groups served or found empty (a group at its
+ *   limit keeps its place), in one UPDATE with their windows.
  * - Held claims are counted from the rows, never kept as a counter: every way a claim ends (ack,
  *   release, recycle, abandon, cancel, a crash and its recycle) frees the slot by itself.
  * - Maintenance deletes group rows with no job left and no open rate window ({@link pruneGroups}),
