@@ -152,6 +152,22 @@ function makeTarget(client: SqlClient, connection: string): Target {
 }
 
 /** The tests every dialect runs. */
+/** Applies migrations 1 to `version` and writes their ledger rows, as an older switchyard left the schema. */
+async function schemaUpTo(target: Target, knex: KnexLike, t: Q.Tables, version: number): Promise<void> {
+  const dialect = target.client === 'sqlite' ? 'sqlite' : target.client === 'pg' ? 'postgres' : 'mysql';
+  await knex.raw(
+    `CREATE TABLE ${t.migrations} (version INTEGER NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, breaking SMALLINT NOT NULL DEFAULT 0, applied_at BIGINT NOT NULL)`,
+    [],
+  );
+  for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+    for (const statement of m.up(dialect, t)) await knex.raw(statement, []);
+    await knex.raw(`INSERT INTO ${t.migrations} (version, name, breaking, applied_at) VALUES (?, ?, 0, 0)`, [
+      m.version,
+      m.name,
+    ]);
+  }
+}
+
 function dialectTests(target: Target): void {
   test('migrate() records each migration once in the ledger; a second run applies nothing', async () => {
     const prefix = newPrefix();
@@ -218,20 +234,9 @@ function dialectTests(target: Target): void {
     const prefix = newPrefix();
     trackPrefix(target, prefix);
     const knex = await target.hostKnex();
-    const dialect = target.client === 'sqlite' ? 'sqlite' : target.client === 'pg' ? 'postgres' : 'mysql';
     const t = Q.tablesFor(prefix);
-    // The schema as switchyard left it before priorities: migrations 1 to 4 and their ledger rows.
-    await knex.raw(
-      `CREATE TABLE ${t.migrations} (version INTEGER NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, breaking SMALLINT NOT NULL DEFAULT 0, applied_at BIGINT NOT NULL)`,
-      [],
-    );
-    for (const m of MIGRATIONS.filter((x) => x.version <= 4)) {
-      for (const statement of m.up(dialect, t)) await knex.raw(statement, []);
-      await knex.raw(
-        `INSERT INTO ${t.migrations} (version, name, breaking, applied_at) VALUES (?, ?, 0, 0)`,
-        [m.version, m.name],
-      );
-    }
+    // The schema as switchyard left it before priorities.
+    await schemaUpTo(target, knex, t, 4);
     // A job row written by the old insert (no neg_priority column yet).
     await knex.raw(
       `INSERT INTO ${t.jobs} (domain, type, state, flags, params, attempts, enqueued_at, release_at, sort_key) VALUES (?, ?, 0, 0, ?, 0, 1, 1, 0)`,
@@ -259,20 +264,9 @@ function dialectTests(target: Target): void {
     const prefix = newPrefix();
     trackPrefix(target, prefix);
     const knex = await target.hostKnex();
-    const dialect = target.client === 'sqlite' ? 'sqlite' : target.client === 'pg' ? 'postgres' : 'mysql';
     const t = Q.tablesFor(prefix);
-    // The schema as switchyard left it before groups: migrations 1 to 6 and their ledger rows.
-    await knex.raw(
-      `CREATE TABLE ${t.migrations} (version INTEGER NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, breaking SMALLINT NOT NULL DEFAULT 0, applied_at BIGINT NOT NULL)`,
-      [],
-    );
-    for (const m of MIGRATIONS.filter((x) => x.version <= 6)) {
-      for (const statement of m.up(dialect, t)) await knex.raw(statement, []);
-      await knex.raw(
-        `INSERT INTO ${t.migrations} (version, name, breaking, applied_at) VALUES (?, ?, 0, 0)`,
-        [m.version, m.name],
-      );
-    }
+    // The schema as switchyard left it before groups.
+    await schemaUpTo(target, knex, t, 6);
     // Two job rows written by the old insert (no group_key column yet).
     for (const n of [0, 1]) {
       await knex.raw(
