@@ -26,8 +26,6 @@ const CHUNK = 500;
 
 type Id = string | number;
 
-const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
-
 /** `fn` in a transaction, READ COMMITTED on MySQL (as its claim and ack): locks, then fresh reads. */
 function flowTransaction<R>(
   cx: StrategyContext,
@@ -77,7 +75,7 @@ export function insertFlow(
       for (let i = 0; i < waiting.length; i += CHUNK) {
         const part = waiting.slice(i, i + CHUNK);
         await trx.raw(
-          `UPDATE ${t.jobs} SET state = ${Q.State.WAITING} WHERE id IN (${marks(part.length)})`,
+          `UPDATE ${t.jobs} SET state = ${Q.State.WAITING} WHERE id IN (${Q.placeholders(part.length)})`,
           part,
         );
       }
@@ -119,7 +117,7 @@ export async function settleLinks(
     for (let i = 0; i < frontier.length; i += CHUNK) {
       const part = frontier.slice(i, i + CHUNK);
       const rows = await cx.rows(trx, {
-        sql: `SELECT dependent_id FROM ${t.deps} WHERE dependency_id IN (${marks(part.length)})`,
+        sql: `SELECT dependent_id FROM ${t.deps} WHERE dependency_id IN (${Q.placeholders(part.length)})`,
         bindings: part,
       });
       for (const r of rows) dependents.add(r.dependent_id as Id);
@@ -128,22 +126,22 @@ export async function settleLinks(
     const waiting = [...dependents];
     // Lock order: the dependents by id, before their links change.
     await cx.rows(trx, {
-      sql: `SELECT id FROM ${t.jobs} WHERE id IN (${marks(waiting.length)}) ORDER BY id${lock}`,
+      sql: `SELECT id FROM ${t.jobs} WHERE id IN (${Q.placeholders(waiting.length)}) ORDER BY id${lock}`,
       bindings: waiting,
     });
     for (let i = 0; i < frontier.length; i += CHUNK) {
       const part = frontier.slice(i, i + CHUNK);
-      await trx.raw(`DELETE FROM ${t.deps} WHERE dependency_id IN (${marks(part.length)})`, part);
+      await trx.raw(`DELETE FROM ${t.deps} WHERE dependency_id IN (${Q.placeholders(part.length)})`, part);
     }
     let abandoned: Id[] = [];
     if (!succeeded) {
       const rows = await cx.rows(trx, {
-        sql: `SELECT id FROM ${t.jobs} WHERE id IN (${marks(waiting.length)}) AND state = ${Q.State.WAITING} AND (flags & ${Q.Flags.IGNORE_FAILED_DEPENDENCY}) = 0`,
+        sql: `SELECT id FROM ${t.jobs} WHERE id IN (${Q.placeholders(waiting.length)}) AND state = ${Q.State.WAITING} AND (flags & ${Q.Flags.IGNORE_FAILED_DEPENDENCY}) = 0`,
         bindings: waiting,
       });
       abandoned = rows.map((r) => r.id as Id);
       if (abandoned.length > 0) {
-        const set = marks(abandoned.length);
+        const set = Q.placeholders(abandoned.length);
         // claimed_at: when it was abandoned (the abandoned-job TTL counts from there).
         await trx.raw(
           `UPDATE ${t.jobs} SET state = ${Q.State.ABANDONED}, claimed_at = ? WHERE id IN (${set}) AND state = ${Q.State.WAITING}`,
@@ -154,7 +152,7 @@ export async function settleLinks(
       }
     }
     queued += await cx.affected(trx, {
-      sql: `UPDATE ${t.jobs} SET state = ${Q.QUEUED_STATE_OF_ROW} WHERE id IN (${marks(waiting.length)}) AND state = ${Q.State.WAITING} AND NOT EXISTS (SELECT 1 FROM ${t.deps} l WHERE l.dependent_id = ${t.jobs}.id)`,
+      sql: `UPDATE ${t.jobs} SET state = ${Q.QUEUED_STATE_OF_ROW} WHERE id IN (${Q.placeholders(waiting.length)}) AND state = ${Q.State.WAITING} AND NOT EXISTS (SELECT 1 FROM ${t.deps} l WHERE l.dependent_id = ${t.jobs}.id)`,
       bindings: waiting,
     });
     frontier = abandoned;

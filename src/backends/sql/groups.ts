@@ -28,6 +28,7 @@ import type { GroupLimitTable } from '../../core/queue-options.js';
 import type { Row, StrategyContext } from './dialects/dialect.js';
 import type { Binding, KnexLike, KnexRawLike } from './knex-like.js';
 import * as Q from './queries.js';
+import { popOrder } from './rows.js';
 
 /** How long (ms) a handle trusts "this queue has no groups" while its keyless claims come back full. */
 export const GROUP_CHECK_MS = 1000;
@@ -49,8 +50,6 @@ export const CONTENDED: unique symbol = Symbol('contended');
 /** The keyless jobs' row in the groups table. */
 const KEYLESS = '';
 
-const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
-
 /** `fn` in a transaction: READ COMMITTED on MySQL (as its claim); SQLite takes the write lock first. */
 function groupTransaction<R>(
   cx: StrategyContext,
@@ -69,11 +68,6 @@ function groupTransaction<R>(
     ]);
     return fn(trx);
   });
-}
-
-/** The row-lock clause that skips rows another transaction holds ('' on SQLite: one writer). */
-function skipLocked(cx: StrategyContext): string {
-  return cx.dialect.skipLocked;
 }
 
 /**
@@ -207,7 +201,7 @@ function lockChunk(
   const bindings: Binding[] = [q.domain, q.type];
   if (after !== null) bindings.push(after[0], after[0], after[1]);
   return cx.rows(trx, {
-    sql: `SELECT group_key, turn, window_end, window_count FROM ${t.groups} WHERE domain = ? AND type = ?${keyset} ORDER BY turn, group_key LIMIT ${n}${skipLocked(cx)}`,
+    sql: `SELECT group_key, turn, window_end, window_count FROM ${t.groups} WHERE domain = ? AND type = ?${keyset} ORDER BY turn, group_key LIMIT ${n}${cx.dialect.skipLocked}`,
     bindings,
   });
 }
@@ -251,7 +245,7 @@ async function roomsOf(
   if (capped.length > 0) {
     const held = new Map<string, number>();
     const rows = await cx.rows(trx, {
-      sql: `SELECT group_key, COUNT(*) AS n FROM ${cx.t.jobs} WHERE domain = ? AND type = ? AND group_key IN (${marks(capped.length)}) AND state = ${Q.State.CLAIMED} GROUP BY group_key`,
+      sql: `SELECT group_key, COUNT(*) AS n FROM ${cx.t.jobs} WHERE domain = ? AND type = ? AND group_key IN (${Q.placeholders(capped.length)}) AND state = ${Q.State.CLAIMED} GROUP BY group_key`,
       bindings: [cx.q.domain, cx.q.type, ...capped],
     });
     for (const r of rows) held.set(String(r.group_key), Number(r.n));
@@ -364,15 +358,6 @@ async function claimAsks(
   return byKey;
 }
 
-/** Pop order of claimed rows: priority, then the order key, then id. */
-function popOrder(a: Row, b: Row): number {
-  return (
-    Number(a.neg_priority) - Number(b.neg_priority) ||
-    Number(a.sort_key) - Number(b.sort_key) ||
-    Number(a.id) - Number(b.id)
-  );
-}
-
 /** One UPDATE of the turns and rate windows of `groups` (`at`: each one's new turn). */
 async function updateGroups(
   cx: StrategyContext,
@@ -392,7 +377,7 @@ async function updateGroups(
   const end = cases((g) => g.windowEnd);
   const count = cases((g) => g.windowCount);
   await trx.raw(
-    `UPDATE ${t.groups} SET turn = ${turn}, window_end = ${end}, window_count = ${count} WHERE domain = ? AND type = ? AND group_key IN (${marks(groups.length)})`,
+    `UPDATE ${t.groups} SET turn = ${turn}, window_end = ${end}, window_count = ${count} WHERE domain = ? AND type = ? AND group_key IN (${Q.placeholders(groups.length)})`,
     [...bindings, q.domain, q.type, ...groups.map((g) => g.key)],
   );
 }
@@ -413,7 +398,7 @@ export async function pruneGroups(cx: StrategyContext, now: number): Promise<num
     return groupTransaction(cx, knex, async (trx) => {
       const locked = (
         await cx.rows(trx, {
-          sql: `SELECT group_key FROM ${t.groups} WHERE domain = ? AND type = ? AND window_end <= ? ORDER BY group_key${skipLocked(cx)}`,
+          sql: `SELECT group_key FROM ${t.groups} WHERE domain = ? AND type = ? AND window_end <= ? ORDER BY group_key${cx.dialect.skipLocked}`,
           bindings: [q.domain, q.type, now],
         })
       ).map((r) => String(r.group_key));
@@ -422,7 +407,7 @@ export async function pruneGroups(cx: StrategyContext, now: number): Promise<num
       for (let i = 0; i < keyed.length; i += 500) {
         const part = keyed.slice(i, i + 500);
         pruned += await cx.affected(trx, {
-          sql: `DELETE FROM ${t.groups} WHERE domain = ? AND type = ? AND group_key IN (${marks(part.length)}) AND NOT EXISTS (SELECT 1 FROM ${t.jobs} j WHERE j.domain = ${t.groups}.domain AND j.type = ${t.groups}.type AND j.group_key = ${t.groups}.group_key)`,
+          sql: `DELETE FROM ${t.groups} WHERE domain = ? AND type = ? AND group_key IN (${Q.placeholders(part.length)}) AND NOT EXISTS (SELECT 1 FROM ${t.jobs} j WHERE j.domain = ${t.groups}.domain AND j.type = ${t.groups}.type AND j.group_key = ${t.groups}.group_key)`,
           bindings: [q.domain, q.type, ...part],
         });
       }

@@ -288,7 +288,8 @@ export function priorityOf(negPriority: number): number {
   return 0 - negPriority;
 }
 
-const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+/** `?, ?, …`: `n` bind placeholders. */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
 const cols = (alias = ''): string => JOB_COLUMNS.map((c) => `${alias}${c}`).join(', ');
 

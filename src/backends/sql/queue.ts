@@ -42,7 +42,16 @@ import {
 } from './groups.js';
 import { dialectOf, isKnexRawLike, type KnexLike, type KnexRawLike } from './knex-like.js';
 import * as Q from './queries.js';
-import { assertJobsFit, cmp, copyRow, insertRow, PACKET_HEADROOM, toClaimed, toListed } from './rows.js';
+import {
+  assertJobsFit,
+  cmp,
+  copyRow,
+  insertRow,
+  PACKET_HEADROOM,
+  popOrder,
+  toClaimed,
+  toListed,
+} from './rows.js';
 import type { MigrateMode, SqlConnectionSettings } from './settings.js';
 
 /** The sql backend's manifest. */
@@ -358,13 +367,8 @@ export class SqlJobQueue<T extends string = string> extends JobQueue<T> {
       if (grouped !== null) return claimed(grouped);
     }
     const rows = await this.#cx.run('pop', (knex) => this.#d.claim(this.#cx, knex, args, remove));
-    const jobs = claimed(rows);
     // RETURNING does not keep the ORDER BY: hand the batch out in pop order (CLAIM_ORDER).
-    const key = new Map(rows.map((r) => [String(r.id), Number(r.sort_key)]));
-    jobs.sort(
-      (a, b) =>
-        b.priority - a.priority || (key.get(a.id) ?? 0) - (key.get(b.id) ?? 0) || Number(a.id) - Number(b.id),
-    );
+    const jobs = claimed(rows.sort(popOrder));
     // Short: grouped jobs another handle pushed may be waiting (a keyless claim never reads them).
     if (jobs.length < limit && !looked) {
       const more = await this.#claimGrouped({ ...args, limit: limit - jobs.length }, remove);

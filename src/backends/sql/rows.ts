@@ -114,6 +114,18 @@ function rootOf(r: Row): RootJob | null {
     : { signature, timestamp };
 }
 
+/**
+ * The claim's pop order (`queries.ts` CLAIM_ORDER: `neg_priority, sort_key, id`) as a comparator of
+ * claimed rows: RETURNING does not keep a statement's ORDER BY.
+ */
+export function popOrder(a: Row, b: Row): number {
+  return (
+    Number(a.neg_priority) - Number(b.neg_priority) ||
+    Number(a.sort_key) - Number(b.sort_key) ||
+    Number(a.id) - Number(b.id)
+  );
+}
+
 /** The job a claim returns for row `r`, claimed at `now` with claim token `token`. */
 export function toClaimed(r: Row, now: number, token: string): ClaimedJob {
   const sha1 = str(r.sha1);
