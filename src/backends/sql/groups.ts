@@ -165,7 +165,11 @@ export function claimGrouped(
       // The last turns, in turn order: to the groups that gave jobs or turned out empty.
       const moved = groups.filter((g) => g.served > 0 || g.drained);
       if (moved.length > 0) {
-        const at = new Map(moved.map((g) => [g.key, (turn += 1)] as const));
+        const at = new Map<string, number>();
+        for (const g of moved) {
+          turn += 1;
+          at.set(g.key, turn);
+        }
         for (const g of moved) {
           const rate = g.key === KEYLESS ? null : limits.of(g.key).rate;
           if (rate === null || g.served === 0) continue;
