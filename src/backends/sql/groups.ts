@@ -33,8 +33,11 @@ import { popOrder } from './rows.js';
 /** How long (ms) a handle trusts "this queue has no groups" while its keyless claims come back full. */
 export const GROUP_CHECK_MS = 1000;
 
-/** Group rows one grouped claim locks at most, in turn order. */
+/** Group rows one look-ahead read of a grouped claim returns at most (a page, in turn order). */
 const CANDIDATES = 128;
+
+/** Pages of group rows one grouped claim reads at most. */
+const PAGES = 8;
 
 /** Passes over the candidates one grouped claim makes at most (a batch larger than one share per group). */
 const PASSES = 4;
@@ -108,11 +111,15 @@ export async function hasGroups(cx: StrategyContext, db: KnexRawLike): Promise<b
   return rows.length > 0;
 }
 
-/** One group while a claim holds its row. */
+/** One group a claim looked at: what the look-ahead read saw, then (once locked) its room. */
 interface Held {
   readonly key: string;
+  /** Its `served` column as the look-ahead read saw it (changed by every claim that served it). */
+  readonly seenServed: number;
   windowEnd: number;
   windowCount: number;
+  /** The claims it holds (counted; null: not counted, it has no cap). */
+  held: number | null;
   /** Claims it may still take in this claim (Infinity: unlimited). */
   room: number;
   /** Jobs it gave in this claim. */
@@ -126,11 +133,14 @@ interface Held {
  * (module comment); returns the rows in round-robin order over the groups' turns, or null when
  * the queue has no group row besides the keyless one (the caller claims keyless jobs as before).
  *
- * Per chunk of group rows (lowest turns first, locked `SKIP LOCKED`, about as many as jobs are
- * wanted): one count of the held claims of its capped groups, then passes that ask each group
- * with room for an equal share, each pass one claim statement for all of them (PostgreSQL and
- * SQLite; MySQL one locking pick per group and one UPDATE), then one UPDATE of the chunk's turns
- * and rate windows. Runs inside `cx.run`.
+ * Per page of group rows (lowest turns first): one look-ahead read (plain, no lock) of the rows
+ * that have a ready job, with the claims each capped one holds and the queue's pause and highest
+ * turn; of those with room, as few as give what is wanted are locked `FOR UPDATE SKIP LOCKED`
+ * (SQLite holds its write lock already); a locked row whose `served` moved since the read (a claim
+ * committed in between) has its held claims counted again; then passes of claim statements that
+ * ask each group an equal share, and one UPDATE of the served groups' turns, windows and `served`.
+ * A group at its cap or without ready jobs is never locked, so claims do not queue behind it.
+ * Runs inside `cx.run`.
  */
 export function claimGrouped(
   cx: StrategyContext,
@@ -139,126 +149,192 @@ export function claimGrouped(
   limits: GroupLimitTable,
   remove: boolean,
 ): Promise<Row[] | null | typeof CONTENDED> {
-  const { t, q } = cx;
   return groupTransaction(cx, knex, async (trx) => {
-    if ((await cx.rows(trx, Q.pausedRow(t, q))).length > 0) return [];
-    const [top] = await cx.rows(trx, {
-      sql: `SELECT MAX(turn) AS m FROM ${t.groups} WHERE domain = ? AND type = ?`,
-      bindings: [q.domain, q.type],
-    });
-    let turn = Number(top?.m ?? 0);
     const out: Row[] = [];
     let remaining = args.limit;
-    let locked = 0;
     let after: readonly [number, string] | null = null;
+    let turn = 0;
     let sawGroup = false;
-    while (remaining > 0 && locked < CANDIDATES) {
-      // As many groups as jobs wanted (each gives one at least): concurrent claims lock others.
-      const chunk = await lockChunk(cx, trx, after, Math.min(CANDIDATES - locked, remaining));
-      if (chunk.length === 0) break;
-      locked += chunk.length;
-      const last = chunk[chunk.length - 1] as Row;
+    let skipped = false;
+    for (let page = 0; page < PAGES && remaining > 0; page++) {
+      const seen = await cx.rows(trx, lookAhead(cx, args, limits, after));
+      if (page === 0) {
+        if (Number(seen[0]?.paused ?? 0) > 0) return [];
+        turn = Number(seen[0]?.top ?? 0);
+      }
+      const last = seen[seen.length - 1];
+      if (last === undefined) break;
       after = [Number(last.turn), String(last.group_key)];
-      const groups = await roomsOf(cx, trx, chunk, limits, args.now);
-      if (groups.some((g) => g.key !== KEYLESS)) sawGroup = true;
-      remaining -= await claimPasses(cx, trx, args, groups, remaining, remove, out);
-      // The last turns, in turn order: to the groups that gave jobs or turned out empty.
-      const moved = groups.filter((g) => g.served > 0 || g.drained);
-      if (moved.length > 0) {
-        const at = new Map<string, number>();
-        for (const g of moved) {
-          turn += 1;
-          at.set(g.key, turn);
+      const usable: Held[] = [];
+      for (const row of seen) {
+        const g = heldOf(row, limits, args.now);
+        if (g.key !== KEYLESS) sawGroup = true;
+        if (g.room > 0) usable.push(g);
+      }
+      for (let at = 0; at < usable.length && remaining > 0; ) {
+        // As few groups as give what is wanted if each gave its room (at least one job each).
+        const pick: Held[] = [];
+        let room = 0;
+        while (at < usable.length && room < remaining) {
+          const g = usable[at++] as Held;
+          pick.push(g);
+          room += Math.max(1, g.room);
         }
-        for (const g of moved) {
+        const groups = await lockGroups(cx, trx, pick, limits, args.now);
+        if (groups.length < pick.length) skipped = true;
+        if (groups.length === 0) continue;
+        remaining -= await claimPasses(cx, trx, args, groups, remaining, remove, out);
+        // The last turns, in turn order: to the groups that gave jobs.
+        const served = groups.filter((g) => g.served > 0);
+        for (const g of served) {
           const rate = g.key === KEYLESS ? null : limits.of(g.key).rate;
-          if (rate === null || g.served === 0) continue;
+          if (rate === null) continue;
           if (g.windowEnd <= args.now) {
             g.windowEnd = args.now + rate.perMs;
             g.windowCount = 0;
           }
           g.windowCount += g.served;
         }
-        await updateGroups(cx, trx, moved, at);
+        if (served.length > 0) turn = await updateGroups(cx, trx, served, turn);
       }
+      if (seen.length < CANDIDATES) break;
     }
     if (out.length === 0) {
       // Nothing but the keyless row (or nothing) to be seen: is there any group at all?
       if (!sawGroup && !(await hasGroups(cx, trx))) return null;
-      // Rows other claims hold were skipped: the caller tries again shortly.
-      if (cx.dialect.skipLocked !== '' && (await skippedAny(cx, trx, locked))) return CONTENDED;
+      // Groups with room and ready jobs were held by other claims: the caller tries again shortly.
+      if (skipped) return CONTENDED;
     }
     if (out.some((r) => r.sha1 !== null)) await cx.rekey(trx);
     return remove ? out.map((r): Row => ({ ...r, attempts: Number(r.attempts) + 1 })) : out;
   });
 }
 
-/** Locks up to `n` group rows after `after` in turn order, skipping rows other transactions hold. */
-function lockChunk(
+/**
+ * The condition (on `g`, a group row) of the groups whose held claims are counted: those with a
+ * cap by `limits`; null when no group has one.
+ */
+function cappedWhere(limits: GroupLimitTable): { sql: string; bindings: Binding[] } | null {
+  const capped: string[] = [];
+  const uncapped: string[] = [];
+  for (const [key, limit] of limits.keyed()) (limit.maxConcurrent === null ? uncapped : capped).push(key);
+  if (limits.defaults.maxConcurrent === null) {
+    if (capped.length === 0) return null;
+    return { sql: `g.group_key IN (${Q.placeholders(capped.length)})`, bindings: capped };
+  }
+  const keys = [KEYLESS, ...uncapped];
+  return { sql: `g.group_key NOT IN (${Q.placeholders(keys.length)})`, bindings: keys };
+}
+
+/**
+ * The look-ahead read of one page of group rows after `after` in turn order (a plain read, no
+ * lock): only rows with a ready job (the keyless row: a ready keyless job), each with its turn,
+ * rate window and `served`, the claims it holds when it has a cap (`held`), and the queue's
+ * `paused` and highest turn (`top`).
+ */
+function lookAhead(
   cx: StrategyContext,
-  trx: KnexRawLike,
+  args: Q.ClaimArgs,
+  limits: GroupLimitTable,
   after: readonly [number, string] | null,
-  n: number,
-): Promise<Row[]> {
+): Q.Query {
   const { t, q } = cx;
-  const keyset = after === null ? '' : ' AND (turn > ? OR (turn = ? AND group_key > ?))';
-  const bindings: Binding[] = [q.domain, q.type];
+  const times: Binding[] = args.order === 'any' ? [args.now, args.now] : [args.now];
+  const due = `j.release_at <= ?${args.order === 'any' ? ' AND j.sort_key <= ?' : ''}`;
+  const capped = cappedWhere(limits);
+  const bindings: Binding[] = [q.domain, q.type, q.domain, q.type];
+  let held = 'NULL';
+  if (capped !== null) {
+    held = `CASE WHEN ${capped.sql} THEN (SELECT COUNT(*) FROM ${t.jobs} j WHERE j.domain = g.domain AND j.type = g.type AND j.group_key = g.group_key AND j.state = ${Q.State.CLAIMED}) END`;
+    bindings.push(...capped.bindings);
+  }
+  bindings.push(q.domain, q.type);
+  const keyset = after === null ? '' : ' AND (g.turn > ? OR (g.turn = ? AND g.group_key > ?))';
   if (after !== null) bindings.push(after[0], after[0], after[1]);
-  return cx.rows(trx, {
-    sql: `SELECT group_key, turn, window_end, window_count FROM ${t.groups} WHERE domain = ? AND type = ?${keyset} ORDER BY turn, group_key LIMIT ${n}${cx.dialect.skipLocked}`,
+  bindings.push(KEYLESS, ...times, KEYLESS, ...times);
+  return {
+    sql:
+      `SELECT (SELECT COUNT(*) FROM ${t.paused} WHERE domain = ? AND type = ?) AS paused,` +
+      ` (SELECT MAX(turn) FROM ${t.groups} WHERE domain = ? AND type = ?) AS top,` +
+      ` g.group_key, g.turn, g.window_end, g.window_count, g.served, ${held} AS held` +
+      ` FROM ${t.groups} g WHERE g.domain = ? AND g.type = ?${keyset}` +
+      ` AND ((g.group_key = ? AND EXISTS (SELECT 1 FROM ${t.jobs} j WHERE j.domain = g.domain AND j.type = g.type AND j.state = ${Q.State.QUEUED} AND ${due}))` +
+      ` OR (g.group_key <> ? AND EXISTS (SELECT 1 FROM ${t.jobs} j WHERE j.domain = g.domain AND j.type = g.type AND j.group_key = g.group_key AND j.state = ${Q.State.GROUPED} AND ${due})))` +
+      ` ORDER BY g.turn, g.group_key LIMIT ${CANDIDATES}`,
     bindings,
-  });
+  };
 }
 
-/** True when the queue has more group rows than the `locked` this claim locked (others held the rest). */
-async function skippedAny(cx: StrategyContext, trx: KnexRawLike, locked: number): Promise<boolean> {
-  const [row] = await cx.rows(trx, {
-    sql: `SELECT COUNT(*) AS n FROM ${cx.t.groups} WHERE domain = ? AND type = ?`,
-    bindings: [cx.q.domain, cx.q.type],
-  });
-  return Number(row?.n ?? 0) > locked;
+/** A group row read (look-ahead or lock) as a {@link Held} with its room by `limits` at `now`. */
+function heldOf(row: Row, limits: GroupLimitTable, now: number, seenServed?: number): Held {
+  const key = String(row.group_key);
+  const g: Held = {
+    key,
+    seenServed: seenServed ?? Number(row.served),
+    windowEnd: Number(row.window_end),
+    windowCount: Number(row.window_count),
+    held: row.held === null || row.held === undefined ? null : Number(row.held),
+    room: Number.POSITIVE_INFINITY,
+    served: 0,
+    drained: false,
+  };
+  roomOf(g, limits, now);
+  return g;
 }
 
-/** Each locked group's room now: its rate window's, and its cap less the claims it holds (one count for all). */
-async function roomsOf(
+/** Sets `g.room` from its rate window and its cap less its held claims. */
+function roomOf(g: Held, limits: GroupLimitTable, now: number): void {
+  g.room = Number.POSITIVE_INFINITY;
+  if (g.key === KEYLESS) return;
+  const limit = limits.of(g.key);
+  if (limit.rate !== null) g.room = g.windowEnd > now ? limit.rate.max - g.windowCount : limit.rate.max;
+  if (limit.maxConcurrent !== null) g.room = Math.min(g.room, limit.maxConcurrent - (g.held ?? 0));
+}
+
+/**
+ * Locks the rows of `pick` (skipping those other transactions hold) and returns them with their
+ * room now. The locked row is the newest committed one: where its `served` moved since the
+ * look-ahead (a claim of the group committed in between), the held claims of capped ones are
+ * counted again (one count for all); else the look-ahead's count stands, as only claims raise it.
+ * SQLite: the transaction holds the write lock, so the look-ahead is current and there is no lock.
+ */
+async function lockGroups(
   cx: StrategyContext,
   trx: KnexRawLike,
-  chunk: readonly Row[],
+  pick: readonly Held[],
   limits: GroupLimitTable,
   now: number,
 ): Promise<Held[]> {
-  const groups = chunk.map(
-    (r): Held => ({
-      key: String(r.group_key),
-      windowEnd: Number(r.window_end),
-      windowCount: Number(r.window_count),
-      room: Number.POSITIVE_INFINITY,
-      served: 0,
-      drained: false,
-    }),
-  );
-  const capped: string[] = [];
-  for (const g of groups) {
-    if (g.key === KEYLESS) continue;
-    const limit = limits.of(g.key);
-    if (limit.rate !== null) {
-      g.room = g.windowEnd > now ? limit.rate.max - g.windowCount : limit.rate.max;
-    }
-    if (limit.maxConcurrent !== null && g.room > 0) capped.push(g.key);
+  if (cx.dialect.skipLocked === '') return [...pick];
+  const { t, q } = cx;
+  const seen = new Map(pick.map((g) => [g.key, g] as const));
+  const rows = await cx.rows(trx, {
+    sql: `SELECT group_key, window_end, window_count, served FROM ${t.groups} WHERE domain = ? AND type = ? AND group_key IN (${Q.placeholders(pick.length)}) ORDER BY group_key${cx.dialect.skipLocked}`,
+    bindings: [q.domain, q.type, ...pick.map((g) => g.key)],
+  });
+  const groups: Held[] = [];
+  const recount: Held[] = [];
+  for (const row of rows) {
+    const before = seen.get(String(row.group_key)) as Held;
+    const g = heldOf({ ...row, held: before.held }, limits, now, before.seenServed);
+    if (g.held !== null && Number(row.served) !== g.seenServed) recount.push(g);
+    groups.push(g);
   }
-  if (capped.length > 0) {
+  if (recount.length > 0) {
     const held = new Map<string, number>();
-    const rows = await cx.rows(trx, {
-      sql: `SELECT group_key, COUNT(*) AS n FROM ${cx.t.jobs} WHERE domain = ? AND type = ? AND group_key IN (${Q.placeholders(capped.length)}) AND state = ${Q.State.CLAIMED} GROUP BY group_key`,
-      bindings: [cx.q.domain, cx.q.type, ...capped],
-    });
-    for (const r of rows) held.set(String(r.group_key), Number(r.n));
-    for (const g of groups) {
-      const cap = g.key === KEYLESS ? null : limits.of(g.key).maxConcurrent;
-      if (cap !== null) g.room = Math.min(g.room, cap - (held.get(g.key) ?? 0));
+    for (const r of await cx.rows(trx, {
+      sql: `SELECT group_key, COUNT(*) AS n FROM ${t.jobs} WHERE domain = ? AND type = ? AND group_key IN (${Q.placeholders(recount.length)}) AND state = ${Q.State.CLAIMED} GROUP BY group_key`,
+      bindings: [q.domain, q.type, ...recount.map((g) => g.key)],
+    }))
+      held.set(String(r.group_key), Number(r.n));
+    for (const g of recount) {
+      g.held = held.get(g.key) ?? 0;
+      roomOf(g, limits, now);
     }
   }
-  return groups;
+  // In the look-ahead's turn order.
+  const order = new Map(pick.map((g, i) => [g.key, i] as const));
+  return groups.filter((g) => g.room > 0).sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
 }
 
 /**
@@ -326,30 +402,24 @@ async function claimAsks(
   const keyed = asks.filter(([g]) => g.key !== KEYLESS).map(([g, n]) => [g.key, n] as const);
   const keyless = asks.find(([g]) => g.key === KEYLESS)?.[1] ?? 0;
   if (d.returning) {
-    if (keyless > 0) {
-      for (const row of await cx.rows(
-        trx,
-        Q.claimReturning(d, t, { ...args, limit: keyless }, remove, false),
-      ))
-        add(KEYLESS, row);
-    }
-    if (keyed.length > 0) {
-      for (const row of await cx.rows(trx, Q.claimGroupsReturning(d, t, args, keyed, remove)))
-        add(String(row.group_key), row);
-    }
+    // One statement for the keyless ask and the groups' (a keyless row's group_key is NULL).
+    if (keyed.length === 0 && keyless === 0) return byKey;
+    const claim =
+      keyed.length === 0
+        ? Q.claimReturning(d, t, { ...args, limit: keyless }, remove, false)
+        : Q.claimGroupsReturning(d, t, args, keyed, keyless, remove);
+    for (const row of await cx.rows(trx, claim))
+      add(row.group_key === null ? KEYLESS : String(row.group_key), row);
   } else {
-    // MySQL: one locking pick per group, then one write for them all.
+    // MySQL: one locking pick per group, as arms of one UNION ALL, then one write for them all.
+    const arms: Q.Query[] = [];
+    if (keyless > 0) arms.push(Q.claimSelect(d, t, { ...args, limit: keyless }));
+    for (const [key, n] of keyed) arms.push(Q.claimSelect(d, t, { ...args, limit: n, group: key }));
     const picked: Row[] = [];
-    const picks: (readonly [string, number])[] = [
-      ...(keyless > 0 ? [[KEYLESS, keyless] as const] : []),
-      ...keyed,
-    ];
-    for (const [key, n] of picks) {
-      const one: Q.ClaimArgs = key === KEYLESS ? { ...args, limit: n } : { ...args, limit: n, group: key };
-      for (const row of await cx.rows(trx, Q.claimSelect(d, t, one))) {
-        picked.push(row);
-        add(key, { ...row, attempts: Number(row.attempts) + (remove ? 0 : 1) });
-      }
+    for (const a of arms) picked.push(...(await cx.rows(trx, a)));
+    for (const row of picked) {
+      const key = row.group_key === null ? KEYLESS : String(row.group_key);
+      add(key, { ...row, attempts: Number(row.attempts) + (remove ? 0 : 1) });
     }
     if (picked.length > 0) {
       const ids = picked.map((r) => r.id as string | number);
@@ -362,28 +432,33 @@ async function claimAsks(
   return byKey;
 }
 
-/** One UPDATE of the turns and rate windows of `groups` (`at`: each one's new turn). */
+/**
+ * One UPDATE of the groups that served jobs: the last turns after `turn`, in their order, their
+ * rate windows, and `served` moved on by the jobs each gave; returns the highest turn given.
+ */
 async function updateGroups(
   cx: StrategyContext,
   trx: KnexRawLike,
   groups: readonly Held[],
-  at: ReadonlyMap<string, number>,
-): Promise<void> {
+  turn: number,
+): Promise<number> {
   const { t, q } = cx;
   const bindings: Binding[] = [];
-  const cases = (value: (g: Held) => number): string => {
-    for (const g of groups) bindings.push(g.key, value(g));
+  const cases = (value: (g: Held, i: number) => number): string => {
+    for (const [i, g] of groups.entries()) bindings.push(g.key, value(g, i));
     // PostgreSQL types an untyped parameter in THEN as text.
     const then = cx.dialect.name === 'postgres' ? 'WHEN ? THEN CAST(? AS BIGINT)' : 'WHEN ? THEN ?';
     return `CASE group_key ${groups.map(() => then).join(' ')} END`;
   };
-  const turn = cases((g) => at.get(g.key) ?? 0);
+  const turns = cases((_, i) => turn + i + 1);
   const end = cases((g) => g.windowEnd);
   const count = cases((g) => g.windowCount);
+  const served = cases((g) => g.served);
   await trx.raw(
-    `UPDATE ${t.groups} SET turn = ${turn}, window_end = ${end}, window_count = ${count} WHERE domain = ? AND type = ? AND group_key IN (${Q.placeholders(groups.length)})`,
+    `UPDATE ${t.groups} SET turn = ${turns}, window_end = ${end}, window_count = ${count}, served = served + ${served} WHERE domain = ? AND type = ? AND group_key IN (${Q.placeholders(groups.length)})`,
     [...bindings, q.domain, q.type, ...groups.map((g) => g.key)],
   );
+  return turn + groups.length;
 }
 
 /**

@@ -508,31 +508,41 @@ export function claimReturning(
 }
 
 /**
- * Claims (or, with `remove`, takes) up to `n` ready jobs of each group of `asks` in ONE statement,
- * returning them (`groups.ts`; not the keyless jobs, not MySQL). PostgreSQL: the asks as
- * `unnest()`ed arrays, a `LATERAL` pick per group on the group index (`FOR UPDATE SKIP LOCKED`,
- * `LIMIT` the group's ask), materialised, joined into one `UPDATE … RETURNING`; SQLite: a
- * `UNION ALL` of one `LIMIT`ed pick per group inside `UPDATE … WHERE id IN (…) RETURNING`.
+ * Claims (or, with `remove`, takes) up to `n` ready jobs of each group of `asks`, and up to
+ * `keyless` keyless ready jobs, in ONE statement, returning them (`groups.ts`; not MySQL; no
+ * paused check: the caller made it). PostgreSQL: the asks as `unnest()`ed arrays, a `LATERAL`
+ * pick per group on the group index (`FOR UPDATE SKIP LOCKED`, `LIMIT` the group's ask), and the
+ * keyless pick on the claim index, materialised, joined into one `UPDATE … RETURNING`; SQLite: a
+ * `UNION ALL` of one `LIMIT`ed pick per group (and the keyless one) inside
+ * `UPDATE … WHERE id IN (…) RETURNING`.
  */
 export function claimGroupsReturning(
   d: DialectSql,
   t: Tables,
   args: ClaimArgs,
   asks: readonly (readonly [group: string, n: number])[],
+  keyless: number,
   remove: boolean,
 ): Query {
   const token = d.concat(textParam(d), "'.'", d.name === 'postgres' ? 'CAST(j.id AS TEXT)' : 'id');
   const claimSet = `state = ${State.CLAIMED}, attempts = ${d.name === 'postgres' ? 'j.' : ''}attempts + 1, claimed_at = ?, claim_token = ${token}, dedup_key = NULL`;
   const ready = `state = ${State.GROUPED} AND release_at <= ?${args.order === 'any' ? ' AND sort_key <= ?' : ''}`;
   const times: Binding[] = args.order === 'any' ? [args.now, args.now] : [args.now];
+  const plain = keyless > 0 ? pick(t, args, false) : null;
   if (d.name === 'postgres') {
-    const picked = `WITH picked AS MATERIALIZED (SELECT p.id FROM unnest(CAST(? AS TEXT[]), CAST(? AS INTEGER[])) AS w(g, n) CROSS JOIN LATERAL (SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND group_key = w.g AND ${ready} ${CLAIM_ORDER} LIMIT w.n${d.skipLocked}) AS p)`;
+    // A locking pick may not be an arm of a UNION itself: each one is a subquery of its arm.
+    const free =
+      plain === null
+        ? ''
+        : ` UNION ALL SELECT k.id FROM (SELECT id FROM ${t.jobs} WHERE ${plain.where} ${CLAIM_ORDER} LIMIT ?${d.skipLocked}) AS k`;
+    const picked = `WITH picked AS MATERIALIZED (SELECT p.id FROM unnest(CAST(? AS TEXT[]), CAST(? AS INTEGER[])) AS w(g, n) CROSS JOIN LATERAL (SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND group_key = w.g AND ${ready} ${CLAIM_ORDER} LIMIT w.n${d.skipLocked}) AS p${free})`;
     const bindings: Binding[] = [
       asks.map((a) => a[0]),
       asks.map((a) => a[1]),
       args.domain,
       args.type,
       ...times,
+      ...(plain === null ? [] : [...plain.bindings, keyless]),
     ];
     if (remove) {
       return {
@@ -552,6 +562,10 @@ export function claimGroupsReturning(
       `SELECT id FROM (SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND group_key = ? AND ${ready} ${CLAIM_ORDER} LIMIT ?)`,
     );
     bindings.push(args.domain, args.type, group, ...times, n);
+  }
+  if (plain !== null) {
+    arms.push(`SELECT id FROM (SELECT id FROM ${t.jobs} WHERE ${plain.where} ${CLAIM_ORDER} LIMIT ?)`);
+    bindings.push(...plain.bindings, keyless);
   }
   const subquery = arms.join(' UNION ALL ');
   if (remove) {

@@ -13,9 +13,11 @@
  * - `${prefix}job_groups`: one row per (domain, type, group key) that has had queued jobs, plus
  *   the row `''` for the keyless jobs while any group has one: its `turn` (round-robin order:
  *   the lowest turn is served next, a served group takes the highest turn + 1) and its rate window
- *   (`window_end`, `window_count`). The claims a group holds are counted from the jobs, never
- *   kept as a counter, so every way a claim ends (ack, release, recycle, abandon, cancel, a crash)
- *   frees its slot with no bookkeeping.
+ *   (`window_end`, `window_count`), and `served`, the jobs its claims have taken (only claims move
+ *   it: a claim that locks the row sees from it whether another claimed from the group since its
+ *   look-ahead read). The claims a group holds are counted from the jobs, never kept as a counter,
+ *   so every way a claim ends (ack, release, recycle, abandon, cancel, a crash) frees its slot
+ *   with no bookkeeping.
  *
  * Additive and not breaking: an older switchyard never reads `state = 4` (it filters states 0–3)
  * and refuses `groupKey` itself, so grouped jobs just wait under it.
@@ -45,6 +47,7 @@ function up(dialect: DialectName, t: Tables): string[] {
         turn BIGINT NOT NULL DEFAULT 0,
         window_end BIGINT NOT NULL DEFAULT 0,
         window_count INT NOT NULL DEFAULT 0,
+        served BIGINT NOT NULL DEFAULT 0,
         PRIMARY KEY (domain, type, group_key),
         KEY ${t.groups}_turn (domain, type, turn)
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
@@ -61,6 +64,7 @@ function up(dialect: DialectName, t: Tables): string[] {
       turn BIGINT NOT NULL DEFAULT 0,
       window_end BIGINT NOT NULL DEFAULT 0,
       window_count INTEGER NOT NULL DEFAULT 0,
+      served BIGINT NOT NULL DEFAULT 0,
       PRIMARY KEY (domain, type, group_key)
     )`,
     `CREATE INDEX ${t.groups}_turn ON ${t.groups} (domain, type, turn)`,
