@@ -411,7 +411,7 @@ async function claimAsks(
     for (const row of await cx.rows(trx, claim))
       add(row.group_key === null ? KEYLESS : String(row.group_key), row);
   } else {
-    // MySQL: one locking pick per group, as arms of one UNION ALL, then one write for them all.
+    // MySQL: one locking pick per group, then one write for them all.
     const arms: Q.Query[] = [];
     if (keyless > 0) arms.push(Q.claimSelect(d, t, { ...args, limit: keyless }));
     for (const [key, n] of keyed) arms.push(Q.claimSelect(d, t, { ...args, limit: n, group: key }));
