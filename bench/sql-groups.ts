@@ -8,6 +8,8 @@
  *   queue had before groups);
  * - `grouped`: the same jobs spread over ten group keys, a queue whose `groupLimits`
  *   (`maxConcurrent` 1,000,000, `rate` 1,000,000,000 per second) never bind;
+ * - `grouped, no limits`: the same grouped jobs on a queue without `groupLimits` (round-robin over
+ *   the groups only): what storing and claiming by group costs, apart from checking limits;
  * - `keyless (before)`, with `--before <dir>`: the keyless run on the `SqlJobQueue` of another
  *   checkout (e.g. a worktree at the commit before groups), to see what the schema change costs
  *   queues that never use groups.
@@ -81,6 +83,7 @@ async function run(
   Queue: QueueClass,
   d: Dialect,
   grouped: boolean,
+  limited: boolean,
 ): Promise<{ perSecond: number; cpuUs: number }> {
   runs += 1;
   const prefix = `sg${process.pid}_${runs}_`;
@@ -90,7 +93,7 @@ async function run(
     prefix,
     claimTTL: 60,
     ...d.settings(),
-    ...(grouped ? { groupLimits: LIMITS } : {}),
+    ...(limited ? { groupLimits: LIMITS } : {}),
   });
   try {
     const payload = 'x'.repeat(100);
@@ -151,10 +154,13 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] as number;
 };
 for (const d of dialects) {
-  const variants: { label: string; Queue: QueueClass; grouped: boolean }[] = [
-    ...(before === null ? [] : [{ label: 'keyless (before)', Queue: before, grouped: false }]),
-    { label: 'keyless', Queue: now, grouped: false },
-    { label: 'grouped', Queue: now, grouped: true },
+  const variants: { label: string; Queue: QueueClass; grouped: boolean; limited: boolean }[] = [
+    ...(before === null
+      ? []
+      : [{ label: 'keyless (before)', Queue: before, grouped: false, limited: false }]),
+    { label: 'keyless', Queue: now, grouped: false, limited: false },
+    { label: 'grouped, no limits', Queue: now, grouped: true, limited: false },
+    { label: 'grouped', Queue: now, grouped: true, limited: true },
   ];
   const rates = new Map<string, number[]>(variants.map((v) => [v.label, []]));
   const cpus = new Map<string, number[]>(variants.map((v) => [v.label, []]));
@@ -162,7 +168,7 @@ for (const d of dialects) {
     // Alternate the order per round so drift over the run does not favour one variant.
     const order = round % 2 === 0 ? variants : [...variants].reverse();
     for (const v of order) {
-      const r = await run(v.Queue, d, v.grouped);
+      const r = await run(v.Queue, d, v.grouped, v.limited);
       rates.get(v.label)?.push(r.perSecond);
       cpus.get(v.label)?.push(r.cpuUs);
       process.stderr.write(
@@ -171,11 +177,12 @@ for (const d of dialects) {
     }
   }
   const base = median(rates.get('keyless') ?? []);
+  const unlimited = median(rates.get('grouped, no limits') ?? []);
   for (const v of variants) {
     const r = rates.get(v.label) ?? [];
     const c = cpus.get(v.label) ?? [];
     process.stdout.write(
-      `${d.name.padEnd(9)} ${v.label.padEnd(17)} median ${fmt.format(median(r)).padStart(7)} jobs/s (${r.map((x) => fmt.format(x)).join(' / ')}), ${median(c).toFixed(1)} µs CPU/job, ${(median(r) / base).toFixed(2)}× keyless\n`,
+      `${d.name.padEnd(9)} ${v.label.padEnd(18)} median ${fmt.format(median(r)).padStart(7)} jobs/s (${r.map((x) => fmt.format(x)).join(' / ')}), ${median(c).toFixed(1)} µs CPU/job, ${(median(r) / base).toFixed(2)}× keyless${v.limited ? `, ${(median(r) / unlimited).toFixed(2)}× grouped without limits` : ''}\n`,
     );
     process.stdout.write(
       `${JSON.stringify({ bench: 'sql-groups', dialect: d.name, variant: v.label, jobs: JOBS, workers: WORKERS, batch: BATCH, perSecond: r.map(Math.round), cpuUsPerJob: c.map((x) => +x.toFixed(1)) })}\n`,

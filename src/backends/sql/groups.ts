@@ -172,14 +172,12 @@ export function claimGrouped(
         if (g.room > 0) usable.push(g);
       }
       for (let at = 0; at < usable.length && remaining > 0; ) {
-        // As few groups as give what is wanted if each gave its room (at least one job each).
+        // Every usable group of the page, up to one per job wanted, shares the ask: a batch is
+        // shared out round-robin, and its rows lie together in the table (one group's share of an
+        // interleaved queue touches ~groups times more pages: SQLite's grouped drain 25k -> 41k
+        // jobs/s, MariaDB 10k -> 13k, PostgreSQL's look-ahead walks fewer dead entries).
         const pick: Held[] = [];
-        let room = 0;
-        while (at < usable.length && room < remaining) {
-          const g = usable[at++] as Held;
-          pick.push(g);
-          room += Math.max(1, g.room);
-        }
+        while (at < usable.length && pick.length < remaining) pick.push(usable[at++] as Held);
         const groups = await lockGroups(cx, trx, pick, limits, args.now);
         if (groups.length < pick.length) skipped = true;
         if (groups.length === 0) continue;
@@ -239,8 +237,7 @@ function lookAhead(
   after: readonly [number, string] | null,
 ): Q.Query {
   const { t, q } = cx;
-  const times: Binding[] = args.order === 'any' ? [args.now, args.now] : [args.now];
-  const due = `j.release_at <= ?${args.order === 'any' ? ' AND j.sort_key <= ?' : ''}`;
+  const { sql: due, bindings: times } = Q.dueCondition(args, 'j');
   const capped = cappedWhere(limits);
   const bindings: Binding[] = [q.domain, q.type, q.domain, q.type];
   let held = 'NULL';

@@ -421,6 +421,21 @@ export interface ClaimArgs extends QueueKey {
 }
 
 /**
+ * The condition of a ready row (columns of `alias`, if given): released, and for order `any`
+ * (where `sort_key` is the ready time) its ready time reached. One spelling for every claim and
+ * for the grouped claim's look-ahead, so what they call ready cannot drift apart.
+ */
+export function dueCondition(
+  args: Pick<ClaimArgs, 'order' | 'now'>,
+  alias = '',
+): { sql: string; bindings: Binding[] } {
+  const a = alias === '' ? '' : `${alias}.`;
+  return args.order === 'any'
+    ? { sql: `${a}release_at <= ? AND ${a}sort_key <= ?`, bindings: [args.now, args.now] }
+    : { sql: `${a}release_at <= ?`, bindings: [args.now] };
+}
+
+/**
  * The ready rows of a queue in pop order. With order `any` the key is the ready time, so
  * `sort_key <= now` holds exactly for the ready rows. Since migration 5 it no longer bounds the
  * range (`neg_priority` comes before `sort_key` in the claim index): within each priority the
@@ -436,12 +451,9 @@ function pick(t: Tables, args: ClaimArgs, checkPaused = true): { where: string; 
     where += ` AND group_key = ? AND state = ${State.GROUPED}`;
     bindings.push(args.group);
   }
-  where += ' AND release_at <= ?';
-  bindings.push(args.now);
-  if (args.order === 'any') {
-    where += ' AND sort_key <= ?';
-    bindings.push(args.now);
-  }
+  const due = dueCondition(args);
+  where += ` AND ${due.sql}`;
+  bindings.push(...due.bindings);
   if (checkPaused) {
     // A paused queue (see pauseQueue) claims nothing: one primary-key probe, in the same statement.
     // PostgreSQL's FOR UPDATE locks rows of the FROM tables only, never the probed paused row.
@@ -526,8 +538,9 @@ export function claimGroupsReturning(
 ): Query {
   const token = d.concat(textParam(d), "'.'", d.name === 'postgres' ? 'CAST(j.id AS TEXT)' : 'id');
   const claimSet = `state = ${State.CLAIMED}, attempts = ${d.name === 'postgres' ? 'j.' : ''}attempts + 1, claimed_at = ?, claim_token = ${token}, dedup_key = NULL`;
-  const ready = `state = ${State.GROUPED} AND release_at <= ?${args.order === 'any' ? ' AND sort_key <= ?' : ''}`;
-  const times: Binding[] = args.order === 'any' ? [args.now, args.now] : [args.now];
+  const due = dueCondition(args);
+  const ready = `state = ${State.GROUPED} AND ${due.sql}`;
+  const times = due.bindings;
   const plain = keyless > 0 ? pick(t, args, false) : null;
   if (d.name === 'postgres') {
     // A locking pick may not be an arm of a UNION itself: each one is a subquery of its arm.
