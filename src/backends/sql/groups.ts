@@ -8,13 +8,13 @@
  *   inserts, before them, with an upsert that locks the rows ({@link registerGroups}).
  * - A handle claims through {@link claimGrouped} while its queue has group rows (it looks when a
  *   keyless claim comes back short, and at least once a second: {@link GROUP_CHECK_MS}). One
- *   transaction: the group rows with the lowest turns, as many as jobs are wanted, locked
- *   `FOR UPDATE SKIP LOCKED` (a concurrent claim takes other groups, never waits; one that found
- *   every usable row held returns {@link CONTENDED} and is tried again); one count of the claims
- *   the capped ones hold (`state = 1` rows of the group index: at most their caps); their rate
- *   windows; each group's share claimed in pop order (priority, then the queue's order) by one
- *   statement per pass; the last turns given to the groups served or found empty (a group at its
- *   limit keeps its place), in one UPDATE with their windows.
+ *   transaction per claim: a plain look-ahead read of the group rows with ready jobs (lowest turns
+ *   first, with the held claims of the capped ones), then the ones with room, up to one per job
+ *   wanted, locked `FOR UPDATE SKIP LOCKED` (a concurrent claim takes other groups, never waits;
+ *   one that found every usable row held returns {@link CONTENDED} and is tried again); each
+ *   group's share claimed in pop order (priority, then the queue's order) by one statement per
+ *   pass; the last turns given to the groups served (a group at its limit or without ready jobs
+ *   keeps its place), in one UPDATE with their windows. Details at {@link claimGrouped}.
  * - Held claims are counted from the rows, never kept as a counter: every way a claim ends (ack,
  *   release, recycle, abandon, cancel, a crash and its recycle) frees the slot by itself.
  * - Maintenance deletes group rows with no job left and no open rate window ({@link pruneGroups}),
@@ -135,7 +135,7 @@ interface Held {
  *
  * Per page of group rows (lowest turns first): one look-ahead read (plain, no lock) of the rows
  * that have a ready job, with the claims each capped one holds and the queue's pause and highest
- * turn; of those with room, as few as give what is wanted are locked `FOR UPDATE SKIP LOCKED`
+ * turn; of those with room, up to one per job wanted, are locked `FOR UPDATE SKIP LOCKED`
  * (SQLite holds its write lock already); a locked row whose `served` moved since the read (a claim
  * committed in between) has its held claims counted again; then passes of claim statements that
  * ask each group an equal share, and one UPDATE of the served groups' turns, windows and `served`.

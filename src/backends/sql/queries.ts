@@ -570,15 +570,14 @@ export function claimGroupsReturning(
   }
   const arms: string[] = [];
   const bindings: Binding[] = [];
-  for (const [group, n] of asks) {
-    arms.push(
-      `SELECT id FROM (SELECT id FROM ${t.jobs} WHERE domain = ? AND type = ? AND group_key = ? AND ${ready} ${CLAIM_ORDER} LIMIT ?)`,
-    );
-    bindings.push(args.domain, args.type, group, ...times, n);
-  }
-  if (plain !== null) {
-    arms.push(`SELECT id FROM (SELECT id FROM ${t.jobs} WHERE ${plain.where} ${CLAIM_ORDER} LIMIT ?)`);
-    bindings.push(...plain.bindings, keyless);
+  const picks: (readonly [{ where: string; bindings: Binding[] }, number])[] = asks.map(([group, n]) => [
+    pick(t, { ...args, group }, false),
+    n,
+  ]);
+  if (plain !== null) picks.push([plain, keyless]);
+  for (const [p, n] of picks) {
+    arms.push(`SELECT id FROM (SELECT id FROM ${t.jobs} WHERE ${p.where} ${CLAIM_ORDER} LIMIT ?)`);
+    bindings.push(...p.bindings, n);
   }
   const subquery = arms.join(' UNION ALL ');
   if (remove) {
